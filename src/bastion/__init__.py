@@ -1,0 +1,1 @@
+"""Bastion: a self-hostable Python package index that protects the projects everyone depends on."""

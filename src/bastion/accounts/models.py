@@ -1,0 +1,36 @@
+"""Accounts: the custom user model and its email addresses."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class User(AbstractUser):
+    """A person who can own projects. Email addresses live in :class:`Email`, not on the user."""
+
+    def primary_email(self) -> "Email | None":
+        return self.emails.filter(primary=True).first()
+
+    def has_verified_primary_email(self) -> bool:
+        return self.emails.filter(primary=True, verified=True).exists()
+
+
+class Email(models.Model):
+    """An address of a user. Only a verified address may receive a reset or prove ownership."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField(max_length=254)
+    primary = models.BooleanField(default=False)
+    verified = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="email_unique_case_insensitive"),
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(primary=True), name="one_primary_email"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email

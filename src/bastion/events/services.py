@@ -1,0 +1,37 @@
+"""Recording security events. Callers pass what happened; this module knows the shape."""
+
+from dataclasses import dataclass
+
+from bastion.events.models import SecurityEvent
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, carried from the view layer into services."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request) -> "Origin":
+        return cls(
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        )
+
+
+CLI = Origin(ip_address=None, user_agent="bastion-cli")
+
+
+def record(
+    tag: str, *, user=None, project=None, origin: Origin = CLI, **additional
+) -> SecurityEvent:
+    """Write one security event. Never pass secrets in ``additional``: it is shown to people."""
+    return SecurityEvent.objects.create(
+        tag=tag,
+        user=user,
+        project=project,
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+        additional=additional,
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PackagingConfig(AppConfig):
+    name = "bastion.packaging"
+    label = "packaging"

@@ -1,0 +1,142 @@
+"""The one gate: every decision about who may change what passes through :func:`may`.
+
+Views, the upload API, token minting and invitation acceptance all ask here and nowhere else.
+Rules are small, named and ordered; the first that refuses wins, with a reason a person can act on.
+Later policy (two-factor requirements, the critical-project mandate, recovery freezes) is added as
+rules in :data:`RULES`, so it applies to every path at once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
+
+if TYPE_CHECKING:
+    from bastion.accounts.models import User
+    from bastion.tokens.models import APIToken
+
+
+class Action(enum.StrEnum):
+    CREATE_PROJECT = "create a project"
+    UPLOAD = "upload to"
+    YANK = "yank releases of"
+    DELETE = "delete from"
+    MANAGE_ROLES = "manage the roles of"
+    SETTINGS = "change the settings of"
+    CREATE_TOKEN = "create a token for"  # noqa: S105 - an action name, not a secret
+    ACCEPT_ROLE = "accept a role on"
+
+
+#: What each action needs: the roles that may perform it on an existing project.
+REQUIRED_ROLES: dict[Action, frozenset[str]] = {
+    Action.UPLOAD: frozenset({RoleName.OWNER, RoleName.MAINTAINER}),
+    Action.CREATE_TOKEN: frozenset({RoleName.OWNER, RoleName.MAINTAINER}),
+    Action.YANK: frozenset({RoleName.OWNER}),
+    Action.DELETE: frozenset({RoleName.OWNER}),
+    Action.MANAGE_ROLES: frozenset({RoleName.OWNER}),
+    Action.SETTINGS: frozenset({RoleName.OWNER}),
+}
+
+#: Actions a token may authorise. Everything else needs a signed-in person.
+TOKEN_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user acting through a session (``token`` is None) or through an API token."""
+
+    user: User
+    token: APIToken | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""  # shown to people: twine's reason phrase, the page's error
+    fix_url: str | None = None
+
+
+ALLOW = Decision(True)
+
+Rule = Callable[[Actor, Action, "Project | None"], Decision]
+
+
+def _label(project: Project | None) -> str:
+    return f"project '{project.name}'" if project else "a new project"
+
+
+def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if not actor.user.is_active:
+        return Decision(False, f"The account '{actor.user.username}' is disabled.")
+    return ALLOW
+
+
+def email_verified(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if not actor.user.has_verified_primary_email():
+        return Decision(
+            False,
+            f"User '{actor.user.username}' does not have a verified primary email address. "
+            f"Please add a verified primary email before you {action} {_label(project)}.",
+            fix_url="/manage/account/",
+        )
+    return ALLOW
+
+
+def token_scope(actor: Actor, action: Action, project: Project | None) -> Decision:
+    token = actor.token
+    if token is None:
+        return ALLOW
+    if action not in TOKEN_ACTIONS:
+        return Decision(False, f"An API token cannot be used to {action} {_label(project)}.")
+    if token.project_id is None:
+        return ALLOW
+    if project is None:
+        return Decision(
+            False, "This API token is scoped to one project and cannot create a new project."
+        )
+    if token.project_id != project.pk:
+        return Decision(
+            False,
+            f"This API token is scoped to project '{token.project.name}' "
+            f"and cannot {action} project '{project.name}'.",
+        )
+    return ALLOW
+
+
+def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
+    needed = REQUIRED_ROLES.get(action)
+    if project is None or needed is None:
+        return ALLOW
+    role = Role.objects.filter(user=actor.user, project=project).values_list("role_name", flat=True)
+    if not set(role) & needed:
+        return Decision(
+            False,
+            f"The user '{actor.user.username}' isn't allowed to {action} project '{project.name}'.",
+        )
+    return ALLOW
+
+
+def project_status(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if project is None or action != Action.UPLOAD:
+        return ALLOW
+    if project.status in (ProjectStatus.ARCHIVED, ProjectStatus.QUARANTINED):
+        return Decision(
+            False, f"Project '{project.name}' is {project.status}; it does not accept uploads."
+        )
+    return ALLOW
+
+
+RULES: list[Rule] = [active_account, token_scope, email_verified, has_role, project_status]
+
+
+def may(actor: Actor, action: Action, project: Project | None = None) -> Decision:
+    """The only answer to 'may this actor do this to this project?'."""
+    for rule in RULES:
+        decision = rule(actor, action, project)
+        if not decision.allowed:
+            return decision
+    return ALLOW

@@ -1,0 +1,99 @@
+"""What the packaging app does: names, journal serials, yanking and role bookkeeping."""
+
+import re
+
+from django.db import transaction
+from packaging.utils import canonicalize_name, canonicalize_version
+
+from bastion.events import services as events
+from bastion.events.services import CLI, Origin
+from bastion.packaging import authz
+from bastion.packaging.models import JournalEntry, Project, Release
+from bastion.packaging.signals import project_changed
+
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
+
+
+class PackagingError(Exception):
+    """A refusal that people read: ``status`` is the HTTP status, the message says what to do."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def is_valid_project_name(name: str) -> bool:
+    return bool(_VALID_NAME.match(name)) and name.isascii()
+
+
+def normalize(name: str) -> str:
+    return canonicalize_name(name)
+
+
+def get_project(name: str) -> Project | None:
+    return Project.objects.filter(normalized_name=normalize(name)).first()
+
+
+def journal(project: Project, action: str, *, version: str = "", user=None) -> int:
+    """Record a change and bump the project's serial; pages are re-rendered after commit."""
+    entry = JournalEntry.objects.create(
+        project_name=project.normalized_name, action=action, version=version, submitted_by=user
+    )
+    Project.objects.filter(pk=project.pk).update(last_serial=entry.pk)
+    project.last_serial = entry.pk
+    name = project.normalized_name
+    transaction.on_commit(lambda: project_changed.send(sender=Project, normalized_name=name))
+    return entry.pk
+
+
+def last_serial() -> int:
+    latest = JournalEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return latest or 0
+
+
+def find_release(project: Project, version: str) -> Release | None:
+    return project.releases.filter(canonical_version=canonicalize_version(version)).first()
+
+
+def _require(actor: authz.Actor, action: authz.Action, project: Project) -> None:
+    decision = authz.may(actor, action, project)
+    if not decision.allowed:
+        raise PackagingError(decision.reason, status=403)
+
+
+def set_yanked(
+    *,
+    actor: authz.Actor | None,
+    project: Project,
+    version: str,
+    yanked: bool,
+    reason: str = "",
+    origin: Origin = CLI,
+) -> Release:
+    """Yank or unyank a release. ``actor`` is None only for operators at the command line."""
+    if actor is not None:
+        _require(actor, authz.Action.YANK, project)
+    with transaction.atomic():
+        release = find_release(project, version)
+        if release is None:
+            raise PackagingError(f"Project '{project.name}' has no release '{version}'.", 404)
+        release.yanked = yanked
+        release.yanked_reason = reason if yanked else ""
+        release.save(update_fields=["yanked", "yanked_reason"])
+        user = actor.user if actor else None
+        journal(
+            project,
+            "yank release" if yanked else "unyank release",
+            version=release.version,
+            user=user,
+        )
+        events.record(
+            "release:yank" if yanked else "release:unyank",
+            user=user,
+            project=project,
+            origin=origin,
+            version=release.version,
+            reason=reason,
+        )
+    return release

@@ -1,0 +1,51 @@
+"""Distribution files on disk, addressed by content hash.
+
+A file's key is ``ab/cd/<rest of blake2b-256>/<filename>``, the layout PyPI uses. Bytes are written
+to a temporary name in the same directory, fsynced and renamed into place *before* the database
+row that points at them commits, so a crash can leave an unreferenced file but never a row that
+points at nothing. Writing the same key twice is harmless: the content is the same by definition.
+"""
+
+import os
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+from django.conf import settings
+
+
+def key_for(blake2_256_hex: str, filename: str) -> str:
+    digest = blake2_256_hex.lower()
+    return f"{digest[:2]}/{digest[2:4]}/{digest[4:]}/{filename}"
+
+
+def path_for(key: str) -> Path:
+    """The absolute path of a key; refuses keys that would escape the files directory."""
+    root = Path(settings.FILES_DIR).resolve()
+    path = (root / key).resolve()
+    if root not in path.parents:
+        raise ValueError("storage key escapes the files directory")
+    return path
+
+
+def store(key: str, source) -> Path:
+    """Atomically place the bytes of ``source`` (a readable binary file) at ``key``."""
+    target = path_for(key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            source.seek(0)
+            while chunk := source.read(1024 * 1024):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def store_bytes(key: str, data: bytes) -> Path:
+    return store(key, BytesIO(data))

@@ -1,0 +1,134 @@
+"""A live Bastion on the loopback, and the real clients that talk to it.
+
+The server runs as ``bastion serve`` in a subprocess with its own data directory, exactly as an
+operator would start it. Clients run with a scrubbed environment: this machine configures pip
+globally with local wheel folders, and a test that let pip read them could pass without ever
+touching Bastion.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_client_env(**extra: str) -> dict[str, str]:
+    """The environment for pip, uv and twine: no machine-wide pip or uv configuration at all."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PIP_", "UV_", "TWINE_", "BASTION_"))
+    }
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["UV_NO_CONFIG"] = "1"
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveIndex:
+    """A running server and the command line that operates it."""
+
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen = field(repr=False)
+
+    @property
+    def simple_url(self) -> str:
+        return f"{self.url}/simple/"
+
+    @property
+    def upload_url(self) -> str:
+        return f"{self.url}/legacy/"
+
+    def bastion(self, *args: str, input: str | None = None, check: bool = True):
+        """Run the ``bastion`` CLI against this server's data directory."""
+        return subprocess.run(
+            [str(VENV_BIN / "bastion"), *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def user_with_token(self, name: str, project: str | None = None) -> str:
+        """Create a verified user and return a token for it (scoped when ``project`` is given)."""
+        self.bastion("users", "create", name, "--email", f"{name}@example.com", "--verified")
+        return self.token(name, project)
+
+    def token(self, name: str, project: str | None = None) -> str:
+        args = ["tokens", "create", name] + (["--project", project] if project else [])
+        return self.bastion(*args).stdout.strip()
+
+
+def _start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveIndex:
+    port = free_port()
+    url = f"http://localhost:{port}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BASTION_")}
+    env.update(
+        BASTION_DATA_DIR=str(tmp / "data"),
+        BASTION_BASE_URL=url,
+        **{k: v for k, v in os.environ.items() if k == "BASTION_DATABASE_URL"},
+        **(extra_env or {}),
+    )
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed when the process is reaped
+    process = subprocess.Popen(
+        [str(VENV_BIN / "bastion"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((tmp / "server.log").read_text())
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LiveIndex(url=url, data_dir=tmp / "data", env=env, process=process)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("bastion serve did not come up within 60 s")
+
+
+@pytest.fixture(scope="module")
+def live_index(tmp_path_factory):
+    """A fresh server per test module: modules do not see each other's projects or users."""
+    index = _start_server(tmp_path_factory.mktemp("live"))
+    yield index
+    index.process.terminate()
+    try:
+        index.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        index.process.kill()
+
+
+@pytest.fixture
+def client_env():
+    return clean_client_env()
+
+
+def run(cmd: list[str], *, env: dict[str, str], cwd: Path | None = None, timeout: int = 300):
+    """Run a client command, capturing what a user would see on the terminal."""
+    result = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    result.output = result.stdout + result.stderr
+    return result
