@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class Action(enum.StrEnum):
-    CREATE_PROJECT = "create a project"
+    CREATE_PROJECT = "create"
     UPLOAD = "upload to"
     YANK = "yank releases of"
     DELETE = "delete from"
@@ -65,8 +65,15 @@ ALLOW = Decision(True)
 Rule = Callable[[Actor, Action, "Project | None"], Decision]
 
 
+def _is_new(project: Project | None) -> bool:
+    """A project not yet saved: the name someone is about to create. Rules still see its name."""
+    return project is not None and project.pk is None
+
+
 def _label(project: Project | None) -> str:
-    return f"project '{project.name}'" if project else "a new project"
+    if project is None:
+        return "any project"
+    return f"new project '{project.name}'" if _is_new(project) else f"project '{project.name}'"
 
 
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
@@ -94,7 +101,7 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
         return Decision(False, f"An API token cannot be used to {action} {_label(project)}.")
     if token.project_id is None:
         return ALLOW
-    if project is None:
+    if project is None or _is_new(project):
         return Decision(
             False, "This API token is scoped to one project and cannot create a new project."
         )
@@ -109,7 +116,7 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
 
 def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
     needed = REQUIRED_ROLES.get(action)
-    if project is None or needed is None:
+    if project is None or _is_new(project) or needed is None:
         return ALLOW
     role = Role.objects.filter(user=actor.user, project=project).values_list("role_name", flat=True)
     if not set(role) & needed:
@@ -134,7 +141,12 @@ RULES: list[Rule] = [active_account, token_scope, email_verified, has_role, proj
 
 
 def may(actor: Actor, action: Action, project: Project | None = None) -> Decision:
-    """The only answer to 'may this actor do this to this project?'."""
+    """The only answer to 'may this actor do this to this project?'.
+
+    ``project`` is None for actions on no particular project (a user-wide token), and an unsaved
+    ``Project(name=..., normalized_name=...)`` for :attr:`Action.CREATE_PROJECT`, so that rules
+    about names (a critical name not yet hosted here) can see what is about to be created.
+    """
     for rule in RULES:
         decision = rule(actor, action, project)
         if not decision.allowed:
