@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bastion.web.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "bastion.urls"
