@@ -1,0 +1,88 @@
+"""API tokens: random, prefixed, hashed at rest, scoped, expiring, revocable."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bastion.events.models import SecurityEvent
+from bastion.events.services import CLI
+from bastion.packaging.authz import Actor
+from bastion.packaging.models import Project, Role, RoleName
+from bastion.tokens.models import APIToken
+from bastion.tokens.services import (
+    TokenRefused,
+    authenticate,
+    create_token,
+    mark_used,
+    revoke,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_has_prefix_and_only_its_digest_is_stored(alice):
+    minted = create_token(actor=Actor(alice), name="laptop")
+    assert minted.secret.startswith("bastion-") and len(minted.secret) > 40
+    row = APIToken.objects.get()
+    assert minted.secret not in (row.digest, row.display_prefix)
+    assert row.display_prefix == minted.secret[:12]
+    assert authenticate(minted.secret) == row
+
+
+def test_two_tokens_are_different(alice):
+    first = create_token(actor=Actor(alice), name="a").secret
+    assert first != create_token(actor=Actor(alice), name="b").secret
+
+
+@pytest.mark.parametrize(
+    "secret", ["", "bastion-", "bastion-wrong", "pypi-AgEIcHlwaS5vcmc", "not-a-token"]
+)
+def test_unknown_secrets_do_not_authenticate(alice, secret):
+    create_token(actor=Actor(alice), name="laptop")
+    assert authenticate(secret) is None
+
+
+def test_expired_token_does_not_authenticate(alice):
+    minted = create_token(actor=Actor(alice), name="short", expires_days=1)
+    APIToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    assert authenticate(minted.secret) is None
+
+
+def test_revoked_token_does_not_authenticate(alice):
+    minted = create_token(actor=Actor(alice), name="laptop")
+    revoke(minted.token)
+    assert authenticate(minted.secret) is None
+    assert SecurityEvent.objects.filter(tag="token:revoke", user=alice).exists()
+
+
+def test_token_of_disabled_user_does_not_authenticate(alice):
+    minted = create_token(actor=Actor(alice), name="laptop")
+    alice.is_active = False
+    alice.save()
+    assert authenticate(minted.secret) is None
+
+
+def test_use_is_recorded(alice):
+    minted = create_token(actor=Actor(alice), name="laptop")
+    mark_used(minted.token, CLI)
+    assert APIToken.objects.get().last_used is not None
+    assert SecurityEvent.objects.filter(tag="token:use").count() == 1
+
+
+def test_creation_is_recorded_without_the_secret(alice):
+    minted = create_token(actor=Actor(alice), name="laptop")
+    event = SecurityEvent.objects.get(tag="token:create")
+    assert minted.secret not in str(event.additional)
+
+
+def test_scoped_token_needs_a_role_on_the_project(alice, make_user):
+    project = Project.objects.create(name="Spam", normalized_name="spam")
+    Role.objects.create(user=alice, project=project, role_name=RoleName.OWNER)
+    with pytest.raises(TokenRefused, match="isn't allowed to create a token for project 'Spam'"):
+        create_token(actor=Actor(make_user("mallory")), name="x", project=project)
+
+
+def test_unverified_user_cannot_create_tokens(make_user):
+    with pytest.raises(TokenRefused, match="verified primary email"):
+        create_token(actor=Actor(make_user("carol", verified=False)), name="x")
