@@ -132,7 +132,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "bastion.accounts.passwords.BreachedPasswordValidator"},
 ]
+# Breached-password checks (bastion.accounts.passwords): off unless one of these is configured.
+HIBP_URL = os.environ.get("BASTION_HIBP_URL") or None
+HIBP_RANGE_FILE = os.environ.get("BASTION_HIBP_RANGE_FILE") or None
+HIBP_TIMEOUT = 2.0
+# Registration lookups for the expired-email-domain check (bastion.accounts.domains); unset = off.
+RDAP_URL = os.environ.get("BASTION_RDAP_URL") or None
+RDAP_TIMEOUT = 10.0
+
+LOGIN_URL = "/account/login/"
+PASSWORD_RESET_TIMEOUT = 6 * 3600  # a reset link is good for six hours
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -152,8 +163,42 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+
+def _smtp(url: str) -> dict:
+    """SMTP settings from ``smtp://`` (STARTTLS), ``smtps://`` (TLS) or ``smtp+plain://`` (none).
+
+    ``smtp+plain`` is for a relay on the same machine; credentials never cross a network in clear.
+    """
+    from urllib.parse import unquote
+
+    parts = urlsplit(url)
+    schemes = {
+        "smtp": (587, True, False),
+        "smtps": (465, False, True),
+        "smtp+plain": (25, False, False),
+    }
+    if parts.scheme not in schemes:
+        raise ValueError(f"BASTION_SMTP_URL must start with one of {sorted(schemes)}")
+    default_port, starttls, implicit_tls = schemes[parts.scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or default_port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": starttls,
+        "EMAIL_USE_SSL": implicit_tls,
+        "EMAIL_TIMEOUT": 20,
+    }
+
+
+# Mail goes to files in the outbox unless an SMTP server is configured.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = DATA_DIR / "outbox"
+if os.environ.get("BASTION_SMTP_URL"):
+    globals().update(_smtp(os.environ["BASTION_SMTP_URL"]))
+DEFAULT_FROM_EMAIL = os.environ.get("BASTION_MAIL_FROM") or f"Bastion <noreply@{_base.hostname}>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Where distribution files live, addressed by content hash.
 FILES_DIR = DATA_DIR / "files"
