@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "bastion.upload",
     "bastion.simple",
     "bastion.web",
+    "bastion.mfa",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 FILES_DIR = DATA_DIR / "files"
 # Pre-rendered simple pages: the read path serves these and never touches the database.
 PAGES_DIR = DATA_DIR / "pages"
+
+# After an admin resets a lost account's factors, it may not publish for this long (see mfa).
+RECOVERY_COOLING_OFF_HOURS = int(os.environ.get("BASTION_RECOVERY_COOLING_OFF_HOURS", "72"))
 
 MAX_UPLOAD_BYTES = int(os.environ.get("BASTION_MAX_UPLOAD_BYTES", str(100 * 1024 * 1024)))
 # Django must let a whole distribution through to the upload view; the view applies the limit.
