@@ -1,0 +1,1 @@
+"""Second factors: TOTP, security keys and passkeys, recovery codes, re-authentication."""
