@@ -1,14 +1,18 @@
 """What the packaging app does: names, journal serials, yanking and role bookkeeping."""
 
 import re
+import sys
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Replace
 from packaging.utils import canonicalize_name, canonicalize_version
 
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging import authz
-from bastion.packaging.models import JournalEntry, Project, Release
+from bastion.packaging.models import JournalEntry, Project, Release, Role, RoleName
 from bastion.packaging.signals import project_changed
 
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
@@ -29,6 +33,69 @@ def is_valid_project_name(name: str) -> bool:
 
 def normalize(name: str) -> str:
     return canonicalize_name(name)
+
+
+#: Letters people mistake for digits, folded the way PyPI's ``ultranormalize_name`` does.
+_CONFUSABLE = str.maketrans({"l": "1", "i": "1", "o": "0"})
+
+
+def ultranormalize(name: str) -> str:
+    """The key under which names that look alike collide: no separators, l/I as 1, o as 0."""
+    return normalize(name).replace("-", "").translate(_CONFUSABLE)
+
+
+def _stdlib_names() -> frozenset[str]:
+    return frozenset(normalize(module) for module in sys.stdlib_module_names)
+
+
+def _confusable_with(name: str) -> Project | None:
+    """An existing project whose name differs from ``name`` but looks the same."""
+    key = F("normalized_name")
+    for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
+        key = Replace(key, Value(separator_or_letter), Value(replacement))
+    return (
+        Project.objects.annotate(ultranormalized=key)
+        .filter(ultranormalized=ultranormalize(name))
+        .exclude(normalized_name=normalize(name))
+        .first()
+    )
+
+
+def validate_new_project_name(name: str) -> None:
+    """Refuse names nobody may create: invalid, a stdlib module, or confusable with a project."""
+    help_url = f"{settings.BASE_URL}/help/#project-name"
+    if not is_valid_project_name(name):
+        raise PackagingError(
+            f"The name '{name}' is invalid: start and end with a letter or numeral containing "
+            "only ASCII numeric and '.', '_' and '-'."
+        )
+    if normalize(name) in _stdlib_names():
+        raise PackagingError(
+            f"The name '{name}' isn't allowed (conflict with Python Standard Library module "
+            f"name). See {help_url} for more information."
+        )
+    if _confusable_with(name) is not None:
+        raise PackagingError(
+            f"The name '{name}' is too similar to an existing project. "
+            f"See {help_url} for more information."
+        )
+
+
+def create_project(*, actor: authz.Actor, name: str, origin: Origin = CLI) -> Project:
+    """Create a project named ``name`` (its display name) with the actor's user as Owner.
+
+    Call inside the caller's transaction: the project only exists together with whatever the
+    caller creates next (the first file of an upload), so a refused upload leaves no project.
+    """
+    validate_new_project_name(name)
+    project = Project(name=name, normalized_name=normalize(name))
+    _require(actor, authz.Action.CREATE_PROJECT, project)
+    project.save()
+    Role.objects.create(user=actor.user, project=project, role_name=RoleName.OWNER)
+    journal(project, "create", user=actor.user)
+    journal(project, f"add {RoleName.OWNER} {actor.user.username}", user=actor.user)
+    events.record("project:create", user=actor.user, project=project, origin=origin)
+    return project
 
 
 def get_project(name: str) -> Project | None:
