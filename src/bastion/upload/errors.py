@@ -1,0 +1,14 @@
+"""The one way an upload is refused."""
+
+
+class UploadRejected(Exception):
+    """An upload refused with an HTTP ``status`` and a one-line ``message`` people read.
+
+    The message becomes both the HTTP reason phrase (all twine shows) and the response body
+    (what uv, pdm and poetry show), so it must say what went wrong and what to do.
+    """
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message

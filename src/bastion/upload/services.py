@@ -1,0 +1,518 @@
+"""The legacy upload API's rules: who may upload, what is accepted, and how it is recorded.
+
+An upload is checked completely before anything is written: the form, the gate, the filename, the
+size, the digests, duplicates, the archive and the metadata inside it. Only then are the bytes
+stored under their content hash, and only after that do the rows commit, in one transaction, so a
+refused upload leaves nothing behind and a crash never leaves a row pointing at nothing.
+Concurrent uploads of one filename are settled by the database's unique constraints: the loser's
+transaction fails and it is answered exactly like a duplicate that arrived later.
+"""
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from packaging.markers import Marker
+from packaging.metadata import Metadata, RawMetadata
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, canonicalize_version
+
+from bastion.events import services as events
+from bastion.events.services import Origin
+from bastion.packaging import authz, storage
+from bastion.packaging import services as packaging
+from bastion.packaging.models import (
+    Dependency,
+    File,
+    FilenameReservation,
+    PackageType,
+    Project,
+    Release,
+)
+from bastion.tokens import services as tokens
+from bastion.upload import archives, filenames
+from bastion.upload import metadata as core_metadata
+from bastion.upload.errors import UploadRejected
+from bastion.upload.form import UploadForm
+
+__all__ = ["UploadRejected", "UploadResult", "accept_upload", "authenticate", "check_action"]
+
+TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed username of token uploads, not a secret
+
+#: Actions PyPI retired: pre-registration and documentation uploads.
+RETIRED_ACTIONS = {
+    "submit": "Project pre-registration is no longer required or supported, "
+    "upload your files instead.",
+    "submit_pkg_info": "Project pre-registration is no longer required or supported, "
+    "upload your files instead.",
+    "doc_upload": "Uploading documentation is no longer supported.",
+}
+
+_HEX_DIGEST = {
+    "md5_digest": re.compile(r"[a-f0-9]{32}"),
+    "sha256_digest": re.compile(r"[a-f0-9]{64}"),
+    "blake2_256_digest": re.compile(r"[a-f0-9]{64}"),
+}
+_MAX_PYVERSION_LENGTH = 128  # File.python_version
+_CONCURRENT_ATTEMPTS = 3
+_FORM = "the upload form"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    file: File
+    created: bool  # False when an identical file was already there (an idempotent re-upload)
+
+
+@dataclass(frozen=True)
+class _Digests:
+    md5: str
+    sha256: str
+    blake2_256: str
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """Everything checked and ready to be recorded."""
+
+    actor: authz.Actor
+    form: UploadForm
+    filename: str
+    size: int
+    digests: _Digests
+    meta: Metadata
+    raw: RawMetadata
+    archive: archives.Archive
+    origin: Origin
+
+
+def _help(anchor: str) -> str:
+    return f"{settings.BASE_URL}/help/#{anchor}"
+
+
+def _invalid_auth(status: int = 403) -> UploadRejected:
+    return UploadRejected(
+        status,
+        "Invalid or non-existent authentication information. "
+        f"See {_help('invalid-auth')} for more information.",
+    )
+
+
+def check_action(action: str) -> None:
+    """Only ``file_upload`` is served; retired actions are Gone, anything else is a mistake."""
+    if action == "file_upload":
+        return
+    if action in RETIRED_ACTIONS:
+        raise UploadRejected(410, RETIRED_ACTIONS[action])
+    raise UploadRejected(400, f"Unknown action '{action}'." if action else "Missing :action.")
+
+
+def _secret_from(authorization: str) -> str:
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":  # uv's Credentials::Bearer
+        return value.strip()
+    if scheme.lower() != "basic":
+        raise _invalid_auth()
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _invalid_auth() from exc
+    username, separator, secret = decoded.partition(":")
+    if not separator:
+        raise _invalid_auth()
+    if username != TOKEN_USERNAME:
+        raise UploadRejected(
+            403,
+            "Username/password authentication is not supported for uploads. Use an API token "
+            f"as the password, with the username '{TOKEN_USERNAME}'. "
+            f"See {_help('apitoken')} for more information.",
+        )
+    return secret
+
+
+def authenticate(authorization: str | None, origin: Origin) -> authz.Actor:
+    """The actor behind an ``Authorization`` header: HTTP Basic ``__token__:<API token>``.
+
+    No header at all answers 401, so clients that only send credentials on a challenge can
+    retry; anything present but wrong answers 403 without saying which part was wrong.
+    """
+    if not authorization:
+        raise _invalid_auth(401)
+    token = tokens.authenticate(_secret_from(authorization))
+    if token is None:
+        raise _invalid_auth()
+    tokens.mark_used(token, origin)
+    return authz.Actor(user=token.user, token=token)
+
+
+def _check_form(form: UploadForm) -> None:
+    if form.protocol_version != "1":
+        raise UploadRejected(400, "Unknown protocol version.")
+    if form.filetype not in PackageType.values:
+        raise UploadRejected(400, "Invalid value for filetype. Error: Use a known file type.")
+    if form.filetype == PackageType.SDIST:
+        if form.pyversion not in ("", "source"):
+            raise UploadRejected(
+                400,
+                "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.",
+            )
+    elif not form.pyversion:
+        raise UploadRejected(
+            400,
+            "Invalid value for pyversion. Error: "
+            "Python version is required for binary distribution uploads.",
+        )
+    if len(form.pyversion) > _MAX_PYVERSION_LENGTH:
+        raise UploadRejected(400, "Invalid value for pyversion. Error: It is too long.")
+    given = {name: getattr(form, name) for name in _HEX_DIGEST if getattr(form, name)}
+    if not given:
+        raise UploadRejected(400, "Include at least one message digest.")
+    for name, value in given.items():
+        if not _HEX_DIGEST[name].fullmatch(value):
+            raise UploadRejected(
+                400, f"Invalid value for {name}. Error: Use a valid, hex-encoded message digest."
+            )
+    if not packaging.is_valid_project_name(form.name):
+        raise UploadRejected(
+            400,
+            f"'{form.name}' is an invalid value for Name. Error: Start and end with a letter or "
+            "numeral containing only ASCII numeric and '.', '_' and '-'. See "
+            "https://packaging.python.org/specifications/core-metadata for more information.",
+        )
+
+
+def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project) -> None:
+    decision = authz.may(actor, action, project)
+    if not decision.allowed:
+        raise UploadRejected(403, decision.reason)
+
+
+def _check_permission(actor: authz.Actor, name: str) -> None:
+    """Ask the gate: upload to the existing project, or create a new one under ``name``."""
+    project = packaging.get_project(name)
+    if project is None:
+        try:
+            packaging.validate_new_project_name(name)
+        except packaging.PackagingError as exc:
+            raise UploadRejected(exc.status, exc.message) from exc
+        project = Project(name=name, normalized_name=packaging.normalize(name))
+        _ask_gate(actor, authz.Action.CREATE_PROJECT, project)
+    _ask_gate(actor, authz.Action.UPLOAD, project)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:g}"
+
+
+def _digest(content: BinaryIO) -> _Digests:
+    md5, sha256, blake2 = (
+        hashlib.md5(usedforsecurity=False),
+        hashlib.sha256(),
+        hashlib.blake2b(digest_size=32),
+    )
+    content.seek(0)
+    while chunk := content.read(1024 * 1024):
+        md5.update(chunk)
+        sha256.update(chunk)
+        blake2.update(chunk)
+    content.seek(0)
+    return _Digests(md5.hexdigest(), sha256.hexdigest(), blake2.hexdigest())
+
+
+def _check_digests(form: UploadForm, digests: _Digests) -> None:
+    supplied = [
+        (form.md5_digest, digests.md5),
+        (form.sha256_digest, digests.sha256),
+        (form.blake2_256_digest, digests.blake2_256),
+    ]
+    if any(given and given != actual for given, actual in supplied):
+        raise UploadRejected(
+            400, "The digest supplied does not match a digest calculated from the uploaded file."
+        )
+
+
+def _existing(filename: str, digests: _Digests) -> File | None:
+    """The file already here under this name or with these bytes, if it is this very file.
+
+    Anything else sharing the name or the bytes is refused: filenames and contents are never
+    reused. The message must keep starting with "File already exists": clients look for it.
+    """
+    file = File.objects.filter(Q(filename=filename) | Q(blake2_256_digest=digests.blake2_256))
+    file = file.select_related("release__project").first()
+    if file is not None:
+        if (file.filename, file.sha256_digest, file.blake2_256_digest) == (
+            filename,
+            digests.sha256,
+            digests.blake2_256,
+        ):
+            return file
+        raise UploadRejected(
+            400,
+            f"File already exists ('{filename}', with blake2_256 hash '{digests.blake2_256}'). "
+            f"See {_help('file-name-reuse')} for more information.",
+        )
+    if FilenameReservation.objects.filter(filename=filename).exists():
+        raise UploadRejected(
+            400,
+            "This filename was previously used by a file that has since been deleted. "
+            f"Use a different version. See {_help('file-name-reuse')} for more information.",
+        )
+    return None
+
+
+def _check_one_sdist(release: Release | None, filetype: str) -> None:
+    if (
+        release is not None
+        and filetype == PackageType.SDIST
+        and release.files.filter(packagetype=PackageType.SDIST).exists()
+    ):
+        raise UploadRejected(400, "Only one sdist may be uploaded per release.")
+
+
+def _check_filename_form(filename: str, filetype: str, name: str, version) -> None:
+    if filetype == PackageType.SDIST:
+        filenames.check_sdist(filename, name, version)
+    else:
+        filenames.check_wheel(filename, name, version)
+
+
+def _read_archive(filename: str, filetype: str, content: BinaryIO, size: int) -> archives.Archive:
+    if filetype == PackageType.SDIST:
+        return archives.read_sdist(content, size, top=filename.removesuffix(".tar.gz"))
+    name, version = filename.split("-")[:2]
+    return archives.read_wheel(content, size, name, version)
+
+
+def _check_same_distribution(form_meta: Metadata, meta: Metadata, source: str) -> None:
+    """The form and the archive must describe the same project and version."""
+    if canonicalize_name(meta.name) != canonicalize_name(form_meta.name):
+        raise UploadRejected(
+            400,
+            f"The name in {source} ('{meta.name}') does not match the name in the upload form "
+            f"('{form_meta.name}').",
+        )
+    if meta.version != form_meta.version:
+        raise UploadRejected(
+            400,
+            f"The version in {source} ('{meta.version}') does not match the version in the upload "
+            f"form ('{form_meta.version}').",
+        )
+
+
+def _check_license_files(meta: Metadata, archive: archives.Archive, filename: str) -> None:
+    for path in meta.license_files or []:
+        if not archive.has_license_file(path):
+            raise UploadRejected(
+                400,
+                f"License-File {path} does not exist in distribution file {filename} "
+                f"at {archive.license_dir}{path}.",
+            )
+
+
+def accept_upload(
+    *, actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
+) -> UploadResult:
+    """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`."""
+    _check_form(form)
+    form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
+    _check_permission(actor, form_meta.name)
+
+    filename = content.name or ""
+    filenames.check_safe(filename, form.filetype)
+    if content.size > settings.MAX_UPLOAD_BYTES:
+        raise UploadRejected(
+            400,
+            f"File too large. Limit for project '{form_meta.name}' is "
+            f"{_megabytes(settings.MAX_UPLOAD_BYTES)} MB. "
+            f"See {_help('file-size-limit')} for more information.",
+        )
+    _check_filename_form(filename, form.filetype, form_meta.name, form_meta.version)
+
+    digests = _digest(content)
+    _check_digests(form, digests)
+    existing = _existing(filename, digests)
+    if existing is not None:
+        return UploadResult(existing, created=False)
+    project = packaging.get_project(form_meta.name)
+    if project is not None:
+        _check_one_sdist(packaging.find_release(project, str(form_meta.version)), form.filetype)
+
+    archive = _read_archive(filename, form.filetype, content, content.size)
+    meta, raw = core_metadata.parse_file(archive.metadata, source=archive.metadata_path)
+    _check_same_distribution(form_meta, meta, archive.metadata_path)
+    _check_filename_form(filename, form.filetype, meta.name, meta.version)
+    _check_license_files(meta, archive, filename)
+
+    upload = _Upload(actor, form, filename, content.size, digests, meta, raw, archive, origin)
+    _store(upload, content)
+    return _commit(upload)
+
+
+def _storage_key(upload: _Upload) -> str:
+    return storage.key_for(upload.digests.blake2_256, upload.filename)
+
+
+def _store(upload: _Upload, content: BinaryIO) -> None:
+    """Write the bytes, and a wheel's METADATA beside them, before any row can point at them."""
+    key = _storage_key(upload)
+    storage.store(key, content)
+    if upload.form.filetype == PackageType.BDIST_WHEEL:
+        storage.store_bytes(key + ".metadata", upload.archive.metadata)
+
+
+def _commit(upload: _Upload) -> UploadResult:
+    """Insert the rows; a concurrent upload that won a unique constraint decides the answer."""
+    for _ in range(_CONCURRENT_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return UploadResult(_record(upload), created=True)
+        except IntegrityError:
+            existing = _existing(upload.filename, upload.digests)
+            if existing is not None:
+                return UploadResult(existing, created=False)
+            # Otherwise the project or the release was created meanwhile: record into it.
+    raise UploadRejected(
+        409, "The upload collided with concurrent changes to this project. Try again."
+    )
+
+
+def _project_for(upload: _Upload) -> Project:
+    """The project to record into, created (with the uploader as Owner) on its first upload."""
+    name = upload.meta.name
+    project = Project.objects.select_for_update().filter(normalized_name=canonicalize_name(name))
+    project = project.first()
+    if project is None:
+        try:
+            return packaging.create_project(actor=upload.actor, name=name, origin=upload.origin)
+        except packaging.PackagingError as exc:
+            raise UploadRejected(exc.status, exc.message) from exc
+    _ask_gate(upload.actor, authz.Action.UPLOAD, project)
+    return project
+
+
+def _release_fields(meta: Metadata, raw: RawMetadata) -> dict:
+    """The release's copy of the archive's core metadata, as the JSON API will show it."""
+    expression = meta.license_expression
+    return {
+        "metadata_version": meta.metadata_version,
+        "summary": raw.get("summary", ""),
+        "description": raw.get("description", ""),
+        "description_content_type": raw.get("description_content_type", ""),
+        "keywords": ", ".join(raw.get("keywords", [])),
+        "home_page": raw.get("home_page", ""),
+        "download_url": raw.get("download_url", ""),
+        "author": raw.get("author", ""),
+        "author_email": raw.get("author_email", ""),
+        "maintainer": raw.get("maintainer", ""),
+        "maintainer_email": raw.get("maintainer_email", ""),
+        "license": raw.get("license", ""),
+        "license_expression": str(expression) if expression else "",
+        "license_files": raw.get("license_files", []),
+        "classifiers": raw.get("classifiers", []),
+        "platform": raw.get("platforms", []),
+        "supported_platform": raw.get("supported_platforms", []),
+        "requires_python": raw.get("requires_python", ""),
+        "requires_dist": raw.get("requires_dist", []),
+        "provides_dist": raw.get("provides_dist", []),
+        "obsoletes_dist": raw.get("obsoletes_dist", []),
+        "requires_external": raw.get("requires_external", []),
+        "provides_extra": list(meta.provides_extra or []),
+        "project_urls": raw.get("project_urls", {}),
+        "dynamic": list(meta.dynamic or []),
+        "import_names": raw.get("import_names", []),
+        "import_namespaces": raw.get("import_namespaces", []),
+    }
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_EXTRA = re.compile(r"\bextra\b")
+
+
+def _mentions_extra(marker: Marker | None) -> bool:
+    """Whether a marker names the ``extra`` variable (quoted values that merely say it don't)."""
+    return marker is not None and bool(_EXTRA.search(_QUOTED.sub("", str(marker))))
+
+
+def _dependency(release: Release, requirement: Requirement) -> Dependency:
+    return Dependency(
+        release=release,
+        name=canonicalize_name(requirement.name),
+        specifier=str(requirement.specifier),
+        marker=str(requirement.marker) if requirement.marker else "",
+        extra_only=_mentions_extra(requirement.marker),
+    )
+
+
+def _release_for(upload: _Upload, project: Project) -> Release:
+    """The release of this version; the first file's metadata creates it and is never updated."""
+    canonical = canonicalize_version(upload.meta.version)
+    release = project.releases.select_for_update().filter(canonical_version=canonical).first()
+    if release is not None:
+        return release
+    user = upload.actor.user
+    release = Release.objects.create(
+        project=project,
+        version=str(upload.meta.version),
+        canonical_version=canonical,
+        is_prerelease=upload.meta.version.is_prerelease,
+        uploader=user,
+        **_release_fields(upload.meta, upload.raw),
+    )
+    Dependency.objects.bulk_create(
+        [_dependency(release, req) for req in upload.meta.requires_dist or []]
+    )
+    packaging.journal(project, "new release", version=release.version, user=user)
+    return release
+
+
+def _record(upload: _Upload) -> File:
+    """The rows of one upload; runs inside a transaction that the caller may retry."""
+    project = _project_for(upload)
+    release = _release_for(upload, project)
+    _check_one_sdist(release, upload.form.filetype)
+    is_wheel = upload.form.filetype == PackageType.BDIST_WHEEL
+    key = _storage_key(upload)
+    file = File.objects.create(
+        release=release,
+        filename=upload.filename,
+        packagetype=upload.form.filetype,
+        python_version=upload.form.pyversion or "source",
+        requires_python=upload.raw.get("requires_python", ""),
+        size=upload.size,
+        sha256_digest=upload.digests.sha256,
+        blake2_256_digest=upload.digests.blake2_256,
+        md5_digest=upload.digests.md5,
+        path=key,
+        upload_time=timezone.now(),
+        comment_text=upload.form.comment,
+        metadata_sha256_digest=(
+            hashlib.sha256(upload.archive.metadata).hexdigest() if is_wheel else ""
+        ),
+        metadata_path=key + ".metadata" if is_wheel else "",
+    )
+    FilenameReservation.objects.create(
+        filename=upload.filename, project_name=project.normalized_name
+    )
+    user = upload.actor.user
+    kind = "source" if upload.form.filetype == PackageType.SDIST else upload.form.pyversion
+    packaging.journal(
+        project, f"add {kind} file {upload.filename}", version=release.version, user=user
+    )
+    events.record(
+        "file:upload",
+        user=user,
+        project=project,
+        origin=upload.origin,
+        filename=upload.filename,
+        version=release.version,
+        token=upload.actor.token.name if upload.actor.token else None,
+    )
+    return file

@@ -1,0 +1,67 @@
+"""``POST /legacy/``: the upload endpoint twine, uv, poetry, pdm, hatch and flit speak.
+
+This view only reads the request and translates the outcome. The message of a refusal goes in
+the HTTP reason phrase (twine shows nothing else) and in the body (uv, pdm and poetry show that),
+as plain text or, when the client prefers it, as PyPI's JSON shape.
+"""
+
+import json
+from http import HTTPStatus
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from bastion.events.services import Origin
+from bastion.upload import form as upload_form
+from bastion.upload import services
+from bastion.upload.services import UploadRejected
+
+_BODY_TYPES = ["text/plain", "application/json"]
+
+
+def _reason_phrase(message: str) -> str:
+    """One line of ISO-8859-1: what an HTTP/1.1 status line can carry."""
+    line = " ".join(message.split())
+    return line.encode("iso-8859-1", "replace").decode("iso-8859-1")
+
+
+def refusal(request: HttpRequest, rejection: UploadRejected) -> HttpResponse:
+    status, message = rejection.status, rejection.message
+    if request.get_preferred_type(_BODY_TYPES) == "application/json":
+        body = json.dumps(
+            {"message": message, "code": f"{status} {message}", "title": HTTPStatus(status).phrase}
+        )
+        content_type = "application/json"
+    else:
+        body, content_type = message + "\n", "text/plain; charset=utf-8"
+    response = HttpResponse(
+        body, status=status, reason=_reason_phrase(message), content_type=content_type
+    )
+    if status == HTTPStatus.UNAUTHORIZED:
+        response["WWW-Authenticate"] = 'Basic realm="Bastion uploads"'
+    return response
+
+
+def _parse(request: HttpRequest) -> upload_form.UploadForm:
+    try:
+        return upload_form.parse(request.POST, request.GET, request.FILES)
+    except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent) as exc:
+        raise UploadRejected(400, f"The upload form cannot be read: {exc}") from exc
+
+
+@csrf_exempt
+@require_POST
+def legacy_upload(request: HttpRequest) -> HttpResponse:
+    origin = Origin.from_request(request)
+    try:
+        form = _parse(request)
+        services.check_action(form.action)
+        actor = services.authenticate(request.META.get("HTTP_AUTHORIZATION"), origin)
+        content = upload_form.content_file(request.FILES)
+        services.accept_upload(actor=actor, form=form, content=content, origin=origin)
+    except UploadRejected as rejection:
+        return refusal(request, rejection)
+    return HttpResponse(b"", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,59 @@
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from bastion.packaging import authz
+from bastion.packaging.models import Project
+from bastion.tokens.services import create_token
+
+
+def basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@dataclass
+class Uploader:
+    """A client holding one API token, posting forms the way twine does."""
+
+    client: Client
+    user: object
+    secret: str
+
+    def upload(self, form: dict, *, path: str = "/legacy/", auth: str | None = None, **headers):
+        authorization = auth if auth is not None else basic_auth("__token__", self.secret)
+        if authorization:
+            headers["HTTP_AUTHORIZATION"] = authorization
+        return self.client.post(path, form, **headers)
+
+
+@pytest.fixture
+def uploader(alice) -> Uploader:
+    """Alice with a user-wide token: may create projects and upload to her own."""
+    minted = create_token(actor=authz.Actor(alice), name="uploads")
+    return Uploader(Client(), alice, minted.secret)
+
+
+@pytest.fixture
+def scoped_uploader(alice):
+    """A token scoped to one of Alice's projects."""
+
+    def make(project: Project) -> Uploader:
+        minted = create_token(actor=authz.Actor(alice), name="scoped", project=project)
+        return Uploader(Client(), alice, minted.secret)
+
+    return make
+
+
+@pytest.fixture
+def stored_files():
+    """Every file under FILES_DIR, so a test can prove a refusal wrote nothing."""
+
+    def listing() -> set[Path]:
+        root = Path(settings.FILES_DIR)
+        return {path for path in root.rglob("*") if path.is_file()} if root.exists() else set()
+
+    return listing
