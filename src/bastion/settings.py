@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "bastion.simple",
     "bastion.web",
     "bastion.mfa",
+    "bastion.critical",
 ]
 
 MIDDLEWARE = [
