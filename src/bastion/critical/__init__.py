@@ -1,0 +1,1 @@
+"""Critical projects: who must use two-factor authentication, why, and from when."""
