@@ -1,0 +1,108 @@
+"""Serving stored distributions and their ``.metadata`` files.
+
+Every download of a file passes through ``serve``: it is the one place to observe downloads.
+Files are immutable (their key is their content hash), so they carry a year-long immutable
+``Cache-Control`` and an ETag made from that hash. Single byte ranges are honoured, because uv
+reads a wheel's central directory with HEAD plus Range requests when it has no ``.metadata``.
+"""
+
+import os
+import re
+import stat
+from email.utils import formatdate
+
+from bastion.packaging import storage
+from bastion.simple.replies import FileBody, Reply, etag_matches, plain
+
+METADATA_SUFFIX = ".metadata"
+# ab/cd/<60 more hex digits>/<filename>: exactly what storage.key_for produces.
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+")
+_RANGE = re.compile(r"bytes=\s*(?P<first>[0-9]*)\s*-\s*(?P<last>[0-9]*)\s*")
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_CONTENT_TYPES = {
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".tar.gz": "application/gzip",  # the bytes as stored: no Content-Encoding, clients keep them
+    METADATA_SUFFIX: "text/plain; charset=utf-8",
+}
+
+
+class _Unsatisfiable(Exception):
+    pass
+
+
+def serve(environ: dict, key: str) -> Reply:
+    """Answer GET or HEAD for ``/files/<key>`` (a distribution or its ``.metadata``)."""
+    filename = key.rpartition("/")[2]
+    if not _KEY.fullmatch(key) or filename.startswith("."):  # dot files are in-flight uploads
+        return plain(404, "Not Found")
+    try:
+        handle = open(storage.path_for(key), "rb")  # noqa: SIM115 - the reply body closes it
+    except (ValueError, OSError):
+        return plain(404, "Not Found")
+    info = os.fstat(handle.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        return plain(404, "Not Found")
+    size = info.st_size
+    kind = "-metadata" if key.endswith(METADATA_SUFFIX) else ""
+    etag = f'"{key[:66].replace("/", "")}{kind}"'  # the blake2b-256 digest in the key
+    last_modified = formatdate(info.st_mtime, usegmt=True)
+    headers = [
+        ("Content-Type", _content_type(filename)),
+        ("Accept-Ranges", "bytes"),
+        ("ETag", etag),
+        ("Last-Modified", last_modified),
+        ("Cache-Control", _IMMUTABLE),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
+        handle.close()
+        return Reply(304, headers)
+    byte_range = None
+    if_range = environ.get("HTTP_IF_RANGE")
+    if if_range is None or if_range.strip() in (etag, last_modified):
+        try:
+            byte_range = _byte_range(environ.get("HTTP_RANGE"), size)
+        except _Unsatisfiable:
+            handle.close()
+            return plain(416, "Range Not Satisfiable", [("Content-Range", f"bytes */{size}")])
+    if byte_range is None:
+        headers.append(("Content-Length", str(size)))
+        return Reply(200, headers, FileBody(handle, 0, size, whole=True))
+    start, end = byte_range
+    headers += [
+        ("Content-Length", str(end - start + 1)),
+        ("Content-Range", f"bytes {start}-{end}/{size}"),
+    ]
+    return Reply(206, headers, FileBody(handle, start, end - start + 1, whole=False))
+
+
+def _content_type(filename: str) -> str:
+    for suffix, content_type in _CONTENT_TYPES.items():
+        if filename.endswith(suffix):
+            return content_type
+    return "application/octet-stream"
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive (start, end) of a single ``bytes=`` range; None means "send it all".
+
+    Malformed headers and multiple ranges are ignored (RFC 9110 allows serving the whole file);
+    a well-formed range that lies outside the file raises ``_Unsatisfiable``.
+    """
+    match = _RANGE.fullmatch(header or "")
+    if match is None or not (match["first"] or match["last"]):
+        return None
+    if not match["first"]:  # suffix range: the last N bytes
+        suffix = int(match["last"])
+        if suffix == 0 or size == 0:
+            raise _Unsatisfiable
+        return max(0, size - suffix), size - 1
+    start = int(match["first"])
+    last = int(match["last"]) if match["last"] else size - 1
+    if last < start:
+        return None
+    if start >= size:
+        raise _Unsatisfiable
+    return start, min(last, size - 1)

@@ -1,0 +1,133 @@
+"""PyPI's JSON API (``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json``).
+
+Not a standard, but poetry, bandersnatch and many tools read it. Field names and shapes follow
+``warehouse/legacy/api/json.py``. Computed per request from read-only queries: it is far less hot
+than the simple pages.
+"""
+
+from datetime import UTC
+
+from django.conf import settings
+from packaging.utils import canonicalize_version
+from packaging.version import Version
+
+from bastion.packaging.models import File, Project, ProjectStatus, Release, RoleName
+from bastion.simple.render import file_url, upload_time
+
+_DEPRECATED_DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
+
+
+def document(normalized_name: str, version: str | None = None) -> dict | None:
+    """The JSON document, or None for an unknown (or quarantined) project or version.
+
+    Without ``version`` it describes the latest release and lists all ``releases``.
+    """
+    project = (
+        Project.objects.exclude(status=ProjectStatus.QUARANTINED)
+        .filter(normalized_name=normalized_name)
+        .first()
+    )
+    if project is None:
+        return None
+    releases = list(project.releases.prefetch_related("files"))
+    if version is None:
+        release = latest(releases)
+    else:
+        wanted = canonicalize_version(version)
+        release = next((r for r in releases if r.canonical_version == wanted), None)
+    if release is None:
+        return None
+    result = {
+        "info": _info(project, release),
+        "last_serial": project.last_serial,
+        "urls": [_file(file, release) for file in release.files.all()],
+        "vulnerabilities": [],
+        "ownership": _ownership(project),
+    }
+    if version is None:
+        ordered = sorted(releases, key=lambda r: Version(r.version))
+        result["releases"] = {r.version: [_file(f, r) for f in r.files.all()] for r in ordered}
+    return result
+
+
+def latest(releases: list[Release]) -> Release | None:
+    """PyPI's choice: not yanked first, then final over pre-release, then the highest version."""
+
+    def rank(release: Release):
+        parsed = Version(release.version)
+        return (not release.yanked, not parsed.is_prerelease, parsed)
+
+    return max(releases, key=rank, default=None)
+
+
+def _info(project: Project, release: Release) -> dict:
+    project_url = f"{settings.BASE_URL}/project/{project.normalized_name}/"
+    return {
+        "name": project.name,
+        "version": release.version,
+        "summary": release.summary,
+        "description": release.description,
+        "description_content_type": release.description_content_type or None,
+        "keywords": release.keywords,
+        "license": release.license,
+        "license_expression": release.license_expression or None,
+        "license_files": release.license_files or None,
+        "classifiers": release.classifiers,
+        "author": release.author,
+        "author_email": release.author_email,
+        "maintainer": release.maintainer,
+        "maintainer_email": release.maintainer_email,
+        "requires_python": release.requires_python or None,
+        "requires_dist": release.requires_dist or None,
+        "provides_extra": release.provides_extra or None,
+        "dynamic": release.dynamic or None,
+        "platform": ", ".join(release.platform) or None,
+        "home_page": release.home_page or None,
+        "download_url": release.download_url or None,
+        "project_urls": release.project_urls or None,
+        "package_url": project_url,
+        "project_url": project_url,
+        "release_url": f"{project_url}{release.version}/",
+        "docs_url": None,
+        "yanked": release.yanked,
+        "yanked_reason": release.yanked_reason or None,
+        "bugtrack_url": None,
+        "downloads": _DEPRECATED_DOWNLOADS,
+    }
+
+
+def _file(file: File, release: Release) -> dict:
+    """A file as PyPI describes it. The URL is absolute: JSON API clients rarely resolve."""
+    return {
+        "filename": file.filename,
+        "url": settings.BASE_URL + file_url(file.path),
+        "packagetype": file.packagetype,
+        "python_version": file.python_version,
+        "requires_python": file.requires_python or release.requires_python or None,
+        "size": file.size,
+        "digests": {
+            "md5": file.md5_digest,
+            "sha256": file.sha256_digest,
+            "blake2b_256": file.blake2_256_digest,
+        },
+        "md5_digest": file.md5_digest,
+        "upload_time": file.upload_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "upload_time_iso_8601": upload_time(file.upload_time),
+        "yanked": release.yanked,
+        "yanked_reason": release.yanked_reason or None,
+        "core-metadata": (
+            {"sha256": file.metadata_sha256_digest} if file.metadata_sha256_digest else False
+        ),
+        "comment_text": file.comment_text,
+        "has_sig": False,
+        "downloads": -1,
+    }
+
+
+def _ownership(project: Project) -> dict:
+    roles = project.roles.select_related("user").order_by("user__username")
+    owners_first = sorted(roles, key=lambda role: role.role_name != RoleName.OWNER)
+    return {
+        "roles": [{"role": role.role_name, "user": role.user.username} for role in owners_first],
+        "organization": None,
+    }

@@ -1,0 +1,151 @@
+"""Rendering the simple pages once per change into a static tree.
+
+Layout, under ``settings.PAGES_DIR`` or any target directory::
+
+    simple/index.html   simple/index.json            the project list
+    simple/<name>/index.html  simple/<name>/index.json  one project
+
+so nginx or a CDN can serve the same tree (pick ``index.json`` when ``Accept`` names
+``application/vnd.pypi.simple.v1+json``). Files are replaced by rename, so a reader in any process
+sees either the old page or the new one, never a torn one. Each render holds an exclusive
+``flock`` on the page's directory while it reads the database and writes, so two renders of one
+project (the upload's, and a lazy render in another worker) cannot let an older read overwrite a
+newer page: whoever takes the lock last also read last.
+"""
+
+import fcntl
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from bastion.packaging.models import Project, ProjectStatus, Release
+from bastion.packaging.services import last_serial
+from bastion.simple import render
+
+logger = logging.getLogger(__name__)
+
+HTML_PAGE = "index.html"
+JSON_PAGE = "index.json"
+
+
+def pages_root(target_dir: Path | str | None = None) -> Path:
+    """The ``simple/`` directory of the tree (the live one unless ``target_dir`` is given)."""
+    return Path(target_dir if target_dir is not None else settings.PAGES_DIR) / "simple"
+
+
+def render_project(normalized_name: str, target_dir: Path | str | None = None) -> bool:
+    """Write both pages of one project from the database; False (and no pages) if it is unknown.
+
+    ``normalized_name`` must already be a normalized, valid project name: it becomes a path.
+    """
+    directory = pages_root(target_dir) / normalized_name
+    if not directory.is_dir():
+        # Check before creating anything, so asking for unknown names cannot fill the disk.
+        if not Project.objects.filter(normalized_name=normalized_name).exists():
+            return False
+        directory.mkdir(parents=True, exist_ok=True)
+    with _exclusive(directory):
+        project = _projects().filter(normalized_name=normalized_name).first()
+        if project is None:  # deleted: drop its pages (the empty directory is harmless)
+            for page in (HTML_PAGE, JSON_PAGE):
+                (directory / page).unlink(missing_ok=True)
+            return False
+        _write_project(directory, project)
+    return True
+
+
+def render_root(target_dir: Path | str | None = None) -> None:
+    """Write the project list. Quarantined projects are hidden from it, as on PyPI."""
+    directory = pages_root(target_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _exclusive(directory):
+        projects = list(
+            Project.objects.exclude(status=ProjectStatus.QUARANTINED)
+            .order_by("normalized_name")
+            .values_list("name", "normalized_name", "last_serial")
+        )
+        serial = last_serial()
+        _write_atomic(
+            directory / JSON_PAGE, render.json_bytes(render.root_document(projects, serial))
+        )
+        _write_atomic(directory / HTML_PAGE, render.root_html(projects, serial))
+
+
+def render_all(target_dir: Path | str | None = None) -> int:
+    """Render every page (for start-up repair or a static export); returns the project count.
+
+    Pages of projects that no longer exist are removed from the tree.
+    """
+    root = pages_root(target_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    rendered = set()
+    for project in _projects().iterator(chunk_size=500):
+        directory = root / project.normalized_name
+        directory.mkdir(exist_ok=True)
+        with _exclusive(directory):
+            _write_project(directory, project)
+        rendered.add(project.normalized_name)
+    for stale in root.iterdir():
+        if stale.is_dir() and stale.name not in rendered:
+            with _exclusive(stale):
+                for page in (HTML_PAGE, JSON_PAGE):
+                    (stale / page).unlink(missing_ok=True)
+    render_root(target_dir)
+    return len(rendered)
+
+
+def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
+    """``project_changed`` receiver: re-render the project and the list after a commit.
+
+    The change is already committed, so a failure here must not fail the request that made it.
+    Instead the possibly stale pages are removed: the next read renders them afresh.
+    """
+    try:
+        render_project(normalized_name)
+        render_root()
+    except Exception:
+        logger.exception("could not render the simple pages of %s", normalized_name)
+        for page in (HTML_PAGE, JSON_PAGE):
+            (pages_root() / normalized_name / page).unlink(missing_ok=True)
+            (pages_root() / page).unlink(missing_ok=True)
+
+
+def _projects():
+    releases = Release.objects.prefetch_related("files")
+    return Project.objects.prefetch_related(Prefetch("releases", queryset=releases))
+
+
+def _write_project(directory: Path, project: Project) -> None:
+    document = render.project_document(project)
+    _write_atomic(directory / JSON_PAGE, render.json_bytes(document))
+    _write_atomic(directory / HTML_PAGE, render.project_html(document))
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a static server in front may run as another user
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
