@@ -80,6 +80,22 @@ def cmd_users_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accounts_check_domains(args: argparse.Namespace) -> int:
+    from bastion.accounts.domains import default_resolver, unverify_emails_on_expired_domains
+
+    resolver = default_resolver()
+    if resolver is None:
+        return _fail("set BASTION_RDAP_URL to an RDAP service to check email domains")
+    changed = unverify_emails_on_expired_domains(resolver)
+    if args.json:
+        print(json.dumps([vars(item) for item in changed], indent=2))
+    else:
+        for item in changed:
+            print(f"unverified {item.address} ({item.username}): {item.reason}")
+        print(f"{len(changed)} address(es) unverified")
+    return 0
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     from bastion.accounts.models import User
     from bastion.packaging import authz
@@ -170,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     show = command("show", cmd_users_show, parent=users, help="show an account")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
+
+    accounts = commands.add_parser("accounts", help="account maintenance").add_subparsers(
+        dest="accounts_command", required=True
+    )
+    check_domains = command(
+        "check-domains",
+        cmd_accounts_check_domains,
+        parent=accounts,
+        help="unverify addresses whose email domain expired or changed hands (RDAP)",
+    )
+    check_domains.add_argument("--json", action="store_true")
 
     tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(
         dest="tokens_command", required=True

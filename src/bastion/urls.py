@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("bastion.upload.urls")),
     path("", include("bastion.simple.urls")),
+    path("", include("bastion.accounts.urls")),
 ]

@@ -15,6 +15,13 @@ class User(AbstractUser):
         return self.emails.filter(primary=True, verified=True).exists()
 
 
+class UnverifyReason(models.TextChoices):
+    """Why a once-verified address lost its verification; shown to the owner on the account page."""
+
+    DOMAIN_EXPIRED = "domain-expired", "its domain's registration lapsed"
+    DOMAIN_REREGISTERED = "domain-reregistered", "its domain was registered again since"
+
+
 class Email(models.Model):
     """An address of a user. Only a verified address may receive a reset or prove ownership."""
 
@@ -23,6 +30,9 @@ class Email(models.Model):
     primary = models.BooleanField(default=False)
     verified = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
+    # When the owner proved control; a domain registered after this moment changed hands since.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    unverified_reason = models.CharField(max_length=32, blank=True, choices=UnverifyReason.choices)
 
     class Meta:
         constraints = [
@@ -34,3 +44,7 @@ class Email(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1].lower()

@@ -1,0 +1,82 @@
+"""Forms for the account pages. They check shape; the services in ``services.py`` decide."""
+
+from django import forms
+from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.validators import UnicodeUsernameValidator
+
+from bastion.accounts.models import Email, User
+
+
+def _password(label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        strip=False,
+        help_text=help_text,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+class RegistrationForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Letters, digits and @ . + - _ only.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    email = forms.EmailField(
+        label="Email address",
+        help_text="We send a link to confirm it. You need a verified address to publish.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = _password("Password", "new-password", password_validators_help_text_html())
+    password2 = _password("Password (again)", "new-password")
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("This username is taken.")
+        return username
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if Email.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("That email address is already in use.")
+        return email
+
+    def clean_password2(self) -> str:
+        first, second = self.cleaned_data.get("password1"), self.cleaned_data["password2"]
+        if first and first != second:
+            raise forms.ValidationError("The two passwords differ.")
+        return second
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password = _password("Password", "current-password")
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        help_text="A verified address of your account.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class AddEmailForm(forms.Form):
+    email = forms.EmailField(
+        label="New email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+
+class ChangePasswordForm(PasswordChangeForm):
+    """Django's form (checks the old password, validates the new one), without autofocus:
+    it sits below the email section, and focusing it would scroll the page away."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)

@@ -1,0 +1,142 @@
+"""Rate limits kept in the Django cache, so every worker shares them when Redis is configured.
+
+A :class:`RateLimiter` has a name and one or more :class:`Limit` windows (``10 per 5 minutes``,
+``50 per day``). Callers ``check`` a key before doing the expensive or risky thing, and ``hit`` it
+when the attempt counts (a failed password, a reset mail sent). Keys are hashed before they reach
+the cache, so usernames, addresses and IPs never appear in it.
+
+Counting uses a sliding window approximated from two fixed buckets (the current one and the one
+before, weighted by how much of it still overlaps the window). It never lets through the double
+burst a plain fixed window allows at a boundary, and it costs two cache reads per limit.
+
+The defaults follow PyPI's (see the reference notes, section 3.6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import BaseCache, caches
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.count} per {_duration(self.seconds)}"
+
+
+class RateLimited(Exception):
+    """Raised when a key has used up a limit; ``retry_after`` is in whole seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    """A named set of limits applied to keys such as an IP address or an account."""
+
+    def __init__(self, name: str, *limits: Limit, cache: BaseCache | None = None):
+        if not limits:
+            raise ValueError("a rate limiter needs at least one limit")
+        self.name = name
+        self.limits = limits
+        self._cache = cache
+
+    @property
+    def cache(self) -> BaseCache:
+        return self._cache if self._cache is not None else caches["default"]
+
+    def retry_after(self, key: str, now: float | None = None) -> int | None:
+        """Seconds until ``key`` may try again, or None when it is within every limit."""
+        now = time.time() if now is None else now
+        waits = [
+            self._wait(limit, key, now)
+            for limit in self.limits
+            if self._estimate(limit, key, now) >= limit.count
+        ]
+        return max(waits) if waits else None
+
+    def check(self, key: str, message: str, now: float | None = None) -> None:
+        """Raise :class:`RateLimited` with ``message`` when ``key`` has used up a limit."""
+        wait = self.retry_after(key, now)
+        if wait is not None:
+            raise RateLimited(f"{message} Try again in {_duration(wait)}.", wait)
+
+    def hit(self, key: str, now: float | None = None) -> None:
+        """Count one attempt by ``key`` against every limit."""
+        now = time.time() if now is None else now
+        for limit in self.limits:
+            bucket_key = self._bucket_key(limit, key, int(now // limit.seconds))
+            # Keep each bucket for two windows: the next window still weighs it.
+            self.cache.add(bucket_key, 0, timeout=2 * limit.seconds)
+            try:
+                self.cache.incr(bucket_key)
+            except ValueError:  # expired between add and incr
+                self.cache.set(bucket_key, 1, timeout=2 * limit.seconds)
+
+    def clear(self, key: str, now: float | None = None) -> None:
+        """Forget ``key``'s attempts (an admin unlocking an account, a test starting afresh)."""
+        now = time.time() if now is None else now
+        for limit in self.limits:
+            current = int(now // limit.seconds)
+            self.cache.delete_many(
+                [self._bucket_key(limit, key, current), self._bucket_key(limit, key, current - 1)]
+            )
+
+    def _estimate(self, limit: Limit, key: str, now: float) -> float:
+        current = int(now // limit.seconds)
+        counts = self.cache.get_many(
+            [self._bucket_key(limit, key, current), self._bucket_key(limit, key, current - 1)]
+        )
+        this_bucket = counts.get(self._bucket_key(limit, key, current), 0)
+        last_bucket = counts.get(self._bucket_key(limit, key, current - 1), 0)
+        overlap = 1 - (now % limit.seconds) / limit.seconds
+        return this_bucket + last_bucket * overlap
+
+    def _wait(self, limit: Limit, key: str, now: float) -> int:
+        """Time until the weighted count drops below the limit again."""
+        seconds = limit.seconds
+        current = int(now // seconds)
+        elapsed = now % seconds
+        this_bucket = self.cache.get(self._bucket_key(limit, key, current), 0)
+        if this_bucket >= limit.count:
+            # This bucket becomes the previous one; wait until its weight has shrunk enough.
+            until = seconds + seconds * (1 - limit.count / this_bucket)
+        else:
+            last_bucket = self.cache.get(self._bucket_key(limit, key, current - 1), 0)
+            until = seconds * (1 - (limit.count - this_bucket) / last_bucket)
+        return max(1, math.ceil(until - elapsed))
+
+    def _bucket_key(self, limit: Limit, key: str, bucket: int) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return f"ratelimit:{self.name}:{limit.seconds}:{bucket}:{digest}"
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            amount = math.ceil(seconds / size)
+            return f"{amount} {unit}{'s' if amount != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+
+#: Failed passwords for one account, wherever they come from.
+LOGIN_PER_ACCOUNT = RateLimiter("login.account", Limit(10, 5 * MINUTE))
+#: Failed passwords from one IP address, whichever accounts they name.
+LOGIN_PER_IP = RateLimiter("login.ip", Limit(10, 5 * MINUTE))
+#: Reset mails requested for one address (known or not, so the limit reveals nothing).
+PASSWORD_RESET_PER_ACCOUNT = RateLimiter("password-reset.account", Limit(5, DAY))
+#: Reset requests from one IP address.
+PASSWORD_RESET_PER_IP = RateLimiter("password-reset.ip", Limit(20, HOUR))
+#: Verification mails one account may trigger (adding addresses, asking for a new link).
+VERIFICATION_MAIL_PER_ACCOUNT = RateLimiter("verification-mail.account", Limit(10, 6 * HOUR))
