@@ -6,6 +6,7 @@ how later policy (the critical-project designation) names things.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ProjectStatus(models.TextChoices):
@@ -26,6 +27,10 @@ class Project(models.Model):
     )
     status_reason = models.CharField(max_length=255, blank=True)
     last_serial = models.BigIntegerField(default=0)
+    requires_two_factor = models.BooleanField(
+        default=False,
+        help_text="The owners ask every maintainer of this project to use two-factor auth.",
+    )
 
     class Meta:
         ordering = ["normalized_name"]
@@ -54,6 +59,35 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role_name} of {self.project}"
+
+
+class RoleInvitation(models.Model):
+    """An owner's offer of a role. It becomes a :class:`Role` only when the invitee accepts."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_invitations"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role_name = models.CharField(max_length=16, choices=RoleName.choices)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitee", "project"], name="one_invitation_per_user_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} invited as {self.role_name} of {self.project}"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires <= (now or timezone.now())
 
 
 class Release(models.Model):
@@ -169,6 +203,30 @@ class Dependency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} -> {self.name}"
+
+
+class DeletionRecord(models.Model):
+    """Why a release or a file went away, and who removed it. Kept after the rows are gone."""
+
+    project = models.ForeignKey(
+        Project, null=True, on_delete=models.SET_NULL, related_name="deletions"
+    )
+    project_name = models.CharField(max_length=255)
+    version = models.CharField(max_length=255)
+    filenames = models.JSONField(default=list, help_text="Every file that was removed.")
+    whole_release = models.BooleanField(default=False)
+    reason = models.TextField()
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-time"]
+
+    def __str__(self) -> str:
+        what = "release" if self.whole_release else ", ".join(self.filenames)
+        return f"{self.project_name} {self.version}: {what} deleted"
 
 
 class JournalEntry(models.Model):
