@@ -1,0 +1,340 @@
+"""Import download events: BigQuery ``file_downloads`` exports and the recorder's own segments.
+
+Every source is read by DuckDB into one shape, checked row by row, and written once as an
+immutable, day-partitioned Parquet *event partition*. Bad rows never abort an import: they get a
+reason, are kept aside in the partition's rejected part, and are reported with examples.
+
+Idempotency: an export's partition is keyed by the SHA-256 of its (decompressed) content, so the
+same export imported twice, renamed, or gzipped is recognised and counts once. Row-level
+de-duplication would be wrong here: PyPI's timestamps have one-second resolution, and identical
+rows (a CI fleet fetching the same wheel in the same second) are genuine separate downloads.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from tqdm import tqdm
+
+from bastion.downloads import queries, store
+from bastion.downloads.models import EventPartition
+
+SKIP_MALFORMED = "malformed row"
+SKIP_TIMESTAMP = "missing or invalid timestamp"
+SKIP_NO_PROJECT = "missing project name"
+SKIP_BAD_PROJECT = "invalid project name"
+EXAMPLES_PER_REASON = 3
+
+# Each column of the event shape, and where a BigQuery export keeps it.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp",),
+    "project": ("project",),
+    "file_project": ("file", "project"),
+    "filename": ("file", "filename"),
+    "version": ("file", "version"),
+    "packagetype": ("file", "type"),
+    "installer_name": ("details", "installer", "name"),
+    "installer_version": ("details", "installer", "version"),
+    "ci": ("details", "ci"),
+}
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be read (not a single row of it was imported)."""
+
+
+@dataclass
+class ImportReport:
+    source: str
+    key: str
+    already_imported: bool = False
+    rows_imported: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    projects: int = 0
+    days: list[str] = field(default_factory=list)
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_imported + self.rows_skipped
+
+
+def import_export(path: Path, *, progress: bool = True) -> ImportReport:
+    """Import one BigQuery ``file_downloads`` export (JSON lines, CSV or Parquet; gzip is fine)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFailed(f"{path}: no such file")
+    file_format, gzipped = detect_format(path)
+    key = "import-" + content_hash(path, gzipped=gzipped, progress=progress)
+    existing = EventPartition.objects.filter(key=key).first()
+    if existing is not None:
+        return ImportReport(source=str(path), key=key, already_imported=True, days=existing.days)
+    with store.connect() as con:
+        source_sql = _source_sql(con, [path], file_format)
+        return write_partition(con, key, str(path), source_sql, progress=progress)
+
+
+def import_segments(paths: list[Path], key: str) -> ImportReport:
+    """Turn the recorder's JSON-lines segments (the export format) into one event partition."""
+    with store.connect() as con:
+        return write_partition(con, key, "recorder", _json_lines_sql(paths), progress=False)
+
+
+def detect_format(path: Path) -> tuple[str, bool]:
+    """Sniff the content, not the name: returns (``parquet``|``jsonl``|``csv``, gzipped)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    gzipped = head[:2] == b"\x1f\x8b"
+    if gzipped:
+        with gzip.open(path, "rb") as handle:
+            try:
+                head = handle.read(4096)
+            except (OSError, EOFError) as error:
+                raise ImportFailed(f"{path}: broken gzip stream ({error})") from error
+    if head.startswith(b"PAR1"):
+        if gzipped:
+            raise ImportFailed(f"{path}: gzipped Parquet is not supported (Parquet compresses)")
+        return "parquet", False
+    return ("jsonl" if head.lstrip()[:1] == b"{" else "csv"), gzipped
+
+
+def content_hash(path: Path, *, gzipped: bool, progress: bool) -> str:
+    """SHA-256 of what the file says, so gzipping or renaming an export does not change it."""
+    digest = hashlib.sha256()
+    opener = gzip.open if gzipped else open
+    with (
+        opener(path, "rb") as handle,
+        tqdm(
+            total=path.stat().st_size if not gzipped else None,
+            unit="B",
+            unit_scale=True,
+            desc=f"hashing {path.name}",
+            disable=None if progress else True,
+            leave=False,
+        ) as bar,
+    ):
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.hexdigest()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _file_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
+
+
+def _json_lines_sql(paths: list[Path]) -> str:
+    """One VARCHAR per line (no CSV parsing: \\x1f never appears raw in valid JSON), then JSON."""
+    columns = ",\n".join(
+        f"  j->>{_literal('$.' + '.'.join(path))} AS r_{name}" for name, path in FIELDS.items()
+    )
+    return f"""
+SELECT line AS raw_text, j IS NULL AS malformed,
+{columns}
+FROM (
+  SELECT line,
+    CASE WHEN json_valid(line) THEN
+      CASE WHEN json_type(line) = 'OBJECT' THEN CAST(line AS JSON) END
+    END AS j
+  FROM read_csv({_file_list(paths)}, columns={{'line': 'VARCHAR'}}, delim='\\x1f', quote='',
+                escape='', header=false, auto_detect=false, max_line_size=16777216,
+                ignore_errors=true, store_rejects=true)
+)"""  # noqa: S608
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[tuple[str, ...], str]:
+    """Every column path of a relation, nested STRUCT fields included, as SQL expressions."""
+    relation = con.sql(f"SELECT * FROM {relation_sql} LIMIT 0")  # noqa: S608
+    found: dict[tuple[str, ...], str] = {}
+
+    def walk(path: tuple[str, ...], sql: str, kind) -> None:
+        found[path] = sql
+        if kind.id == "struct":
+            for child, child_kind in kind.children:
+                walk((*path, child), f'{sql}."{child}"', child_kind)
+
+    for name, kind in zip(relation.columns, relation.types, strict=True):
+        walk((name,), f'"{name}"', kind)
+    return found
+
+
+def _resolve(columns: dict[tuple[str, ...], str], path: tuple[str, ...]) -> str:
+    """A nested field, or its flattened spelling (``file.project``/``file_project``), or NULL."""
+    for candidate in (path, (".".join(path),), ("_".join(path),)):
+        if candidate in columns:
+            return columns[candidate]
+    return "NULL"
+
+
+def _tabular_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: str) -> str:
+    if file_format == "parquet":
+        relation = f"read_parquet({_file_list(paths)})"
+    else:
+        relation = (
+            f"read_csv({_file_list(paths)}, header=true, all_varchar=true, "
+            "ignore_errors=true, store_rejects=true)"
+        )
+    try:
+        columns = _columns_of(con, relation)
+    except duckdb.Error as error:
+        raise ImportFailed(f"{paths[0]}: cannot read as {file_format}: {error}") from error
+    resolved = {name: _resolve(columns, path) for name, path in FIELDS.items()}
+    if resolved["timestamp"] == "NULL":
+        raise ImportFailed(f"{paths[0]}: no 'timestamp' column; is this a file_downloads export?")
+    selected = ",\n".join(f"  {sql} AS r_{name}" for name, sql in resolved.items())
+    raw = ", ".join(f"{name} := CAST({sql} AS VARCHAR)" for name, sql in resolved.items())
+    return f"""
+SELECT to_json(struct_pack({raw})) AS raw_text, false AS malformed,
+{selected}
+FROM {relation}"""  # noqa: S608
+
+
+def _source_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: str) -> str:
+    if file_format == "jsonl":
+        return _json_lines_sql(paths)
+    return _tabular_sql(con, paths, file_format)
+
+
+def _events_sql(source_sql: str) -> str:
+    """Check each row, normalise its project name and classify its installer."""
+    project = "raw_project"
+    return f"""
+WITH typed AS (
+  SELECT *, try_cast(r_timestamp AS TIMESTAMPTZ) AS ts,
+         CAST(COALESCE(r_file_project, r_project) AS VARCHAR) AS raw_project
+  FROM ({source_sql})
+), checked AS (
+  SELECT *, CASE
+      WHEN malformed THEN '{SKIP_MALFORMED}'
+      WHEN ts IS NULL THEN '{SKIP_TIMESTAMP}'
+      WHEN raw_project IS NULL OR trim(raw_project) = '' THEN '{SKIP_NO_PROJECT}'
+      WHEN NOT {queries.DUCKDB.is_valid_name(project)} THEN '{SKIP_BAD_PROJECT}'
+    END AS skip_reason
+  FROM typed
+)
+SELECT
+  CAST(ts AS TIMESTAMP) AS timestamp,
+  {queries.DUCKDB.normalize_name(project)} AS project,
+  CAST(r_version AS VARCHAR) AS version,
+  CAST(r_filename AS VARCHAR) AS filename,
+  CAST(r_packagetype AS VARCHAR) AS packagetype,
+  CAST(r_installer_name AS VARCHAR) AS installer_name,
+  CAST(r_installer_version AS VARCHAR) AS installer_version,
+  try_cast(r_ci AS BOOLEAN) AS ci,
+  {queries.installer_class_sql("r_installer_name")} AS installer_class,
+  skip_reason,
+  CASE WHEN skip_reason IS NOT NULL THEN raw_text END AS rejected_row,
+  CASE WHEN skip_reason IS NULL THEN CAST(ts AS DATE) END AS day
+FROM checked"""  # noqa: S608
+
+
+def write_partition(
+    con: duckdb.DuckDBPyConnection, key: str, origin: str, source_sql: str, *, progress: bool
+) -> ImportReport:
+    """Write the events once, day-partitioned, then register the partition in the database."""
+    final = store.events_dir() / key
+    staging = store.events_dir() / f".staging-{key}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(final, ignore_errors=True)  # left by a crash before it was registered
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    copy = (
+        f"COPY ({_events_sql(source_sql)}) TO {_literal(str(staging))} "
+        "(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false)"
+    )
+    try:
+        _run_with_progress(con, copy, origin, enabled=progress)
+    except duckdb.Error as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ImportFailed(f"{origin}: {error}") from error
+    staging.mkdir(exist_ok=True)  # COPY writes no directory when there were no rows at all
+    report = _summarise(con, staging, key, origin)
+    staging.rename(final)
+    EventPartition.objects.create(
+        key=key, origin=origin[:512], rows=report.rows_imported, days=report.days
+    )
+    return report
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, staging: Path, key: str, origin: str):
+    written = (
+        f"read_parquet({_literal(str(staging / '*' / '*.parquet'))}, hive_partitioning=true, "
+        "hive_types={'day': DATE})"
+    )
+    report = ImportReport(source=origin, key=key)
+    if not any(staging.glob("*/*.parquet")):
+        written = "(SELECT NULL::DATE AS day, NULL AS project, NULL AS skip_reason LIMIT 0)"
+    per_day = con.sql(
+        f"SELECT CAST(day AS VARCHAR), count(*) FROM {written} WHERE day IS NOT NULL "  # noqa: S608
+        "GROUP BY day ORDER BY day"
+    ).fetchall()
+    report.days = [day for day, _ in per_day]
+    report.rows_imported = sum(count for _, count in per_day)
+    (report.projects,) = con.sql(
+        f"SELECT count(DISTINCT project) FROM {written} WHERE day IS NOT NULL"  # noqa: S608
+    ).fetchone()
+    for reason, count, examples in con.sql(
+        f"SELECT skip_reason, count(*), list(rejected_row)[1:{EXAMPLES_PER_REASON}] "  # noqa: S608
+        f"FROM {written} WHERE day IS NULL GROUP BY skip_reason ORDER BY skip_reason"
+    ).fetchall():
+        report.skipped[reason] = count
+        report.examples[reason] = examples
+    _count_unparsable_lines(con, report)
+    return report
+
+
+def _count_unparsable_lines(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
+    """Lines DuckDB's CSV reader could not split at all (wrong number of fields and the like)."""
+    try:
+        rejected = con.sql(
+            "SELECT file_id, line, any_value(error_message), any_value(csv_line) "
+            "FROM reject_errors WHERE scan_id = (SELECT max(scan_id) FROM reject_errors) "
+            "GROUP BY file_id, line ORDER BY file_id, line"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return  # nothing was read through the CSV reader
+    if not rejected:
+        return
+    report.skipped[SKIP_MALFORMED] = report.skipped.get(SKIP_MALFORMED, 0) + len(rejected)
+    examples = report.examples.setdefault(SKIP_MALFORMED, [])
+    for _file, line, message, text in rejected[: max(0, EXAMPLES_PER_REASON - len(examples))]:
+        examples.append(f"line {line}: {message}: {text}")
+
+
+def _run_with_progress(con, sql: str, label: str, *, enabled: bool) -> None:
+    """Run one long statement; on a terminal, show DuckDB's own progress as a bar."""
+    if not enabled:
+        con.execute(sql)
+        return
+    done = threading.Event()
+    with tqdm(total=100, desc=f"importing {Path(label).name}", unit="%", disable=None) as bar:
+
+        def poll() -> None:
+            while not done.wait(0.25):
+                percent = con.query_progress()
+                if percent and percent > bar.n:
+                    bar.update(int(percent) - bar.n)
+
+        watcher = threading.Thread(target=poll, daemon=True)
+        if not bar.disable:
+            watcher.start()
+        try:
+            con.execute(sql)
+        finally:
+            done.set()
+            if watcher.is_alive():
+                watcher.join()
+        bar.update(100 - bar.n)

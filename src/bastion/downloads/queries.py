@@ -1,0 +1,94 @@
+"""The daily rollup as SQL, rendered from one template for BigQuery and for DuckDB.
+
+At PyPI scale the aggregation runs on BigQuery over the public ``file_downloads`` table, and only
+its small result is imported. The DuckDB rendering of the very same template runs here, on local
+samples and on every import, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bastion.downloads.useragents import (
+    BROWSER,
+    BROWSER_NAMES,
+    INSTALLER,
+    INSTALLER_NAMES,
+    MIRROR,
+    MIRROR_NAMES,
+    OTHER,
+)
+
+# PEP 508 / core metadata: a valid project name, before normalization.
+PROJECT_NAME_PATTERN = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
+BIGQUERY_TABLE = "`bigquery-public-data.pypi.file_downloads`"
+ROLLUP_COLUMNS = ("project_name", "day", "installer_class", "downloads")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    table: str
+
+    def normalize_name(self, column: str) -> str:
+        """PEP 503 normalization: runs of -_. become one dash, then lower case."""
+        if self.name == "bigquery":
+            return f"LOWER(REGEXP_REPLACE({column}, r'[-_.]+', '-'))"
+        return f"lower(regexp_replace({column}, '[-_.]+', '-', 'g'))"
+
+    def is_valid_name(self, column: str) -> str:
+        if self.name == "bigquery":
+            return f"REGEXP_CONTAINS({column}, r'{PROJECT_NAME_PATTERN}')"
+        return f"regexp_full_match({column}, '{PROJECT_NAME_PATTERN}')"
+
+    def day(self, column: str) -> str:
+        return f"DATE({column})" if self.name == "bigquery" else f"CAST({column} AS DATE)"
+
+    def start_of(self, day: date) -> str:
+        if self.name == "bigquery":
+            return f"TIMESTAMP('{day.isoformat()}')"
+        return f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
+
+
+BIGQUERY = Dialect("bigquery", BIGQUERY_TABLE)
+DUCKDB = Dialect("duckdb", "file_downloads")
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def installer_class_sql(column: str) -> str:
+    """The installer class of an installer name, as a CASE both dialects understand."""
+    return (
+        f"CASE WHEN {column} IN ({_names(INSTALLER_NAMES)}) THEN '{INSTALLER}'"
+        f" WHEN {column} IN ({_names(MIRROR_NAMES)}) THEN '{MIRROR}'"
+        f" WHEN {column} IN ({_names(BROWSER_NAMES)}) THEN '{BROWSER}'"
+        f" ELSE '{OTHER}' END"
+    )
+
+
+def rollup_query(dialect: Dialect, since: date) -> str:
+    """Downloads per (project, day, installer class) from ``since`` on, as one query."""
+    project = "COALESCE(file.project, project)"
+    return f"""-- Bastion daily download rollup: {", ".join(ROLLUP_COLUMNS)}.
+-- Only the '{INSTALLER}' class counts toward the critical-project ranking.
+-- Save the result as CSV and load it with: bastion downloads import-rollup FILE.csv
+SELECT
+  project_name,
+  day,
+  installer_class,
+  COUNT(*) AS downloads
+FROM (
+  SELECT
+    {dialect.normalize_name(project)} AS project_name,
+    {dialect.day("timestamp")} AS day,
+    {installer_class_sql("details.installer.name")} AS installer_class
+  FROM {dialect.table}
+  WHERE timestamp >= {dialect.start_of(since)}
+    AND {dialect.is_valid_name(project)}
+)
+GROUP BY project_name, day, installer_class
+ORDER BY day, project_name, installer_class
+"""  # noqa: S608

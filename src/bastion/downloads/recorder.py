@@ -1,0 +1,149 @@
+"""Count Bastion's own downloads without ever making a download wait.
+
+Serving a file only appends a tuple to an in-process queue. A background thread wakes every
+``BASTION_DOWNLOADS_FLUSH_SECONDS``, parses what was queued (file name, User-Agent) and writes it
+as one append-only segment under ``DATA_DIR/downloads/segments/``. A segment is written under a
+temporary name, synced and renamed, so it is either whole or absent: a crash loses at most the
+events of one flush interval and never leaves half a segment behind. Segments are in the
+BigQuery ``file_downloads`` JSON-lines shape, so the rollup imports them like any PyPI export.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import os
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from bastion.downloads import store
+from bastion.downloads.useragents import parse_user_agent
+
+
+@lru_cache(maxsize=65536)
+def describe_file(filename: str) -> dict | None:
+    """Project, version and type straight from a wheel or sdist name: no database query."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            packagetype = "bdist_wheel"
+        else:
+            name, version = parse_sdist_filename(filename)
+            packagetype = "sdist"
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return {"filename": filename, "project": name, "version": str(version), "type": packagetype}
+
+
+def event_line(timestamp: float, filename: str, user_agent: str | None) -> str | None:
+    """One download as a ``file_downloads`` row; None for files that are no distribution."""
+    file = describe_file(filename)
+    if file is None:
+        return None
+    installer = parse_user_agent(user_agent)
+    details = None
+    if installer is not None:
+        details = {
+            "installer": {"name": installer.name, "version": installer.version},
+            "ci": installer.ci,
+        }
+    row = {
+        "timestamp": datetime.fromtimestamp(timestamp, UTC).isoformat(),
+        "project": file["project"],
+        "file": file,
+        "details": details,
+    }
+    return json.dumps(row, separators=(",", ":"))
+
+
+class Recorder:
+    """A per-process buffer of downloads and the thread that flushes it."""
+
+    def __init__(self) -> None:
+        self._pending: deque[tuple[float, str, str | None]] = deque()
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sequence = itertools.count()
+
+    def record(self, filename: str, user_agent: str | None, now: float | None = None) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        self._pending.append((time.time() if now is None else now, filename, user_agent))
+
+    def _start(self) -> None:
+        """Start the flusher in this process; a forked worker must not inherit its parent's."""
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            self._pending = deque()
+            self._stop = threading.Event()
+            self._pid = os.getpid()
+            interval = float(settings.DOWNLOADS_FLUSH_SECONDS)
+            thread = threading.Thread(
+                target=self._run, args=(interval, self._stop), name="download-flusher", daemon=True
+            )
+            thread.start()
+
+    def _run(self, interval: float, stop: threading.Event) -> None:
+        while not stop.wait(interval):
+            self.flush()
+
+    def flush(self) -> Path | None:
+        """Write everything queued so far as one segment; returns its path, if one was written."""
+        with self._flush_lock:
+            count = len(self._pending)
+            if not count:
+                return None
+            events = [self._pending.popleft() for _ in range(count)]
+            lines = [line for event in events if (line := event_line(*event)) is not None]
+            if not lines:
+                return None
+            return self._write_segment(lines)
+
+    def _write_segment(self, lines: list[str]) -> Path:
+        directory = store.segments_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{os.getpid()}-{next(self._sequence)}.jsonl"
+        temporary = directory / f".{name}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        final = directory / name
+        os.rename(temporary, final)
+        return final
+
+    def flush_at_exit(self) -> None:
+        if self._pid == os.getpid():
+            self._stop.set()
+            self.flush()
+
+
+_recorder = Recorder()
+atexit.register(_recorder.flush_at_exit)
+
+
+def record_download(filename: str, user_agent: str | None, now: float | None = None) -> None:
+    """Count one served file. Never blocks on I/O; a no-op when counting is switched off."""
+    if settings.DOWNLOADS_COUNTING:
+        _recorder.record(filename, user_agent, now)
+
+
+def flush() -> Path | None:
+    """Write this process's queued downloads now (tests, and commands that serve then exit)."""
+    return _recorder.flush()
