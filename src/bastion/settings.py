@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "bastion.tokens",
     "bastion.upload",
     "bastion.simple",
+    "bastion.downloads",
     "bastion.web",
     "bastion.mfa",
     "bastion.critical",
@@ -216,6 +217,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# Download counting: served files are buffered in memory and flushed in batches this often.
+DOWNLOADS_COUNTING = os.environ.get("BASTION_DOWNLOADS_COUNTING", "1") != "0"
+DOWNLOADS_FLUSH_SECONDS = float(os.environ.get("BASTION_DOWNLOADS_FLUSH_SECONDS", "5"))
 
 LOGGING = {
     "version": 1,
