@@ -1,0 +1,140 @@
+"""What the 2FA mandate says about one actor and one project, for the gate and the warnings.
+
+The gate's ``two_factor_mandate`` rule (``bastion.packaging.authz``) turns a :class:`Verdict` into
+its Decision; the banner, the upload notice and the reminder mail read the same verdicts, so a
+warning and a refusal can never disagree about the facts.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils import timezone
+
+from bastion.critical.models import Designation
+from bastion.critical.policy import Policy
+from bastion.mfa.services import has_two_factor
+from bastion.packaging.models import Role
+
+if TYPE_CHECKING:
+    from bastion.accounts.models import User
+    from bastion.packaging.models import Project
+
+#: Where people enable a second factor; every refusal and warning points here.
+TWO_FACTOR_PATH = "/manage/account/two-factor/"
+
+
+def two_factor_url() -> str:
+    return f"{settings.BASE_URL}{TWO_FACTOR_PATH}"
+
+
+class Outcome(enum.Enum):
+    ALLOW = "allow"
+    WARN = "warn"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    message: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is not Outcome.REFUSE
+
+
+ALLOWED = Verdict(Outcome.ALLOW)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def designation_of(normalized_name: str) -> Designation | None:
+    """The active designation of a name, hosted here or not."""
+    return Designation.objects.active().filter(normalized_name=normalized_name).first()
+
+
+def is_enforced(designation: Designation, on: date | None = None) -> bool:
+    return (on or today()) >= designation.enforcement_date
+
+
+def _critical_message(name: str, designation: Designation, *, enforced: bool) -> str:
+    when = designation.enforcement_date.isoformat()
+    if enforced:
+        return (
+            f"Project '{name}' is critical: its maintainers must use two-factor authentication "
+            f"since {when}. Enable it at {two_factor_url()}"
+        )
+    return (
+        f"Project '{name}' is critical: from {when} its maintainers must use two-factor "
+        f"authentication, and this will be refused without it. Enable it at {two_factor_url()}"
+    )
+
+
+def for_everyone(user: User, policy: Policy) -> Verdict:
+    """PyPI's 2024 policy, as a switch: no project-changing action without 2FA for anyone."""
+    if policy.require_2fa_for_all and not has_two_factor(user):
+        return Verdict(
+            Outcome.REFUSE,
+            "This index requires two-factor authentication for every account that changes "
+            f"projects or creates tokens. Enable it at {two_factor_url()}",
+        )
+    return ALLOWED
+
+
+def for_project(user: User, project: Project, *, creating: bool, accepting: bool) -> Verdict:
+    """The mandate on one project (or on a name about to be created) for one user.
+
+    Creating a project under a critical name, and accepting a role on a critical project, need
+    2FA at once: nobody relies on a grace period for a role they do not hold yet. A deleted
+    critical project's name can only be created again by the people who held it.
+    """
+    designation = designation_of(project.normalized_name)
+    if designation is None:
+        return ALLOWED
+    stewards = designation.stewards
+    if creating and stewards.exists() and not stewards.filter(pk=user.pk).exists():
+        return Verdict(
+            Outcome.REFUSE,
+            f"The name '{project.name}' belonged to a critical project that was deleted; "
+            "it is reserved for that project's former maintainers.",
+        )
+    if has_two_factor(user):
+        return ALLOWED
+    enforced = creating or accepting or is_enforced(designation)
+    message = _critical_message(project.name, designation, enforced=enforced)
+    return Verdict(Outcome.REFUSE if enforced else Outcome.WARN, message)
+
+
+def unprotected_designations(user: User) -> list[tuple[str, Designation]]:
+    """The critical projects ``user`` holds a role on, when the user has no second factor."""
+    names = dict(
+        Role.objects.filter(user=user).values_list("project__normalized_name", "project__name")
+    )
+    if not names or has_two_factor(user):
+        return []
+    designations = Designation.objects.active().filter(normalized_name__in=list(names))
+    return [(names[d.normalized_name], d) for d in designations.order_by("enforcement_date")]
+
+
+def for_tokens(user: User) -> Verdict:
+    """No token of any scope while the user maintains a critical project without 2FA.
+
+    A token outlives the session that minted it; warehouse#11850 was exactly this hole.
+    """
+    at_risk = unprotected_designations(user)
+    if not at_risk:
+        return ALLOWED
+    name, designation = at_risk[0]
+    enforced = is_enforced(designation)
+    verdict = Outcome.REFUSE if enforced else Outcome.WARN
+    message = _critical_message(name, designation, enforced=enforced)
+    if enforced:
+        message = f"No token can be created while you maintain it without 2FA. {message}"
+    return Verdict(verdict, message)

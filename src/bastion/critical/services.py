@@ -1,0 +1,361 @@
+"""Running the designation against the database, and what follows from a designation.
+
+The computation itself is :func:`bastion.critical.designation.compute`; this module only reads its
+inputs (installer downloads from the downloads app, the dependency graph from packaging), stores
+what it returns, and tells people: the one-time notice, the daily grace reminder, the events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from packaging.version import InvalidVersion, Version
+
+from bastion.accounts import mail
+from bastion.accounts.models import User
+from bastion.critical import enforcement
+from bastion.critical.designation import ByAdmin, Outcome, Reason, compute, reason_from_dict
+from bastion.critical.models import Designation, DesignationNotice, GraceReminder
+from bastion.critical.policy import Policy
+from bastion.events import services as events
+from bastion.events.services import CLI, Origin
+from bastion.packaging.models import Dependency, Project, Release, Role
+from bastion.packaging.services import normalize
+
+logger = logging.getLogger(__name__)
+
+DownloadSource = Callable[[date, date], dict[str, int]]
+
+KEY_OFFER_PATH = "/manage/account/security-key/"
+
+
+class CriticalError(Exception):
+    """A refusal people read, from the CLI or the admin pages."""
+
+
+def installer_downloads(since: date, until: date) -> dict[str, int]:
+    """Installer-class downloads per normalized name, mirrors excluded (the downloads app)."""
+    from bastion.downloads.services import installer_downloads as from_rollups
+
+    return from_rollups(since, until)
+
+
+def window(policy: Policy, on: date) -> tuple[date, date]:
+    """The download window: ``window_days`` whole days, ending yesterday."""
+    until = on - timedelta(days=1)
+    return until - timedelta(days=policy.window_days - 1), until
+
+
+def dependency_graph() -> dict[str, set[str]]:
+    """Runtime requirements of each project's latest non-yanked release (PEP 440 order).
+
+    Extras-only requirements are left out: nobody gets them without asking for the extra.
+    Reads with plain cursors because at PyPI's size this is millions of rows.
+    """
+    latest: dict[int, tuple[Version, int]] = {}
+    names: dict[int, str] = dict(Project.objects.values_list("pk", "normalized_name"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, project_id, version FROM {Release._meta.db_table} WHERE NOT yanked"  # noqa: S608 - table name from the model
+        )
+        for release_id, project_id, raw_version in cursor.fetchall():
+            try:
+                version = Version(raw_version)
+            except InvalidVersion:
+                continue
+            best = latest.get(project_id)
+            if best is None or version > best[0]:
+                latest[project_id] = (version, release_id)
+        chosen = {release_id: names[project_id] for project_id, (_, release_id) in latest.items()}
+        graph: dict[str, set[str]] = {}
+        cursor.execute(
+            f"SELECT release_id, name FROM {Dependency._meta.db_table} WHERE NOT extra_only"  # noqa: S608 - table name from the model
+        )
+        while rows := cursor.fetchmany(100_000):
+            for release_id, name in rows:
+                project_name = chosen.get(release_id)
+                if project_name is not None and name != project_name:
+                    graph.setdefault(project_name, set()).add(name)
+    return graph
+
+
+def designations_in_force() -> tuple[dict[str, Reason], set[str]]:
+    """The active designations with their first reasons, and the names an admin removed."""
+    active: dict[str, Reason] = {}
+    removed: set[str] = set()
+    rows = Designation.objects.values_list("normalized_name", "reason", "removed_at")
+    for name, reason, removed_at in rows.iterator(chunk_size=50_000):
+        if removed_at is None:
+            active[name] = reason_from_dict(reason)
+        else:
+            removed.add(name)
+    return active, removed
+
+
+@dataclass
+class JobResult:
+    """What one run of the designation decided, for ``--dry-run``, ``--json`` and the logs."""
+
+    outcome: Outcome
+    since: date
+    until: date
+    enforcement_date: date
+    dry_run: bool
+    notified: int = 0
+    stored: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        outcome = self.outcome
+        return {
+            "dry_run": self.dry_run,
+            "window": {"since": self.since.isoformat(), "until": self.until.isoformat()},
+            "ranked_names": outcome.ranked_names,
+            "cutoff_rank": outcome.cutoff_rank,
+            "cutoff_downloads": outcome.cutoff_downloads,
+            "critical": len(outcome.critical),
+            "added": [
+                {
+                    "name": name,
+                    "reason": reason.as_dict(),
+                    "explanation": reason.describe(),
+                    "enforcement_date": self.enforcement_date.isoformat(),
+                }
+                for name, reason in sorted(outcome.added.items())
+            ],
+            "kept_without_qualifying": outcome.kept,
+            "notified": self.notified,
+        }
+
+
+def designate(
+    *,
+    policy: Policy | None = None,
+    on: date | None = None,
+    dry_run: bool = False,
+    downloads: DownloadSource = installer_downloads,
+) -> JobResult:
+    """The designation job: compute the new set and, unless dry-running, store and announce it."""
+    policy = policy or Policy.from_environment()
+    on = on or enforcement.today()
+    since, until = window(policy, on)
+    previous, removed = designations_in_force()
+    outcome = compute(
+        downloads=downloads(since, until),
+        dependencies=dependency_graph() if policy.follow_dependencies else {},
+        policy=policy,
+        previous=previous,
+        removed=removed,
+        since=since.isoformat(),
+        until=until.isoformat(),
+    )
+    result = JobResult(
+        outcome=outcome,
+        since=since,
+        until=until,
+        enforcement_date=on + timedelta(days=policy.grace_days),
+        dry_run=dry_run,
+    )
+    if not dry_run:
+        result.stored = _store(outcome.added, result.enforcement_date)
+        result.notified = notify_maintainers()
+    return result
+
+
+def _store(added: dict[str, Reason], enforcement_date: date) -> list[str]:
+    """Write the new designations, and one event per designated project hosted here."""
+    now = timezone.now()
+    rows = [
+        Designation(
+            normalized_name=name,
+            kind=reason.kind,
+            reason=reason.as_dict(),
+            designated_at=now,
+            enforcement_date=enforcement_date,
+        )
+        for name, reason in added.items()
+    ]
+    with transaction.atomic():
+        Designation.objects.bulk_create(rows, batch_size=5_000, ignore_conflicts=True)
+        hosted = Project.objects.filter(normalized_name__in=list(added)) if added else []
+        for project in hosted:
+            reason = added[project.normalized_name]
+            events.record(
+                "project:critical:designate",
+                project=project,
+                reason=reason.describe(),
+                enforcement_date=enforcement_date.isoformat(),
+            )
+    return sorted(added)
+
+
+def designate_manually(
+    *, admin: User, name: str, note: str, grace_days: int | None = None, origin: Origin = CLI
+) -> Designation:
+    """An admin's designation, with a note saying why. It also restores a removed one."""
+    _require_admin(admin)
+    note = note.strip()
+    if not note:
+        raise CriticalError("Say why this project is critical; the note is shown to people.")
+    normalized = normalize(name)
+    grace = Policy.from_environment().grace_days if grace_days is None else grace_days
+    reason = ByAdmin(admin=admin.username, note=note)
+    with transaction.atomic():
+        designation = (
+            Designation.objects.select_for_update().filter(normalized_name=normalized).first()
+        )
+        if designation is not None and designation.is_active:
+            raise CriticalError(f"'{normalized}' is already critical.")
+        designation = designation or Designation(normalized_name=normalized)
+        designation.kind = reason.kind
+        designation.reason = reason.as_dict()
+        designation.designated_at = timezone.now()
+        designation.enforcement_date = enforcement.today() + timedelta(days=grace)
+        designation.designated_by = admin
+        designation.removed_at = None
+        designation.removed_by = None
+        designation.removal_reason = ""
+        designation.save()
+        events.record(
+            "project:critical:designate",
+            user=admin,
+            project=Project.objects.filter(normalized_name=normalized).first(),
+            origin=origin,
+            name=normalized,
+            reason=reason.describe(),
+            enforcement_date=designation.enforcement_date.isoformat(),
+        )
+    notify_maintainers()
+    return designation
+
+
+def remove(*, admin: User, name: str, reason: str, origin: Origin = CLI) -> Designation:
+    """Only an admin takes a designation away, and the reason is kept on the row and the log."""
+    _require_admin(admin)
+    reason = reason.strip()
+    if not reason:
+        raise CriticalError("Say why the designation is removed; the reason is kept.")
+    normalized = normalize(name)
+    with transaction.atomic():
+        designation = (
+            Designation.objects.active()
+            .select_for_update()
+            .filter(normalized_name=normalized)
+            .first()
+        )
+        if designation is None:
+            raise CriticalError(f"'{normalized}' is not critical.")
+        designation.removed_at = timezone.now()
+        designation.removed_by = admin
+        designation.removal_reason = reason
+        designation.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+        events.record(
+            "project:critical:remove",
+            user=admin,
+            project=Project.objects.filter(normalized_name=normalized).first(),
+            origin=origin,
+            name=normalized,
+            reason=reason,
+        )
+    return designation
+
+
+def _require_admin(user: User) -> None:
+    if not (user.is_active and user.is_superuser):
+        raise CriticalError(f"'{user.username}' is not an admin.")
+
+
+def notify_maintainers() -> int:
+    """Mail every owner and maintainer of a critical project once: why, what to do, and when.
+
+    A (designation, user) row is claimed before the mail goes out, so concurrent or repeated
+    runs send it once; if sending fails the claim is dropped and the next run tries again.
+    """
+    pending = (
+        Role.objects.filter(
+            project__normalized_name__in=Designation.objects.active().values("normalized_name")
+        )
+        .select_related("user", "project")
+        .order_by("project__normalized_name", "user__username")
+    )
+    designations = {
+        d.normalized_name: d
+        for d in Designation.objects.active().filter(
+            normalized_name__in=pending.values("project__normalized_name")
+        )
+    }
+    notified = set(DesignationNotice.objects.values_list("designation_id", "user_id"))
+    sent = 0
+    for role in pending:
+        designation = designations[role.project.normalized_name]
+        if (designation.pk, role.user_id) in notified:
+            continue
+        if _notify(designation, role):
+            sent += 1
+    return sent
+
+
+def _notify(designation: Designation, role: Role) -> bool:
+    try:
+        with transaction.atomic():
+            notice = DesignationNotice.objects.create(designation=designation, user=role.user)
+    except IntegrityError:
+        return False  # another run claimed it
+    email = role.user.primary_email()
+    reason = reason_from_dict(designation.reason)
+    delivered = mail.send(
+        "critical-designated",
+        [email.email] if email else [],
+        {
+            "user": role.user,
+            "project": role.project,
+            "role": role.role_name,
+            "explanation": reason.describe(),
+            "designated": designation.designated_at.date(),
+            "enforcement_date": designation.enforcement_date,
+            "two_factor_url": enforcement.two_factor_url(),
+            "key_offer_path": KEY_OFFER_PATH,
+        },
+    )
+    if not delivered:
+        notice.delete()
+    return delivered
+
+
+def send_grace_reminders(on: date | None = None) -> int:
+    """Once a day, remind maintainers without 2FA whose critical project is still in grace."""
+    on = on or enforcement.today()
+    in_grace = Designation.objects.active().filter(enforcement_date__gt=on)
+    roles = Role.objects.filter(
+        project__normalized_name__in=in_grace.values("normalized_name")
+    ).select_related("user")
+    sent = 0
+    for user in {role.user for role in roles}:
+        unprotected = enforcement.unprotected_designations(user)
+        at_risk = [(name, d) for name, d in unprotected if d.enforcement_date > on]
+        if not at_risk:
+            continue
+        try:
+            with transaction.atomic():
+                GraceReminder.objects.create(user=user, day=on)
+        except IntegrityError:
+            continue
+        email = user.primary_email()
+        if mail.send(
+            "critical-grace-reminder",
+            [email.email] if email else [],
+            {
+                "user": user,
+                "projects": [
+                    {"name": name, "enforcement_date": d.enforcement_date} for name, d in at_risk
+                ],
+                "two_factor_url": enforcement.two_factor_url(),
+                "key_offer_path": KEY_OFFER_PATH,
+            },
+        ):
+            sent += 1
+    return sent

@@ -1,0 +1,141 @@
+"""The two_factor_mandate rule of the gate: who is refused what on a critical project, and when."""
+
+import pytest
+
+from bastion.packaging import authz
+from bastion.packaging.authz import Action
+from bastion.packaging.models import Project
+
+PROJECT_ACTIONS = [Action.UPLOAD, Action.YANK, Action.DELETE, Action.MANAGE_ROLES, Action.SETTINGS]
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def requests_project(make_project, alice, bob):
+    return make_project("requests", owners=[alice], maintainers=[bob])
+
+
+@pytest.mark.parametrize("action", PROJECT_ACTIONS)
+def test_owner_without_2fa_is_refused_every_project_change_after_enforcement(
+    alice, requests_project, designate, actor_for, action
+):
+    designate("requests")
+    decision = authz.may(actor_for(alice), action, requests_project)
+    assert not decision.allowed
+    assert "'requests' is critical" in decision.reason
+    assert "two-factor authentication" in decision.reason
+    assert decision.fix_url.endswith("/manage/account/two-factor/")
+    assert decision.fix_url in decision.reason
+
+
+def test_maintainer_token_upload_is_refused_too(bob, requests_project, designate, actor_for):
+    from bastion.tokens.models import APIToken
+
+    designate("requests")
+    token = APIToken.objects.create(user=bob, name="ci", digest="x" * 64, display_prefix="b")
+    assert not authz.may(actor_for(bob, token), Action.UPLOAD, requests_project).allowed
+
+
+@pytest.mark.parametrize("action", PROJECT_ACTIONS)
+def test_during_grace_the_action_is_allowed_with_a_warning(
+    alice, requests_project, designate, actor_for, action
+):
+    designation = designate("requests", enforced=False)
+    decision = authz.may(actor_for(alice), action, requests_project)
+    assert decision.allowed
+    assert "'requests' is critical" in decision.warning
+    assert designation.enforcement_date.isoformat() in decision.warning
+
+
+@pytest.mark.parametrize("action", PROJECT_ACTIONS)
+def test_with_totp_everything_works_without_warnings(
+    alice, requests_project, designate, enroll_totp, actor_for, action
+):
+    designate("requests")
+    enroll_totp(alice)
+    decision = authz.may(actor_for(alice), action, requests_project)
+    assert decision.allowed and decision.warning == ""
+
+
+def test_a_project_that_is_not_critical_is_untouched(make_project, alice, actor_for):
+    project = make_project("leftpad", owners=[alice])
+    assert authz.may(actor_for(alice), Action.UPLOAD, project) == authz.ALLOW
+
+
+def test_no_token_of_any_scope_while_maintaining_a_critical_project_without_2fa(
+    make_project, bob, requests_project, designate, enroll_totp, actor_for
+):
+    other = make_project("leftpad", owners=[bob])
+    designate("requests")
+    for scope in (None, requests_project, other):
+        decision = authz.may(actor_for(bob), Action.CREATE_TOKEN, scope)
+        assert not decision.allowed, scope
+        assert "No token can be created" in decision.reason
+    enroll_totp(bob)
+    assert authz.may(actor_for(bob), Action.CREATE_TOKEN, None).allowed
+
+
+def test_token_creation_warns_during_grace(bob, requests_project, designate, actor_for):
+    designate("requests", enforced=False)
+    decision = authz.may(actor_for(bob), Action.CREATE_TOKEN, None)
+    assert decision.allowed and "'requests' is critical" in decision.warning
+
+
+def test_an_invitee_without_2fa_cannot_accept_a_role_even_during_grace(
+    make_user, requests_project, designate, enroll_totp, actor_for
+):
+    carol = make_user("carol")
+    designate("requests", enforced=False)
+    assert not authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
+    enroll_totp(carol)
+    assert authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
+
+
+def test_creating_a_project_under_a_critical_name_needs_2fa(
+    alice, designate, enroll_totp, actor_for
+):
+    designate("numpy", enforced=False)  # critical by downloads elsewhere, not hosted here
+    new = Project(name="NumPy", normalized_name="numpy")
+    decision = authz.may(actor_for(alice), Action.CREATE_PROJECT, new)
+    assert not decision.allowed and "'NumPy' is critical" in decision.reason
+    enroll_totp(alice)
+    assert authz.may(actor_for(alice), Action.CREATE_PROJECT, new).allowed
+
+
+def test_a_deleted_critical_name_is_reserved_for_its_former_maintainers(
+    alice, bob, make_user, designate, enroll_totp, actor_for
+):
+    designation = designate("atomicwrites")
+    designation.stewards.add(alice)
+    mallory = make_user("mallory")
+    for user in (alice, mallory):
+        enroll_totp(user)
+    new = Project(name="atomicwrites", normalized_name="atomicwrites")
+    refused = authz.may(actor_for(mallory), Action.CREATE_PROJECT, new)
+    assert not refused.allowed and "reserved" in refused.reason
+    assert authz.may(actor_for(alice), Action.CREATE_PROJECT, new).allowed
+
+
+def test_a_removed_designation_no_longer_binds(alice, requests_project, designate, actor_for):
+    from django.utils import timezone
+
+    designation = designate("requests")
+    designation.removed_at = timezone.now()
+    designation.save()
+    assert authz.may(actor_for(alice), Action.UPLOAD, requests_project).allowed
+
+
+def test_the_switch_requires_2fa_of_everyone(
+    monkeypatch, make_project, alice, enroll_totp, actor_for
+):
+    project = make_project("leftpad", owners=[alice])
+    monkeypatch.setenv("BASTION_REQUIRE_2FA_FOR_ALL", "1")
+    for action, target in [(Action.UPLOAD, project), (Action.CREATE_TOKEN, None)]:
+        decision = authz.may(actor_for(alice), action, target)
+        assert not decision.allowed and "every account" in decision.reason
+    enroll_totp(alice)
+    assert authz.may(actor_for(alice), Action.UPLOAD, project).allowed
