@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bastion.critical import enforcement as mandate
+from bastion.critical.policy import Policy
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class Decision:
     allowed: bool
     reason: str = ""  # shown to people: twine's reason phrase, the page's error
     fix_url: str | None = None
+    warning: str = ""  # allowed, but people should hear this (a grace period running out)
 
 
 ALLOW = Decision(True)
@@ -137,7 +140,35 @@ def project_status(actor: Actor, action: Action, project: Project | None) -> Dec
     return ALLOW
 
 
-RULES: list[Rule] = [active_account, token_scope, email_verified, has_role, project_status]
+def two_factor_mandate(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """Critical projects need maintainers with 2FA (and everyone does, when the switch is on).
+
+    During a designation's grace period the action is allowed with a warning; see
+    :mod:`bastion.critical.enforcement` for who is refused what, and from when.
+    """
+    verdict = mandate.for_everyone(actor.user, Policy.from_environment())
+    if verdict.allowed and action == Action.CREATE_TOKEN:
+        verdict = mandate.for_tokens(actor.user)
+    elif verdict.allowed and project is not None:
+        verdict = mandate.for_project(
+            actor.user,
+            project,
+            creating=_is_new(project),
+            accepting=action == Action.ACCEPT_ROLE,
+        )
+    if not verdict.allowed:
+        return Decision(False, verdict.message, fix_url=mandate.two_factor_url())
+    return Decision(True, warning=verdict.message) if verdict.message else ALLOW
+
+
+RULES: list[Rule] = [
+    active_account,
+    token_scope,
+    email_verified,
+    has_role,
+    two_factor_mandate,
+    project_status,
+]
 
 
 def may(actor: Actor, action: Action, project: Project | None = None) -> Decision:
@@ -147,8 +178,10 @@ def may(actor: Actor, action: Action, project: Project | None = None) -> Decisio
     ``Project(name=..., normalized_name=...)`` for :attr:`Action.CREATE_PROJECT`, so that rules
     about names (a critical name not yet hosted here) can see what is about to be created.
     """
+    warning = ""
     for rule in RULES:
         decision = rule(actor, action, project)
         if not decision.allowed:
             return decision
-    return ALLOW
+        warning = warning or decision.warning
+    return Decision(True, warning=warning) if warning else ALLOW
