@@ -101,7 +101,7 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         return max(0, size - suffix), size - 1
     start = int(match["first"])
     last = int(match["last"]) if match["last"] else size - 1
-    if last < start:
+    if match["last"] and last < start:
         return None
     if start >= size:
         raise _Unsatisfiable

@@ -1,0 +1,56 @@
+"""Rendering the page tree: a full export, repair, and failures that must not go unnoticed."""
+
+import json
+
+from bastion.packaging.models import Project
+from bastion.simple import render, services
+from tests.simple import factory
+
+
+def test_render_all_writes_a_static_tree(holy_grail, committed, tmp_path):
+    with committed():
+        factory.make_project("Other")
+    target = tmp_path / "export"
+    assert services.render_all(target) == 2
+    simple = target / "simple"
+    assert json.loads((simple / "index.json").read_bytes())["projects"][0]["name"] == "Holy_Grail"
+    assert b'href="/simple/other/"' in (simple / "index.html").read_bytes()
+    for name in ("holy-grail", "other"):
+        assert json.loads((simple / name / "index.json").read_bytes())["name"] == name
+        assert b"<!DOCTYPE html>" in (simple / name / "index.html").read_bytes()
+
+
+def test_render_all_matches_the_pages_rendered_per_change(holy_grail, tmp_path, data_dirs):
+    services.render_all(tmp_path / "export")
+    for page in ("index.html", "index.json"):
+        live = data_dirs / "pages" / "simple" / "holy-grail" / page
+        assert (
+            tmp_path / "export" / "simple" / "holy-grail" / page
+        ).read_bytes() == live.read_bytes()
+
+
+def test_render_all_drops_pages_of_deleted_projects(holy_grail, tmp_path):
+    target = tmp_path / "export"
+    services.render_all(target)
+    Project.objects.filter(pk=holy_grail.pk).delete()
+    assert services.render_all(target) == 0
+    assert not (target / "simple" / "holy-grail" / "index.html").exists()
+    assert json.loads((target / "simple" / "index.json").read_bytes())["projects"] == []
+
+
+def test_render_project_of_deleted_project_removes_its_pages(holy_grail, index, data_dirs):
+    Project.objects.filter(pk=holy_grail.pk).delete()
+    assert services.render_project("holy-grail") is False
+    assert not (data_dirs / "pages" / "simple" / "holy-grail" / "index.json").exists()
+    assert index.get("/simple/holy-grail/").status == 404
+
+
+def test_a_failed_render_removes_the_stale_pages(holy_grail, index, data_dirs, monkeypatch):
+    def broken(project):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(render, "project_document", broken)
+    services.refresh_after_change(normalized_name="holy-grail")  # logs, does not raise
+    assert not (data_dirs / "pages" / "simple" / "holy-grail" / "index.html").exists()
+    monkeypatch.undo()
+    assert index.get("/simple/holy-grail/").status == 200  # rendered afresh on the next read
