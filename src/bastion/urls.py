@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("bastion.upload.urls")),
     path("", include("bastion.simple.urls")),
+    path("", include("bastion.downloads.urls")),
     path("", include("bastion.accounts.urls")),
 ]

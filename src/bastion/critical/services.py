@@ -18,9 +18,9 @@ from packaging.version import InvalidVersion, Version
 
 from bastion.accounts import mail
 from bastion.accounts.models import User
-from bastion.critical import enforcement
+from bastion.critical import enforcement, selectors
 from bastion.critical.designation import ByAdmin, Outcome, Reason, compute, reason_from_dict
-from bastion.critical.models import Designation, DesignationNotice, GraceReminder
+from bastion.critical.models import Designation, DesignationNotice, GraceReminder, StatsSnapshot
 from bastion.critical.policy import Policy
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
@@ -107,6 +107,7 @@ class JobResult:
     enforcement_date: date
     dry_run: bool
     notified: int = 0
+    reminded: int = 0
     stored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -129,6 +130,7 @@ class JobResult:
             ],
             "kept_without_qualifying": outcome.kept,
             "notified": self.notified,
+            "reminded": self.reminded,
         }
 
 
@@ -359,3 +361,20 @@ def send_grace_reminders(on: date | None = None) -> int:
         ):
             sent += 1
     return sent
+
+
+def snapshot_stats(on: date | None = None) -> StatsSnapshot:
+    """Record (or refresh) the day's adoption numbers for the history chart on /stats/."""
+    snapshot, _ = StatsSnapshot.objects.update_or_create(
+        day=on or enforcement.today(), defaults={"numbers": selectors.adoption()}
+    )
+    return snapshot
+
+
+def daily(on: date | None = None) -> JobResult:
+    """The worker's daily routine: designate and announce, remind, and take the snapshot."""
+    on = on or enforcement.today()
+    result = designate(on=on)
+    result.reminded = send_grace_reminders(on)
+    snapshot_stats(on)
+    return result

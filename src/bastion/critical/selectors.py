@@ -1,0 +1,132 @@
+"""Read-only answers about critical projects: explanations, the list, adoption statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Count
+
+from bastion.accounts.models import User
+from bastion.critical import enforcement
+from bastion.critical.designation import reason_from_dict
+from bastion.critical.models import Designation, StatsSnapshot
+from bastion.mfa.models import TOTPDevice, WebAuthnCredential
+from bastion.mfa.services import PASSKEY, TOTP, WEBAUTHN
+from bastion.packaging.models import Project, Role
+from bastion.packaging.services import normalize
+
+
+def explain(name: str) -> dict:
+    """Why a name is (or is no longer, or is not) critical, since when, and the enforcement date."""
+    normalized = normalize(name)
+    designation = Designation.objects.filter(normalized_name=normalized).first()
+    project = Project.objects.filter(normalized_name=normalized).first()
+    answer = {
+        "name": normalized,
+        "hosted": project is not None,
+        "critical": bool(designation and designation.is_active),
+    }
+    if designation is None:
+        return answer
+    reason = reason_from_dict(designation.reason)
+    answer.update(
+        designated=designation.designated_at.date().isoformat(),
+        enforcement_date=designation.enforcement_date.isoformat(),
+        enforced=enforcement.is_enforced(designation),
+        reason=reason.as_dict(),
+        explanation=reason.describe(),
+    )
+    if not designation.is_active:
+        answer["removed"] = {
+            "when": designation.removed_at.date().isoformat(),
+            "by": designation.removed_by.username if designation.removed_by else None,
+            "reason": designation.removal_reason,
+        }
+    return answer
+
+
+def critical_names() -> list[str]:
+    return list(Designation.objects.active().values_list("normalized_name", flat=True))
+
+
+def critical_designation(project: Project) -> Designation | None:
+    """For project pages and the JSON API: the designation in force, if any."""
+    return enforcement.designation_of(project.normalized_name)
+
+
+def _methods_by_user() -> dict[int, set[str]]:
+    """Every user's confirmed factor kinds in two queries, instead of two per user.
+
+    ``bastion.mfa.services.two_factor_methods`` answers for one user; statistics need everyone.
+    """
+    methods: dict[int, set[str]] = {}
+    for user_id in TOTPDevice.objects.values_list("user_id", flat=True):
+        methods.setdefault(user_id, set()).add(TOTP)
+    for user_id, discoverable in WebAuthnCredential.objects.values_list("user_id", "discoverable"):
+        methods.setdefault(user_id, set()).add(PASSKEY if discoverable else WEBAUTHN)
+    return methods
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def adoption() -> dict:
+    """The numbers behind ``bastion stats`` and /stats/ (PyPI's 2022 dashboard, plus methods)."""
+    critical = Designation.objects.active()
+    hosted = Project.objects.filter(normalized_name__in=critical.values("normalized_name"))
+    critical_users = set(
+        Role.objects.filter(project__in=hosted).values_list("user_id", flat=True).distinct()
+    )
+    all_users = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
+    critical_users &= all_users
+    methods = _methods_by_user()
+    by_method = Counter(m for user in critical_users for m in methods.get(user, ()))
+    critical_with_2fa = sum(1 for user in critical_users if methods.get(user))
+    others = all_users - critical_users
+    others_with_2fa = sum(1 for user in others if methods.get(user))
+    return {
+        "critical_projects": critical.count(),
+        "critical_projects_hosted": hosted.count(),
+        "critical_accounts": len(critical_users),
+        "critical_accounts_with_2fa": critical_with_2fa,
+        "critical_accounts_2fa_share": _share(critical_with_2fa, len(critical_users)),
+        "critical_accounts_by_method": {
+            method: {
+                "accounts": by_method[method],
+                "share": _share(by_method[method], len(critical_users)),
+            }
+            for method in (TOTP, WEBAUTHN, PASSKEY)
+        },
+        "other_accounts": len(others),
+        "other_accounts_with_2fa": others_with_2fa,
+        "other_accounts_2fa_share": _share(others_with_2fa, len(others)),
+    }
+
+
+def history() -> list[StatsSnapshot]:
+    return list(StatsSnapshot.objects.order_by("day"))
+
+
+def single_maintainer_projects() -> list[dict]:
+    """Critical projects hosted here with only one person holding a role: the bus factor of 1."""
+    hosted = (
+        Project.objects.filter(
+            normalized_name__in=Designation.objects.active().values("normalized_name")
+        )
+        .annotate(people=Count("roles"))
+        .filter(people=1)
+        .order_by("normalized_name")
+    )
+    roles = Role.objects.filter(project__in=hosted).select_related("user", "project")
+    methods = _methods_by_user()
+    return [
+        {
+            "name": role.project.name,
+            "normalized_name": role.project.normalized_name,
+            "maintainer": role.user.username,
+            "role": role.role_name,
+            "two_factor": sorted(methods.get(role.user_id, ())),
+        }
+        for role in sorted(roles, key=lambda r: r.project.normalized_name)
+    ]
