@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from bastion.critical import commands as critical_commands
+
 
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
@@ -214,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     unyank = command("unyank", cmd_unyank, help="unyank a release")
     unyank.add_argument("project")
     unyank.add_argument("version")
+
+    critical_commands.add_to(commands, command)
     return parser
 
 
