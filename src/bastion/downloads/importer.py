@@ -80,7 +80,10 @@ def import_export(path: Path, *, progress: bool = True) -> ImportReport:
     if existing is not None:
         return ImportReport(source=str(path), key=key, already_imported=True, days=existing.days)
     with store.connect() as con:
-        source_sql = _source_sql(con, [path], file_format)
+        try:
+            source_sql = _source_sql(con, [path], file_format)
+        except duckdb.Error as error:
+            raise ImportFailed(f"{path}: cannot read as {file_format}: {error}") from error
         return write_partition(con, key, str(path), source_sql, progress=progress)
 
 
@@ -129,18 +132,18 @@ def content_hash(path: Path, *, gzipped: bool, progress: bool) -> str:
     return digest.hexdigest()
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 def _file_list(paths: list[Path]) -> str:
-    return "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
+    return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
 def _json_lines_sql(paths: list[Path]) -> str:
     """One VARCHAR per line (no CSV parsing: \\x1f never appears raw in valid JSON), then JSON."""
     columns = ",\n".join(
-        f"  j->>{_literal('$.' + '.'.join(path))} AS r_{name}" for name, path in FIELDS.items()
+        f"  j->>{sql_literal('$.' + '.'.join(path))} AS r_{name}" for name, path in FIELDS.items()
     )
     return f"""
 SELECT line AS raw_text, j IS NULL AS malformed,
@@ -188,10 +191,7 @@ def _tabular_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format:
             f"read_csv({_file_list(paths)}, header=true, all_varchar=true, "
             "ignore_errors=true, store_rejects=true)"
         )
-    try:
-        columns = _columns_of(con, relation)
-    except duckdb.Error as error:
-        raise ImportFailed(f"{paths[0]}: cannot read as {file_format}: {error}") from error
+    columns = _columns_of(con, relation)
     resolved = {name: _resolve(columns, path) for name, path in FIELDS.items()}
     if resolved["timestamp"] == "NULL":
         raise ImportFailed(f"{paths[0]}: no 'timestamp' column; is this a file_downloads export?")
@@ -252,16 +252,16 @@ def write_partition(
     shutil.rmtree(final, ignore_errors=True)  # left by a crash before it was registered
     staging.parent.mkdir(parents=True, exist_ok=True)
     copy = (
-        f"COPY ({_events_sql(source_sql)}) TO {_literal(str(staging))} "
+        f"COPY ({_events_sql(source_sql)}) TO {sql_literal(str(staging))} "
         "(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false)"
     )
     try:
         _run_with_progress(con, copy, origin, enabled=progress)
+        staging.mkdir(exist_ok=True)  # COPY writes no directory when there were no rows at all
+        report = _summarise(con, staging, key, origin)
     except duckdb.Error as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise ImportFailed(f"{origin}: {error}") from error
-    staging.mkdir(exist_ok=True)  # COPY writes no directory when there were no rows at all
-    report = _summarise(con, staging, key, origin)
     staging.rename(final)
     EventPartition.objects.create(
         key=key, origin=origin[:512], rows=report.rows_imported, days=report.days
@@ -271,22 +271,22 @@ def write_partition(
 
 def _summarise(con: duckdb.DuckDBPyConnection, staging: Path, key: str, origin: str):
     written = (
-        f"read_parquet({_literal(str(staging / '*' / '*.parquet'))}, hive_partitioning=true, "
+        f"read_parquet({sql_literal(str(staging / '*' / '*.parquet'))}, hive_partitioning=true, "
         "hive_types={'day': DATE})"
     )
     report = ImportReport(source=origin, key=key)
     if not any(staging.glob("*/*.parquet")):
         written = "(SELECT NULL::DATE AS day, NULL AS project, NULL AS skip_reason LIMIT 0)"
-    per_day = con.sql(
+    per_day = con.execute(
         f"SELECT CAST(day AS VARCHAR), count(*) FROM {written} WHERE day IS NOT NULL "  # noqa: S608
         "GROUP BY day ORDER BY day"
     ).fetchall()
     report.days = [day for day, _ in per_day]
     report.rows_imported = sum(count for _, count in per_day)
-    (report.projects,) = con.sql(
+    (report.projects,) = con.execute(
         f"SELECT count(DISTINCT project) FROM {written} WHERE day IS NOT NULL"  # noqa: S608
     ).fetchone()
-    for reason, count, examples in con.sql(
+    for reason, count, examples in con.execute(
         f"SELECT skip_reason, count(*), list(rejected_row)[1:{EXAMPLES_PER_REASON}] "  # noqa: S608
         f"FROM {written} WHERE day IS NULL GROUP BY skip_reason ORDER BY skip_reason"
     ).fetchall():
@@ -299,7 +299,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, staging: Path, key: str, origin: 
 def _count_unparsable_lines(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
     """Lines DuckDB's CSV reader could not split at all (wrong number of fields and the like)."""
     try:
-        rejected = con.sql(
+        rejected = con.execute(
             "SELECT file_id, line, any_value(error_message), any_value(csv_line) "
             "FROM reject_errors WHERE scan_id = (SELECT max(scan_id) FROM reject_errors) "
             "GROUP BY file_id, line ORDER BY file_id, line"

@@ -7,6 +7,7 @@ samples and on every import, so the two can never drift apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,6 +23,7 @@ from bastion.downloads.useragents import (
 
 # PEP 508 / core metadata: a valid project name, before normalization.
 PROJECT_NAME_PATTERN = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
+PROJECT_NAME = re.compile(PROJECT_NAME_PATTERN)
 BIGQUERY_TABLE = "`bigquery-public-data.pypi.file_downloads`"
 ROLLUP_COLUMNS = ("project_name", "day", "installer_class", "downloads")
 

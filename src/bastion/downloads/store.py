@@ -51,10 +51,10 @@ def connect() -> duckdb.DuckDBPyConnection:
         config={
             "memory_limit": DUCKDB_MEMORY_LIMIT,
             "temp_directory": str(spill),
-            "TimeZone": "UTC",
-            "enable_progress_bar": False,
         }
     )
+    con.execute("SET TimeZone = 'UTC'")  # days are UTC days, as on PyPI, whatever the host says
+    con.execute("SET enable_progress_bar = false")  # the import draws its own bar on a terminal
     return con
 
 
