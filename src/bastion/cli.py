@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from bastion.critical import commands as critical_commands
+from bastion.downloads import commands as downloads_commands
 
 
 def _setup_django() -> None:
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     unyank.add_argument("project")
     unyank.add_argument("version")
 
+    downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)
     return parser
 
