@@ -10,4 +10,9 @@ urlpatterns = [
     path("", include("bastion.simple.urls")),
     path("", include("bastion.downloads.urls")),
     path("", include("bastion.accounts.urls")),
+    path("", include("bastion.mfa.urls")),
+    path("", include("bastion.web.urls")),
+    path("", include("bastion.packaging.urls")),
+    path("", include("bastion.tokens.urls")),
+    path("", include("bastion.events.urls")),
 ]
