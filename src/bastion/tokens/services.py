@@ -11,8 +11,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from bastion.accounts.services import notify_account
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging import authz
@@ -69,6 +72,7 @@ def create_token(
         token=token.name,
         scope=project.normalized_name if project else "user",
     )
+    _notify(token, "created")
     return MintedToken(token=token, secret=secret)
 
 
@@ -100,3 +104,15 @@ def revoke(token: APIToken, *, origin: Origin = CLI) -> None:
     events.record(
         "token:revoke", user=token.user, project=token.project, origin=origin, token=token.name
     )
+    _notify(token, "revoked")
+
+
+def tokens_of(user) -> QuerySet[APIToken]:
+    """The user's tokens for the token page, newest first; the digest is never needed there."""
+    return APIToken.objects.filter(user=user).select_related("project").defer("digest")
+
+
+def _notify(token: APIToken, change: str) -> None:
+    """Mail the owner's verified addresses once the change has committed (never the secret)."""
+    context = {"token": token, "change": change}
+    transaction.on_commit(lambda: notify_account(token.user, "token-changed", context))

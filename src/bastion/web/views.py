@@ -1,7 +1,12 @@
-"""Site-wide views that belong to no single domain."""
+"""Site-wide views that belong to no single domain: health, the home page, user profiles."""
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from bastion.packaging import selectors
+from bastion.packaging.forms import SearchForm
 
 
 def healthz(request):
@@ -9,3 +14,23 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Search by name; without a query, the projects that changed most recently."""
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {
+        "form": form,
+        "query": query,
+        "results": selectors.search_projects(query) if query else None,
+        "recent": selectors.recently_changed() if not query else [],
+    }
+    return render(request, "web/home.html", context)
+
+
+def user_profile(request: HttpRequest, username: str) -> HttpResponse:
+    """A public profile: the user's projects and roles. Never their email addresses."""
+    user = get_object_or_404(get_user_model(), username=username, is_active=True)
+    context = {"profile": user, "roles": selectors.projects_of(user)}
+    return render(request, "web/user.html", context)

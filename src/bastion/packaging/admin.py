@@ -1,0 +1,103 @@
+"""Projects in the admin: status, the 2FA setting, roles inline; deletion records read-only."""
+
+from django.contrib import admin
+
+from bastion.events.admin import SecurityEventInline
+from bastion.packaging.models import (
+    DeletionRecord,
+    FilenameReservation,
+    JournalEntry,
+    Project,
+    Release,
+    Role,
+    RoleInvitation,
+)
+
+
+class RoleInline(admin.TabularInline):
+    model = Role
+    fields = ["user", "role_name", "created"]
+    readonly_fields = ["created"]
+    raw_id_fields = ["user"]
+    extra = 0
+
+
+class InvitationInline(admin.TabularInline):
+    model = RoleInvitation
+    fk_name = "project"
+    fields = ["invitee", "role_name", "invited_by", "created", "expires"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+
+
+class ReleaseInline(admin.TabularInline):
+    model = Release
+    fields = ["version", "created", "yanked", "yanked_reason"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    show_change_link = True
+
+
+class ProjectEventInline(SecurityEventInline):
+    fk_name = "project"
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "normalized_name", "status", "requires_two_factor", "created"]
+    list_filter = ["status", "requires_two_factor"]
+    search_fields = ["name", "normalized_name"]
+    fields = [
+        "name",
+        "normalized_name",
+        "status",
+        "status_reason",
+        "requires_two_factor",
+        "created",
+        "last_serial",
+    ]
+    readonly_fields = ["normalized_name", "created", "last_serial"]
+    inlines = [RoleInline, InvitationInline, ReleaseInline, ProjectEventInline]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ["project", "version", "created", "yanked"]
+    list_filter = ["yanked"]
+    search_fields = ["project__normalized_name", "version"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project", "uploader"]
+    readonly_fields = ["project", "version", "canonical_version", "created", "uploader"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that must stay as written: history, reservations, deletions."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DeletionRecord)
+class DeletionRecordAdmin(ReadOnlyAdmin):
+    list_display = ["time", "project_name", "version", "whole_release", "deleted_by", "reason"]
+    search_fields = ["project_name", "version", "reason"]
+
+
+@admin.register(FilenameReservation)
+class FilenameReservationAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "project_name", "created"]
+    search_fields = ["filename", "project_name"]
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "time", "project_name", "action", "version", "submitted_by"]
+    search_fields = ["project_name", "action"]

@@ -1,0 +1,283 @@
+"""What owners and invitees do from the management UI: roles, invitations, settings, deletion.
+
+Every function asks the gate first (through :func:`services._require`), so the web views, the CLI
+and any later API share one set of rules. Each change leaves a security event; changes that alter
+what the index serves also write a journal entry, which re-renders the simple pages.
+"""
+
+from copy import copy
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from bastion.accounts.models import User
+from bastion.events import services as events
+from bastion.events.services import Origin
+from bastion.packaging import authz, storage
+from bastion.packaging.models import (
+    DeletionRecord,
+    File,
+    FilenameReservation,
+    Project,
+    Release,
+    Role,
+    RoleInvitation,
+    RoleName,
+)
+from bastion.packaging.services import PackagingError, _require, find_release, journal
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def invite(
+    *, actor: authz.Actor, project: Project, username: str, role_name: str, origin: Origin
+) -> RoleInvitation:
+    """Offer ``username`` a role. Nothing changes until the invitee accepts."""
+    _require(actor, authz.Action.MANAGE_ROLES, project)
+    if role_name not in RoleName.values:
+        raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
+    invitee = User.objects.filter(username__iexact=username, is_active=True).first()
+    if invitee is None:
+        raise PackagingError(f"There is no active user named '{username}'.", 404)
+    if Role.objects.filter(project=project, user=invitee).exists():
+        raise PackagingError(f"'{invitee.username}' already has a role on '{project.name}'.")
+    with transaction.atomic():
+        stale = RoleInvitation.objects.filter(project=project, invitee=invitee)
+        if stale.filter(expires__gt=timezone.now()).exists():
+            raise PackagingError(
+                f"'{invitee.username}' already has a pending invitation to '{project.name}'."
+            )
+        stale.delete()
+        invitation = RoleInvitation.objects.create(
+            project=project,
+            invitee=invitee,
+            invited_by=actor.user,
+            role_name=role_name,
+            expires=timezone.now() + INVITATION_LIFETIME,
+        )
+        events.record(
+            "role:invite",
+            user=actor.user,
+            project=project,
+            origin=origin,
+            invitee=invitee.username,
+            role=role_name,
+        )
+    return invitation
+
+
+def accept_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin: Origin) -> Role:
+    """Turn the invitation into a role, if it is the actor's, still valid, and the gate agrees."""
+    _check_invitee(actor, invitation)
+    project = invitation.project
+    _require(actor, authz.Action.ACCEPT_ROLE, project)
+    with transaction.atomic():
+        role, _ = Role.objects.get_or_create(
+            user=actor.user, project=project, defaults={"role_name": invitation.role_name}
+        )
+        invitation.delete()
+        journal(project, f"add {role.role_name} {actor.user.username}", user=actor.user)
+        events.record(
+            "role:add",
+            user=actor.user,
+            project=project,
+            origin=origin,
+            username=actor.user.username,
+            role=role.role_name,
+        )
+    return role
+
+
+def decline_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin: Origin) -> None:
+    """The invitee says no; the owners see that in the project's history."""
+    _check_invitee(actor, invitation)
+    with transaction.atomic():
+        invitation.delete()
+        events.record(
+            "role:decline_invite",
+            user=actor.user,
+            project=invitation.project,
+            origin=origin,
+            role=invitation.role_name,
+        )
+
+
+def _check_invitee(actor: authz.Actor, invitation: RoleInvitation) -> None:
+    if invitation.invitee_id != actor.user.pk:
+        raise PackagingError("This invitation is not addressed to you.", 404)
+    if invitation.is_expired():
+        raise PackagingError(
+            f"This invitation to '{invitation.project.name}' has expired. "
+            "Ask an owner of the project to invite you again."
+        )
+
+
+def revoke_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin: Origin) -> None:
+    """An owner withdraws an invitation that has not been answered yet."""
+    _require(actor, authz.Action.MANAGE_ROLES, invitation.project)
+    with transaction.atomic():
+        invitation.delete()
+        events.record(
+            "role:revoke_invite",
+            user=actor.user,
+            project=invitation.project,
+            origin=origin,
+            invitee=invitation.invitee.username,
+            role=invitation.role_name,
+        )
+
+
+def remove_role(*, actor: authz.Actor, role: Role, origin: Origin) -> None:
+    """Take a role away. The last owner stays: a project must always have someone to manage it."""
+    project = role.project
+    _require(actor, authz.Action.MANAGE_ROLES, project)
+    with transaction.atomic():
+        owners = Role.objects.select_for_update().filter(project=project, role_name=RoleName.OWNER)
+        if role.role_name == RoleName.OWNER and owners.count() <= 1:
+            raise PackagingError(
+                f"'{role.user.username}' is the last owner of '{project.name}' and cannot be "
+                "removed. Invite another owner first."
+            )
+        role.delete()
+        journal(project, f"remove {role.role_name} {role.user.username}", user=actor.user)
+        events.record(
+            "role:remove",
+            user=actor.user,
+            project=project,
+            origin=origin,
+            username=role.user.username,
+            role=role.role_name,
+        )
+
+
+def _with_setting(project: Project, **changes) -> Project:
+    """A copy of the project as it would be after ``changes``, for asking the gate ahead."""
+    preview = copy(project)
+    for field, value in changes.items():
+        setattr(preview, field, value)
+    return preview
+
+
+def set_requires_two_factor(
+    *, actor: authz.Actor, project: Project, enabled: bool, origin: Origin
+) -> None:
+    """Store the owners' wish that every maintainer uses 2FA. Enforcement is the gate's job.
+
+    Before turning it on, ask the gate whether the owner could still manage the project with the
+    setting in force, so nobody locks themselves (and every other owner without 2FA) out.
+    """
+    _require(actor, authz.Action.SETTINGS, project)
+    if project.requires_two_factor == enabled:
+        return
+    if enabled:
+        decision = authz.may(
+            actor, authz.Action.SETTINGS, _with_setting(project, requires_two_factor=True)
+        )
+        if not decision.allowed:
+            raise PackagingError(f"You would lock yourself out. {decision.reason}")
+    with transaction.atomic():
+        project.requires_two_factor = enabled
+        project.save(update_fields=["requires_two_factor"])
+        events.record(
+            "require_2fa:enabled" if enabled else "require_2fa:disabled",
+            user=actor.user,
+            project=project,
+            origin=origin,
+        )
+
+
+def delete_release(
+    *, actor: authz.Actor, project: Project, version: str, confirm: str, reason: str, origin: Origin
+) -> DeletionRecord:
+    """Delete a release and all its files, once the owner has typed its version."""
+    _require(actor, authz.Action.DELETE, project)
+    release = find_release(project, version)
+    if release is None:
+        raise PackagingError(f"Project '{project.name}' has no release '{version}'.", 404)
+    _check_confirmation(confirm, release.version)
+    return _delete(actor, project, release, list(release.files.all()), reason, origin)
+
+
+def delete_file(
+    *,
+    actor: authz.Actor,
+    project: Project,
+    filename: str,
+    confirm: str,
+    reason: str,
+    origin: Origin,
+) -> DeletionRecord:
+    """Delete one file, once the owner has typed its filename. The name stays reserved."""
+    _require(actor, authz.Action.DELETE, project)
+    file = (
+        File.objects.select_related("release")
+        .filter(release__project=project, filename=filename)
+        .first()
+    )
+    if file is None:
+        raise PackagingError(f"Project '{project.name}' has no file '{filename}'.", 404)
+    _check_confirmation(confirm, file.filename)
+    return _delete(actor, project, file.release, [file], reason, origin, whole_release=False)
+
+
+def _check_confirmation(confirm: str, expected: str) -> None:
+    if confirm.strip() != expected:
+        raise PackagingError(f"Type '{expected}' exactly to confirm the deletion.")
+
+
+def _delete(
+    actor: authz.Actor,
+    project: Project,
+    release: Release,
+    files: list[File],
+    reason: str,
+    origin: Origin,
+    *,
+    whole_release: bool = True,
+) -> DeletionRecord:
+    reason = reason.strip()
+    if not reason:
+        raise PackagingError("Say why you are deleting it; the reason is kept.")
+    filenames = [file.filename for file in files]
+    with transaction.atomic():
+        for filename in filenames:  # a deleted filename can never be uploaded again
+            FilenameReservation.objects.get_or_create(
+                filename=filename, defaults={"project_name": project.normalized_name}
+            )
+        record = DeletionRecord.objects.create(
+            project=project,
+            project_name=project.normalized_name,
+            version=release.version,
+            filenames=filenames,
+            whole_release=whole_release,
+            reason=reason,
+            deleted_by=actor.user,
+        )
+        if whole_release:
+            release.delete()
+            journal(project, "remove release", version=release.version, user=actor.user)
+        else:
+            File.objects.filter(pk__in=[file.pk for file in files]).delete()
+            for filename in filenames:
+                journal(
+                    project, f"remove file {filename}", version=release.version, user=actor.user
+                )
+        events.record(
+            "release:remove" if whole_release else "file:remove",
+            user=actor.user,
+            project=project,
+            origin=origin,
+            version=release.version,
+            filenames=filenames,
+            reason=reason,
+        )
+        keys = [key for file in files for key in (file.path, file.metadata_path) if key]
+        transaction.on_commit(lambda: _discard_stored(keys))
+    return record
+
+
+def _discard_stored(keys: list[str]) -> None:
+    """Remove deleted files' bytes, so no URL keeps serving them. Their rows are already gone."""
+    for key in keys:
+        storage.path_for(key).unlink(missing_ok=True)

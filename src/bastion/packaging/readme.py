@@ -1,0 +1,55 @@
+"""Project descriptions as safe HTML, rendered the way PyPI renders them.
+
+``readme_renderer`` picks reStructuredText, Markdown or plain text from the release's
+``Description-Content-Type`` and sanitizes the result (nh3): scripts, event handlers and
+``javascript:`` links never survive. A description that fails to render is shown as plain text.
+"""
+
+from email.message import Message
+
+import readme_renderer.markdown
+import readme_renderer.rst
+import readme_renderer.txt
+from django.core.cache import cache
+from django.utils.safestring import SafeString, mark_safe
+
+#: What PyPI assumes when a release declares no content type (core metadata's default).
+DEFAULT_CONTENT_TYPE = "text/x-rst"
+
+_RENDERERS = {
+    "text/x-rst": readme_renderer.rst,
+    "text/markdown": readme_renderer.markdown,
+    "text/plain": readme_renderer.txt,
+}
+
+
+def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+    message = Message()
+    message["Content-Type"] = value or DEFAULT_CONTENT_TYPE
+    params = dict(message.get_params()[1:])
+    return message.get_content_type(), params
+
+
+def render(description: str, content_type: str = "") -> SafeString:
+    """Sanitized HTML for a description; unknown content types are treated as plain text."""
+    if not description:
+        return mark_safe("")
+    kind, params = _parse_content_type(content_type)
+    renderer = _RENDERERS.get(kind, readme_renderer.txt)
+    kwargs = (
+        {"variant": params["variant"]} if kind == "text/markdown" and "variant" in params else {}
+    )
+    html = renderer.render(description, **kwargs)
+    if html is None:  # invalid reStructuredText, or an unknown Markdown variant
+        html = readme_renderer.txt.render(description)
+    return mark_safe(html)  # noqa: S308 - readme_renderer sanitizes its output with nh3
+
+
+def render_release(release) -> SafeString:
+    """A release's description, rendered once: a release's metadata never changes after upload."""
+    key = f"readme:{release.pk}:{len(release.description)}"
+    html = cache.get(key)
+    if html is None:
+        html = str(render(release.description, release.description_content_type))
+        cache.set(key, html, timeout=24 * 3600)
+    return mark_safe(html)  # noqa: S308 - produced by render() above

@@ -1,0 +1,323 @@
+"""Project pages: the public project page and the owners' management pages.
+
+Views parse and respond; :mod:`bastion.packaging.management` acts and asks the gate. Every
+management view is wrapped in :func:`bastion.web.gate.project_action`, which refuses non-owners
+with a 403 before anything else happens (even for a method the view does not accept).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from bastion.packaging import management, selectors
+from bastion.packaging.authz import Action
+from bastion.packaging.forms import (
+    DeleteFileForm,
+    DeleteReleaseForm,
+    InviteForm,
+    SettingsForm,
+    YankForm,
+)
+from bastion.packaging.models import Project, Role, RoleInvitation
+from bastion.packaging.readme import render_release
+from bastion.packaging.services import PackagingError, find_release, get_project, set_yanked
+from bastion.web.gate import actor, origin, project_action, service_error
+
+# -- public pages -------------------------------------------------------------------------------
+
+
+def project_page(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
+    """A project's description, releases, files with hashes, maintainers and links."""
+    project = get_project(name)
+    if project is None:
+        raise Http404(f"There is no project named '{name}'.")
+    if name != project.normalized_name:
+        args = [project.normalized_name, *([version] if version else [])]
+        return redirect("project_version" if version else "project", *args, permanent=True)
+    releases = selectors.releases_newest_first(project)
+    if version is None:
+        release = selectors.current_release(releases)
+    else:
+        release = find_release(project, version)
+        if release is None:
+            raise Http404(f"Project '{project.name}' has no release '{version}'.")
+    context = {
+        "project": project,
+        "releases": releases,
+        "release": release,
+        "description": render_release(release) if release else "",
+        "links": _links(release) if release else [],
+        "roles": selectors.maintainers(project),
+    }
+    return render(request, "packaging/project.html", context)
+
+
+def _links(release) -> list[tuple[str, str]]:
+    """Home page and Project-URL links; only http(s), so metadata cannot smuggle a script URL."""
+    candidates = [("Homepage", release.home_page)] if release.home_page else []
+    candidates += list(release.project_urls.items())
+    return [
+        (label, url)
+        for label, url in candidates
+        if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
+    ]
+
+
+# -- the user's own projects and invitations ----------------------------------------------------
+
+
+@login_required
+def my_projects(request: HttpRequest) -> HttpResponse:
+    context = {
+        "roles": selectors.projects_of(request.user),
+        "invitations": selectors.pending_invitations(request.user),
+    }
+    return render(request, "packaging/manage/projects.html", context)
+
+
+@login_required
+@require_POST
+def answer_invitation(request: HttpRequest, invitation_id: int, answer: str) -> HttpResponse:
+    """Accept or decline an invitation addressed to the signed-in user."""
+    invitation = get_object_or_404(
+        RoleInvitation.objects.select_related("project"), pk=invitation_id, invitee=request.user
+    )
+    respond = management.accept_invitation if answer == "accept" else management.decline_invitation
+    try:
+        respond(actor=actor(request), invitation=invitation, origin=origin(request))
+    except PackagingError as error:
+        refusal = service_error(request, error)
+        if refusal is not None:
+            return refusal
+        messages.error(request, error.message)
+        return redirect("my_projects")
+    project = invitation.project.name
+    if answer == "accept":
+        messages.success(request, f"You are now {invitation.role_name} of {project}.")
+    else:
+        messages.success(request, f"You declined the invitation to {project}.")
+    return redirect("my_projects")
+
+
+# -- releases: yank, unyank, delete --------------------------------------------------------------
+
+
+@project_action(Action.YANK)
+def manage_project(request: HttpRequest, project: Project) -> HttpResponse:
+    context = {"project": project, "releases": selectors.releases_newest_first(project)}
+    return render(request, "packaging/manage/releases.html", context)
+
+
+def _release_or_404(project: Project, version: str):
+    release = find_release(project, version)
+    if release is None:
+        raise Http404(f"Project '{project.name}' has no release '{version}'.")
+    return release
+
+
+def _release_page(request, project, release, status=200, **forms) -> HttpResponse:
+    """The release page, with any bound form that failed in place of its empty twin."""
+    context = {
+        "project": project,
+        "release": release,
+        "files": release.files.all(),
+        "yank_form": forms.get("yank_form") or YankForm(),
+        "delete_form": forms.get("delete_form") or DeleteReleaseForm(),
+        "file_forms": [
+            (file, _file_form(forms.get("file_form"), file)) for file in release.files.all()
+        ],
+    }
+    return render(request, "packaging/manage/release.html", context, status=status)
+
+
+def _file_form(failed: DeleteFileForm | None, file) -> DeleteFileForm:
+    if failed is not None and failed.data.get("filename") == file.filename:
+        return failed
+    return DeleteFileForm(initial={"filename": file.filename}, auto_id=f"id_%s_{file.pk}")
+
+
+@project_action(Action.YANK)
+def manage_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+    return _release_page(request, project, _release_or_404(project, version))
+
+
+@project_action(Action.YANK)
+@require_POST
+def yank_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+    release = _release_or_404(project, version)
+    form = YankForm(request.POST)
+    if not form.is_valid():
+        return _release_page(request, project, release, status=400, yank_form=form)
+    return _set_yanked(request, project, release, yanked=True, reason=form.cleaned_data["reason"])
+
+
+@project_action(Action.YANK)
+@require_POST
+def unyank_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+    release = _release_or_404(project, version)
+    return _set_yanked(request, project, release, yanked=False, reason="")
+
+
+def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> HttpResponse:
+    try:
+        set_yanked(
+            actor=actor(request),
+            project=project,
+            version=release.version,
+            yanked=yanked,
+            reason=reason,
+            origin=origin(request),
+        )
+    except PackagingError as error:
+        return service_error(request, error) or _release_page(request, project, release, 400)
+    verb = "Yanked" if yanked else "Unyanked"
+    messages.success(request, f"{verb} {project.name} {release.version}.")
+    return redirect("manage_release", project.normalized_name, release.version)
+
+
+@project_action(Action.DELETE)
+@require_POST
+def delete_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+    release = _release_or_404(project, version)
+    form = DeleteReleaseForm(request.POST)
+    if form.is_valid():
+        try:
+            management.delete_release(
+                actor=actor(request),
+                project=project,
+                version=release.version,
+                origin=origin(request),
+                **form.cleaned_data,
+            )
+        except PackagingError as error:
+            refusal = service_error(request, error)
+            if refusal is not None:
+                return refusal
+            form.add_error("confirm", error.message)
+        else:
+            messages.success(request, f"Deleted {project.name} {release.version}.")
+            return redirect("manage_project", project.normalized_name)
+    return _release_page(request, project, release, status=400, delete_form=form)
+
+
+@project_action(Action.DELETE)
+@require_POST
+def delete_file(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+    release = _release_or_404(project, version)
+    form = DeleteFileForm(request.POST)
+    if form.is_valid():
+        try:
+            management.delete_file(
+                actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
+            )
+        except PackagingError as error:
+            refusal = service_error(request, error)
+            if refusal is not None:
+                return refusal
+            form.add_error("confirm", error.message)
+        else:
+            messages.success(request, f"Deleted {form.cleaned_data['filename']}.")
+            return redirect("manage_release", project.normalized_name, release.version)
+    return _release_page(request, project, release, status=400, file_form=form)
+
+
+# -- roles and invitations ------------------------------------------------------------------------
+
+
+def _roles_page(request, project, form=None, status=200) -> HttpResponse:
+    context = {
+        "project": project,
+        "roles": selectors.maintainers(project),
+        "invitations": project.invitations.select_related("invitee", "invited_by"),
+        "form": form or InviteForm(),
+    }
+    return render(request, "packaging/manage/roles.html", context, status=status)
+
+
+@project_action(Action.MANAGE_ROLES)
+def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
+    """List the roles and pending invitations; POST invites someone."""
+    if request.method != "POST":
+        return _roles_page(request, project)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = management.invite(
+                actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
+            )
+        except PackagingError as error:
+            if error.status == 403:
+                return service_error(request, error)
+            form.add_error("username", error.message)
+        else:
+            messages.success(
+                request,
+                f"Invited {invitation.invitee.username} as {invitation.role_name}. "
+                "They have 7 days to accept.",
+            )
+            return redirect("manage_roles", project.normalized_name)
+    return _roles_page(request, project, form, status=400)
+
+
+@project_action(Action.MANAGE_ROLES)
+@require_POST
+def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
+    role = get_object_or_404(Role.objects.select_related("user"), pk=role_id, project=project)
+    try:
+        management.remove_role(actor=actor(request), role=role, origin=origin(request))
+    except PackagingError as error:
+        refusal = service_error(request, error)
+        if refusal is not None:
+            return refusal
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Removed {role.user.username} ({role.role_name}).")
+    return redirect("manage_roles", project.normalized_name)
+
+
+@project_action(Action.MANAGE_ROLES)
+@require_POST
+def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(
+        RoleInvitation.objects.select_related("invitee"), pk=invitation_id, project=project
+    )
+    try:
+        management.revoke_invitation(
+            actor=actor(request), invitation=invitation, origin=origin(request)
+        )
+    except PackagingError as error:
+        return service_error(request, error) or redirect("manage_roles", project.normalized_name)
+    messages.success(request, f"Withdrew the invitation to {invitation.invitee.username}.")
+    return redirect("manage_roles", project.normalized_name)
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+@project_action(Action.SETTINGS)
+def project_settings(request: HttpRequest, project: Project) -> HttpResponse:
+    if request.method == "POST":
+        form = SettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                management.set_requires_two_factor(
+                    actor=actor(request),
+                    project=project,
+                    enabled=form.cleaned_data["requires_two_factor"],
+                    origin=origin(request),
+                )
+            except PackagingError as error:
+                refusal = service_error(request, error)
+                if refusal is not None:
+                    return refusal
+                form.add_error("requires_two_factor", error.message)
+            else:
+                messages.success(request, "Settings saved.")
+                return redirect("project_settings", project.normalized_name)
+    else:
+        form = SettingsForm(initial={"requires_two_factor": project.requires_two_factor})
+    status = 400 if form.errors else 200
+    context = {"project": project, "form": form}
+    return render(request, "packaging/manage/settings.html", context, status=status)

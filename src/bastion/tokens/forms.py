@@ -1,0 +1,26 @@
+"""The token form: a name, a scope the user may choose, and an optional lifetime."""
+
+from django import forms
+
+USER_WIDE = ""
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="Token name", max_length=100, help_text="What it is for, e.g. 'CI for mypkg'."
+    )
+    scope = forms.ChoiceField(label="Scope", required=False)
+    expires_days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Leave empty for a token that does not expire.",
+    )
+
+    def __init__(self, *args, projects=(), **kwargs):
+        """``projects``: the projects the user has a role on, offered as scopes."""
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = [(USER_WIDE, "All projects (user-wide)")] + [
+            (project.normalized_name, f"Only project {project.name}") for project in projects
+        ]

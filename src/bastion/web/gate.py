@@ -1,0 +1,69 @@
+"""The view side of the gate: turning a refused :class:`~bastion.packaging.authz.Decision` into
+the 403 page, in one place, so every management page refuses the same way.
+
+``project_action(Action.X)`` wraps a view that takes a project name: it requires a signed-in
+user, loads the project (404 if there is none), asks :func:`authz.may` and either renders the
+refusal or calls the view with the project. Services ask the gate again when they act, so a view
+can never be the only check.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from bastion.events.services import Origin
+from bastion.packaging import authz
+from bastion.packaging.services import PackagingError, get_project
+
+
+def refuse(request: HttpRequest, reason: str, fix_url: str | None = None) -> HttpResponse:
+    """The 403 page: what was refused, why, and where to fix it."""
+    context = {"reason": reason, "fix_url": fix_url}
+    return render(request, "web/403.html", context, status=403)
+
+
+def refuse_decision(request: HttpRequest, decision: authz.Decision) -> HttpResponse:
+    return refuse(request, decision.reason, decision.fix_url)
+
+
+def actor(request: HttpRequest) -> authz.Actor:
+    return authz.Actor(user=request.user)
+
+
+def origin(request: HttpRequest) -> Origin:
+    return Origin.from_request(request)
+
+
+def project_action(action: authz.Action) -> Callable:
+    """Decorate ``view(request, project, **kwargs)`` reached as ``/…/<name>/…``."""
+
+    def decorate(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def gated(request: HttpRequest, name: str, **kwargs) -> HttpResponse:
+            project = get_project(name)
+            if project is None:
+                raise Http404(f"There is no project named '{name}'.")
+            decision = authz.may(actor(request), action, project)
+            if not decision.allowed:
+                return refuse_decision(request, decision)
+            return view(request, project, **kwargs)
+
+        return gated
+
+    return decorate
+
+
+def service_error(request: HttpRequest, error: PackagingError) -> HttpResponse | None:
+    """A service's refusal: the 403 page for the gate's answers, 404 for things that are gone.
+
+    Returns None for ordinary validation errors, which the caller shows beside the form field.
+    """
+    if error.status == 403:
+        return refuse(request, error.message)
+    if error.status == 404:
+        raise Http404(error.message)
+    return None
