@@ -11,6 +11,7 @@ import re
 import stat
 from email.utils import formatdate
 
+from bastion.downloads.recorder import record_download
 from bastion.packaging import storage
 from bastion.simple.replies import FileBody, Reply, etag_matches, plain
 
@@ -69,6 +70,8 @@ def serve(environ: dict, key: str) -> Reply:
             return plain(416, "Range Not Satisfiable", [("Content-Range", f"bytes */{size}")])
     if byte_range is None:
         headers.append(("Content-Length", str(size)))
+        if not kind and environ.get("REQUEST_METHOD") == "GET":  # HEAD, .metadata: no download
+            record_download(filename, environ.get("HTTP_USER_AGENT"))
         return Reply(200, headers, FileBody(handle, 0, size, whole=True))
     start, end = byte_range
     headers += [
