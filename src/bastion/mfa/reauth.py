@@ -1,0 +1,73 @@
+"""Sudo mode: sensitive actions need the password and a second factor in the last 15 minutes.
+
+Signing in with both (or with a passkey, which is both) counts; so does the re-authentication
+page. A sign-in that skipped the second factor because the device was remembered does not, so
+a stolen laptop with a remembered session cannot add factors, mint tokens or delete releases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+WINDOW_SECONDS = 15 * 60
+_SESSION_KEY = "mfa.reauthenticated_at"
+
+NEEDS_REAUTH = (
+    "Confirm it's you: enter your password and a second factor. "
+    "Then try again; this confirmation lasts 15 minutes."
+)
+
+
+def mark_recent_auth(request: HttpRequest) -> None:
+    """Record that the person just proved the password and a second factor in this session."""
+    request.session[_SESSION_KEY] = time.time()
+
+
+def has_recent_auth(request: HttpRequest, now: float | None = None) -> bool:
+    at = request.session.get(_SESSION_KEY)
+    now = time.time() if now is None else now
+    return isinstance(at, float) and 0 <= now - at <= WINDOW_SECONDS
+
+
+def reauth_url(next_path: str) -> str:
+    return f"{reverse('mfa:reauthenticate')}?{urlencode({'next': next_path})}"
+
+
+def require_recent_auth(view: Callable) -> Callable:
+    """Decorate a view that changes factors, tokens, roles or deletes something.
+
+    Without a recent confirmation nothing happens: the person is sent to the confirmation page
+    and back to the page they came from (a POST is never replayed on their behalf).
+    """
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return HttpResponseRedirect(
+                f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+            )
+        if has_recent_auth(request):
+            return view(request, *args, **kwargs)
+        back = request.get_full_path() if request.method == "GET" else _referring_path(request)
+        messages.warning(request, NEEDS_REAUTH)
+        return HttpResponseRedirect(reauth_url(back))
+
+    return guarded
+
+
+def _referring_path(request: HttpRequest) -> str:
+    """Where the refused form was, when it is on this site; otherwise the account page."""
+    referer = request.headers.get("Referer", "")
+    host = request.get_host()
+    for scheme in ("http://", "https://"):
+        prefix = f"{scheme}{host}"
+        if referer.startswith(prefix + "/"):
+            return referer[len(prefix) :]
+    return request.path

@@ -1,0 +1,149 @@
+"""Recovering an account that lost every factor and every recovery code.
+
+The person files a request from the sign-in page. It waits in the admins' queue, oldest first,
+with its age shown. An admin who has verified the person (how is recorded) resets the factors.
+Then, for a cooling-off period (``BASTION_RECOVERY_COOLING_OFF_HOURS``, 72 by default), the
+account may not publish or change any project, and every verified address is told at once. If
+a hijacker fooled support, the real owner hears of it before anything can be published.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bastion.accounts import ratelimit
+from bastion.accounts.models import User
+from bastion.accounts.services import notify_account
+from bastion.events import services as events
+from bastion.events.services import Origin
+from bastion.mfa.models import (
+    RecoveryCode,
+    RecoveryRequest,
+    RecoveryStatus,
+    TOTPDevice,
+    WebAuthnCredential,
+)
+
+REQUESTS_PER_IP = ratelimit.RateLimiter("recovery-request.ip", ratelimit.Limit(5, ratelimit.DAY))
+TOO_MANY_REQUESTS = "Too many account recovery requests."
+
+
+class RecoveryError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _account_named(identifier: str) -> User | None:
+    identifier = identifier.strip()
+    return (
+        User.objects.filter(
+            Q(username__iexact=identifier)
+            | Q(emails__email__iexact=identifier, emails__verified=True)
+        )
+        .distinct()
+        .first()
+    )
+
+
+def file_request(*, identifier: str, details: str, origin: Origin) -> RecoveryRequest:
+    """Queue a request. The answer is the same whether or not the account exists."""
+    REQUESTS_PER_IP.check(origin.ip_address or "unknown", TOO_MANY_REQUESTS)
+    REQUESTS_PER_IP.hit(origin.ip_address or "unknown")
+    user = _account_named(identifier)
+    request = RecoveryRequest.objects.create(
+        user=user,
+        identifier=identifier.strip()[:254],
+        details=details,
+        ip_address=origin.ip_address,
+    )
+    if user is not None:
+        events.record("account:recovery:requested", user=user, origin=origin, request=request.pk)
+        notify_account(user, "account-recovery-requested", {"request": request})
+    return request
+
+
+def queue():
+    """Open requests, oldest first: the one that has waited longest is handled first."""
+    return RecoveryRequest.objects.filter(status=RecoveryStatus.OPEN).select_related("user")
+
+
+def _resolve(request: RecoveryRequest, admin: User, reason: str) -> None:
+    if not admin.is_staff:
+        raise RecoveryError("Only an administrator can resolve a recovery request.")
+    if not reason.strip():
+        raise RecoveryError("Record how you verified the person (or why you declined).")
+    if request.status != RecoveryStatus.OPEN:
+        raise RecoveryError(f"This request is already {request.get_status_display()}.")
+
+
+def reset_factors(
+    request: RecoveryRequest, *, admin: User, reason: str, origin: Origin
+) -> RecoveryRequest:
+    """Remove every factor and recovery code of the account, and freeze its publishing."""
+    _resolve(request, admin, reason)
+    user = request.user
+    if user is None:
+        raise RecoveryError(
+            "This request names no account. Set its user after verifying who they are."
+        )
+    now = timezone.now()
+    frozen_until = now + timedelta(hours=settings.RECOVERY_COOLING_OFF_HOURS)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        WebAuthnCredential.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        request.status = RecoveryStatus.RESET
+        request.resolved_by = admin
+        request.resolved_at = now
+        request.resolution_reason = reason.strip()
+        request.publishing_frozen_until = frozen_until
+        request.save()
+        events.record(
+            "account:recovery:factors_reset",
+            user=user,
+            origin=origin,
+            request=request.pk,
+            admin=admin.username,
+            reason=request.resolution_reason,
+            frozen_until=frozen_until.isoformat(),
+        )
+    notify_account(user, "account-recovery-reset", {"request": request})
+    return request
+
+
+def decline(
+    request: RecoveryRequest, *, admin: User, reason: str, origin: Origin
+) -> RecoveryRequest:
+    _resolve(request, admin, reason)
+    request.status = RecoveryStatus.DECLINED
+    request.resolved_by = admin
+    request.resolved_at = timezone.now()
+    request.resolution_reason = reason.strip()
+    request.save()
+    if request.user is not None:
+        events.record(
+            "account:recovery:declined",
+            user=request.user,
+            origin=origin,
+            request=request.pk,
+            admin=admin.username,
+        )
+    return request
+
+
+def publishing_frozen_until(user: User, now: datetime | None = None) -> datetime | None:
+    """When the cooling-off after an admin reset ends, or None when the account is not frozen."""
+    if user.pk is None:
+        return None
+    return (
+        RecoveryRequest.objects.filter(user=user, publishing_frozen_until__gt=now or timezone.now())
+        .order_by("-publishing_frozen_until")
+        .values_list("publishing_frozen_until", flat=True)
+        .first()
+    )
