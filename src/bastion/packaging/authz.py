@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
+from bastion.mfa.recovery import publishing_frozen_until
+from bastion.mfa.services import has_two_factor
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
@@ -161,12 +163,57 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
     return Decision(True, warning=verdict.message) if verdict.message else ALLOW
 
 
+#: Actions that change a project, which an owner's "require 2FA" setting covers.
+TWO_FACTOR_PROJECT_ACTIONS = frozenset(
+    {
+        Action.UPLOAD,
+        Action.YANK,
+        Action.DELETE,
+        Action.MANAGE_ROLES,
+        Action.SETTINGS,
+        Action.CREATE_TOKEN,
+        Action.ACCEPT_ROLE,
+    }
+)
+
+
+def project_requires_two_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """The owners' opt-in: every maintainer (and anyone joining) must use 2FA, tokens included."""
+    if project is None or _is_new(project) or not project.requires_two_factor:
+        return ALLOW
+    if action not in TWO_FACTOR_PROJECT_ACTIONS or has_two_factor(actor.user):
+        return ALLOW
+    return Decision(
+        False,
+        f"Project '{project.name}' requires every maintainer to use two-factor authentication, "
+        f"and the user '{actor.user.username}' has none, so cannot {action} it. "
+        f"Enable two-factor authentication at {mandate.two_factor_url()}",
+        fix_url=mandate.two_factor_url(),
+    )
+
+
+def recovery_freeze(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """After an admin reset lost factors, the account may not change anything for a while."""
+    until = publishing_frozen_until(actor.user)
+    if until is None:
+        return ALLOW
+    return Decision(
+        False,
+        f"The account '{actor.user.username}' had its two-factor methods reset by an "
+        f"administrator, so it cannot {action} {_label(project)} until "
+        f"{until:%Y-%m-%d %H:%M} UTC. If you did not ask for that reset, contact the "
+        "administrators now.",
+    )
+
+
 RULES: list[Rule] = [
     active_account,
     token_scope,
     email_verified,
     has_role,
+    recovery_freeze,
     two_factor_mandate,
+    project_requires_two_factor,
     project_status,
 ]
 

@@ -1,0 +1,82 @@
+"""The gate's two rules from mfa: a project's 2FA opt-in, and the freeze after a recovery."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bastion.mfa.models import RecoveryRequest, RecoveryStatus
+from bastion.packaging import authz
+from bastion.packaging.models import Project, Role, RoleName
+
+A = authz.Action
+
+
+@pytest.fixture
+def opt_in(alice):
+    project = Project.objects.create(
+        name="Requests", normalized_name="requests", requires_two_factor=True
+    )
+    Role.objects.create(user=alice, project=project, role_name=RoleName.OWNER)
+    return project
+
+
+@pytest.mark.parametrize(
+    "action", [A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_ROLES, A.SETTINGS, A.CREATE_TOKEN]
+)
+def test_an_owner_without_2fa_is_refused_every_change_on_an_opt_in_project(
+    alice, actor_for, opt_in, action, settings
+):
+    settings.BASE_URL = "https://index.example"
+    decision = authz.may(actor_for(alice), action, opt_in)
+    assert not decision.allowed
+    assert "Project 'Requests' requires every maintainer to use two-factor" in decision.reason
+    assert "https://index.example/manage/account/two-factor/" in decision.reason
+    assert decision.fix_url == "https://index.example/manage/account/two-factor/"
+
+
+def test_with_2fa_the_same_owner_may(alice, actor_for, opt_in, enrol_totp):
+    enrol_totp(alice)
+    assert authz.may(actor_for(alice), A.UPLOAD, opt_in).allowed
+    assert authz.may(actor_for(alice), A.SETTINGS, opt_in).allowed
+
+
+def test_a_token_of_a_maintainer_without_2fa_cannot_upload(alice, actor_for, opt_in):
+    from bastion.tokens.models import APIToken
+
+    token = APIToken(user=alice, name="ci", project=opt_in, digest="x" * 64)
+    decision = authz.may(actor_for(alice, token), A.UPLOAD, opt_in)
+    assert not decision.allowed and "two-factor" in decision.reason
+
+
+def test_an_invitee_without_2fa_cannot_accept_a_role(make_user, actor_for, opt_in):
+    bob = make_user("bob")
+    decision = authz.may(actor_for(bob), A.ACCEPT_ROLE, opt_in)
+    assert not decision.allowed and "'Requests'" in decision.reason
+
+
+def test_projects_without_the_opt_in_are_untouched(alice, actor_for):
+    project = Project.objects.create(name="plain", normalized_name="plain")
+    Role.objects.create(user=alice, project=project, role_name=RoleName.OWNER)
+    assert authz.may(actor_for(alice), A.UPLOAD, project).allowed
+
+
+def test_a_recovered_account_is_frozen_until_the_cooling_off_ends(alice, actor_for):
+    project = Project.objects.create(name="plain", normalized_name="plain")
+    Role.objects.create(user=alice, project=project, role_name=RoleName.OWNER)
+    frozen = RecoveryRequest.objects.create(
+        user=alice,
+        identifier="alice",
+        details="lost phone",
+        status=RecoveryStatus.RESET,
+        publishing_frozen_until=timezone.now() + timedelta(hours=72),
+    )
+    for action in (A.UPLOAD, A.CREATE_TOKEN, A.MANAGE_ROLES):
+        decision = authz.may(actor_for(alice), action, project)
+        assert not decision.allowed
+        assert "reset by an administrator" in decision.reason
+        assert f"{frozen.publishing_frozen_until:%Y-%m-%d %H:%M} UTC" in decision.reason
+    RecoveryRequest.objects.filter(pk=frozen.pk).update(
+        publishing_frozen_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert authz.may(actor_for(alice), A.UPLOAD, project).allowed
