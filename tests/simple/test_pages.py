@@ -8,6 +8,7 @@ from pypi_simple import IndexPage, ProjectPage, ProjectStatus
 
 from bastion.packaging.models import ProjectStatus as Status
 from bastion.packaging.services import last_serial
+from bastion.simple import services
 from bastion.simple.readpath import ReadPath
 from bastion.wsgi import application, django_application
 from tests.simple import factory
@@ -80,9 +81,9 @@ def test_unknown_or_invalid_names_are_404(holy_grail, index, url):
     assert index.get(url).status == 404
 
 
-def test_lookup_of_unknown_name_creates_nothing(db, index, data_dirs):
+def test_lookup_of_unknown_name_creates_nothing(db, index):
     assert index.get("/simple/unknown/").status == 404
-    assert not (data_dirs / "pages" / "simple" / "unknown").exists()
+    assert not (services.pages_root() / "unknown").exists()
 
 
 def test_project_without_files_still_has_a_page(db, index, committed):
@@ -273,13 +274,13 @@ def test_head_sends_headers_without_body(holy_grail, index):
     assert head.header("ETag") == get.header("ETag")
 
 
-def test_a_change_re_renders_the_pages(holy_grail, index, committed, data_dirs):
+def test_a_change_re_renders_the_pages(holy_grail, index, committed):
     before = index.get("/simple/holy-grail/", accept=JSON)
     root_before = index.get("/simple/", accept=JSON)
     with committed():
         factory.make_file(factory.make_release(holy_grail, "2.0"))
     # The receiver wrote the new page to disk; the same process's cache notices.
-    on_disk = (data_dirs / "pages" / "simple" / "holy-grail" / "index.json").read_bytes()
+    on_disk = (services.pages_root() / "holy-grail" / "index.json").read_bytes()
     assert b"holy_grail-2.0-py3-none-any.whl" in on_disk
     after = index.get("/simple/holy-grail/", accept=JSON)
     assert after.body == on_disk
@@ -304,17 +305,15 @@ def test_serving_a_rendered_page_touches_no_database(holy_grail, index, django_a
         assert index.get("/simple/Holy_Grail/").status == 301
 
 
-def test_a_fresh_process_serves_pages_it_did_not_render(
-    holy_grail, data_dirs, django_assert_num_queries
-):
+def test_a_fresh_process_serves_pages_it_did_not_render(holy_grail, django_assert_num_queries):
     """Another worker's cache is empty: it reads the tree from disk, still without queries."""
     other_worker = WSGIClient(ReadPath(django_application))
     with django_assert_num_queries(0):
         assert other_worker.get("/simple/holy-grail/").status == 200
 
 
-def test_missing_pages_are_rendered_on_first_read(holy_grail, index, data_dirs):
-    pages = data_dirs / "pages" / "simple"
+def test_missing_pages_are_rendered_on_first_read(holy_grail, index):
+    pages = services.pages_root()
     for page in pages.rglob("index.*"):
         page.unlink()
     answer = index.get("/simple/holy-grail/", accept=JSON)

@@ -20,10 +20,10 @@ def test_render_all_writes_a_static_tree(holy_grail, committed, tmp_path):
         assert b"<!DOCTYPE html>" in (simple / name / "index.html").read_bytes()
 
 
-def test_render_all_matches_the_pages_rendered_per_change(holy_grail, tmp_path, data_dirs):
+def test_render_all_matches_the_pages_rendered_per_change(holy_grail, tmp_path):
     services.render_all(tmp_path / "export")
     for page in ("index.html", "index.json"):
-        live = data_dirs / "pages" / "simple" / "holy-grail" / page
+        live = services.pages_root() / "holy-grail" / page
         assert (
             tmp_path / "export" / "simple" / "holy-grail" / page
         ).read_bytes() == live.read_bytes()
@@ -38,19 +38,19 @@ def test_render_all_drops_pages_of_deleted_projects(holy_grail, tmp_path):
     assert json.loads((target / "simple" / "index.json").read_bytes())["projects"] == []
 
 
-def test_render_project_of_deleted_project_removes_its_pages(holy_grail, index, data_dirs):
+def test_render_project_of_deleted_project_removes_its_pages(holy_grail, index):
     Project.objects.filter(pk=holy_grail.pk).delete()
     assert services.render_project("holy-grail") is False
-    assert not (data_dirs / "pages" / "simple" / "holy-grail" / "index.json").exists()
+    assert not (services.pages_root() / "holy-grail" / "index.json").exists()
     assert index.get("/simple/holy-grail/").status == 404
 
 
-def test_a_failed_render_removes_the_stale_pages(holy_grail, index, data_dirs, monkeypatch):
+def test_a_failed_render_removes_the_stale_pages(holy_grail, index, monkeypatch):
     def broken(project):
         raise OSError("disk full")
 
     monkeypatch.setattr(render, "project_document", broken)
     services.refresh_after_change(normalized_name="holy-grail")  # logs, does not raise
-    assert not (data_dirs / "pages" / "simple" / "holy-grail" / "index.html").exists()
+    assert not (services.pages_root() / "holy-grail" / "index.html").exists()
     monkeypatch.undo()
     assert index.get("/simple/holy-grail/").status == 200  # rendered afresh on the next read

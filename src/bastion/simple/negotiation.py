@@ -7,6 +7,7 @@ and ties go to JSON when the client named the PyPI media types itself. A client 
 old tools parse HTML.
 """
 
+from functools import lru_cache
 from urllib.parse import unquote
 
 V1_JSON = "application/vnd.pypi.simple.v1+json"
@@ -24,6 +25,7 @@ _PREFER_JSON = (V1_JSON, V1_HTML, TEXT_HTML)
 _PREFER_HTML = (TEXT_HTML, V1_HTML, V1_JSON)
 
 
+@lru_cache(maxsize=512)  # clients send a handful of distinct headers; parse each once
 def choose(accept: str | None, format_param: str | None = None) -> str | None:
     """The media type to answer with, or None when nothing the index offers is acceptable.
 

@@ -133,8 +133,8 @@ class ReadPath:
 
     def page(self, name: str | None, page_file: str) -> Page | None:
         """The page from the cache or the tree, rendering it from the database if missing."""
-        root = services.pages_root()
-        path = str(root / page_file if name is None else root / name / page_file)
+        root = services.live_root()  # plain strings: pathlib would cost more than the stat
+        path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
         page = self.cache.get(path)
         if page is None:
             # Django's request signals manage the connection (open lazily, closed when done).

@@ -34,9 +34,22 @@ HTML_PAGE = "index.html"
 JSON_PAGE = "index.json"
 
 
+# The live tree sits in a directory named after the page format, so that a release of Bastion
+# that renders differently starts from an empty tree (rendered lazily) instead of serving pages
+# written by the old code. Change it whenever ``render`` changes its output.
+PAGE_FORMAT = "format-1"
+
+
 def pages_root(target_dir: Path | str | None = None) -> Path:
     """The ``simple/`` directory of the tree (the live one unless ``target_dir`` is given)."""
-    return Path(target_dir if target_dir is not None else settings.PAGES_DIR) / "simple"
+    if target_dir is not None:
+        return Path(target_dir) / "simple"
+    return Path(live_root())
+
+
+def live_root() -> str:
+    """The live tree's ``simple/`` directory as a plain string, for the read path's speed."""
+    return f"{os.fspath(settings.PAGES_DIR)}/{PAGE_FORMAT}/simple"
 
 
 def render_project(normalized_name: str, target_dir: Path | str | None = None) -> bool:
