@@ -83,7 +83,12 @@ class LiveIndex:
 def _start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveIndex:
     port = free_port()
     url = f"http://localhost:{port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BASTION_")}
+    # pytest-django exports DJANGO_SETTINGS_MODULE=tests.settings; the server must use its own.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("BASTION_") and key != "DJANGO_SETTINGS_MODULE"
+    }
     env.update(
         BASTION_DATA_DIR=str(tmp / "data"),
         BASTION_BASE_URL=url,
