@@ -20,6 +20,7 @@ from bastion.accounts.forms import (
 )
 from bastion.accounts.ratelimit import RateLimited
 from bastion.events.services import Origin
+from bastion.mfa.login import second_factor_step
 
 RESET_NEUTRAL_MESSAGE = (
     "If that address is a verified address of an account, we have sent it a link to reset the "
@@ -87,6 +88,9 @@ def login(request: HttpRequest) -> HttpResponse:
         except services.LoginRefused as refused:
             form.add_error(None, str(refused))
         else:
+            second_step = second_factor_step(request, user, _next_url(request))
+            if second_step is not None:
+                return second_step
             services.complete_login(request, user)
             return HttpResponseRedirect(_next_url(request))
     next_url = request.POST.get("next") or request.GET.get("next") or ""
