@@ -54,7 +54,7 @@ def critical_designation(project: Project) -> Designation | None:
     return enforcement.designation_of(project.normalized_name)
 
 
-def _methods_by_user() -> dict[int, set[str]]:
+def two_factor_methods_by_user() -> dict[int, set[str]]:
     """Every user's confirmed factor kinds in two queries, instead of two per user.
 
     ``bastion.mfa.services.two_factor_methods`` answers for one user; statistics need everyone.
@@ -65,6 +65,11 @@ def _methods_by_user() -> dict[int, set[str]]:
     for user_id, discoverable in WebAuthnCredential.objects.values_list("user_id", "discoverable"):
         methods.setdefault(user_id, set()).add(PASSKEY if discoverable else WEBAUTHN)
     return methods
+
+
+def users_with_two_factor() -> set[int]:
+    """The ids of every user with a confirmed second factor."""
+    return set(two_factor_methods_by_user())
 
 
 def _share(part: int, whole: int) -> float:
@@ -80,7 +85,7 @@ def adoption() -> dict:
     )
     all_users = set(User.objects.filter(is_active=True).values_list("pk", flat=True))
     critical_users &= all_users
-    methods = _methods_by_user()
+    methods = two_factor_methods_by_user()
     by_method = Counter(m for user in critical_users for m in methods.get(user, ()))
     critical_with_2fa = sum(1 for user in critical_users if methods.get(user))
     others = all_users - critical_users
@@ -119,7 +124,7 @@ def single_maintainer_projects() -> list[dict]:
         .order_by("normalized_name")
     )
     roles = Role.objects.filter(project__in=hosted).select_related("user", "project")
-    methods = _methods_by_user()
+    methods = two_factor_methods_by_user()
     return [
         {
             "name": role.project.name,

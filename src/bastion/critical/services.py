@@ -17,7 +17,7 @@ from django.utils import timezone
 from packaging.version import InvalidVersion, Version
 
 from bastion.accounts import mail
-from bastion.accounts.models import User
+from bastion.accounts.models import Email, User
 from bastion.critical import enforcement, selectors
 from bastion.critical.designation import ByAdmin, Outcome, Reason, compute, reason_from_dict
 from bastion.critical.models import Designation, DesignationNotice, GraceReminder, StatsSnapshot
@@ -271,90 +271,130 @@ def _require_admin(user: User) -> None:
         raise CriticalError(f"'{user.username}' is not an admin.")
 
 
+def _claim(model, rows: list) -> list:
+    """Insert the rows that record a send; return the ones this run owns.
+
+    All at once when nobody else is claiming (the normal case); row by row if a concurrent run
+    got some first, so each (designation, person) or (person, day) is claimed exactly once.
+    """
+    try:
+        with transaction.atomic():
+            return model.objects.bulk_create(rows, batch_size=5_000)
+    except IntegrityError:
+        claimed = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                continue
+            claimed.append(row)
+        return claimed
+
+
+def _primary_emails(user_ids) -> dict[int, str]:
+    return dict(
+        Email.objects.filter(user_id__in=list(user_ids), primary=True).values_list(
+            "user_id", "email"
+        )
+    )
+
+
 def notify_maintainers() -> int:
     """Mail every owner and maintainer of a critical project once: why, what to do, and when.
 
-    A (designation, user) row is claimed before the mail goes out, so concurrent or repeated
+    The (designation, user) row is claimed before the mail goes out, so repeated or concurrent
     runs send it once; if sending fails the claim is dropped and the next run tries again.
+    Maintainers who join a critical project later get the mail on the next run.
     """
-    pending = (
-        Role.objects.filter(
-            project__normalized_name__in=Designation.objects.active().values("normalized_name")
+    active = Designation.objects.active()
+    roles = Role.objects.filter(project__normalized_name__in=active.values("normalized_name"))
+    wanted = list(roles.values_list("user_id", "project_id", "project__normalized_name"))
+    if not wanted:
+        return 0
+    notified = set(DesignationNotice.objects.values_list("designation_id", "user_id"))
+    designation_ids = dict(
+        active.filter(normalized_name__in={name for _, _, name in wanted}).values_list(
+            "normalized_name", "pk"
         )
-        .select_related("user", "project")
-        .order_by("project__normalized_name", "user__username")
     )
-    designations = {
-        d.normalized_name: d
-        for d in Designation.objects.active().filter(
-            normalized_name__in=pending.values("project__normalized_name")
+    pending = [
+        DesignationNotice(designation_id=designation_ids[name], user_id=user_id)
+        for user_id, _, name in wanted
+        if (designation_ids[name], user_id) not in notified
+    ]
+    claimed = _claim(DesignationNotice, pending)
+    if not claimed:
+        return 0
+    designations = Designation.objects.in_bulk({n.designation_id for n in claimed})
+    users = User.objects.in_bulk({n.user_id for n in claimed})
+    emails = _primary_emails(users)
+    projects = {
+        p.normalized_name: p
+        for p in Project.objects.filter(
+            normalized_name__in={d.normalized_name for d in designations.values()}
         )
     }
-    notified = set(DesignationNotice.objects.values_list("designation_id", "user_id"))
-    sent = 0
-    for role in pending:
-        designation = designations[role.project.normalized_name]
-        if (designation.pk, role.user_id) in notified:
-            continue
-        if _notify(designation, role):
+    role_names = {(u, p): r for u, p, r in roles.values_list("user_id", "project_id", "role_name")}
+    failed, sent = [], 0
+    for notice in claimed:
+        designation = designations[notice.designation_id]
+        project = projects[designation.normalized_name]
+        delivered = mail.send(
+            "critical-designated",
+            [emails[notice.user_id]] if notice.user_id in emails else [],
+            {
+                "user": users[notice.user_id],
+                "project": project,
+                "role": role_names[(notice.user_id, project.pk)],
+                "explanation": reason_from_dict(designation.reason).describe(),
+                "designated": designation.designated_at.date(),
+                "enforcement_date": designation.enforcement_date,
+                "two_factor_url": enforcement.two_factor_url(),
+                "key_offer_path": KEY_OFFER_PATH,
+            },
+        )
+        if delivered:
             sent += 1
+        else:
+            failed.append(notice.pk)
+    DesignationNotice.objects.filter(pk__in=failed).delete()
     return sent
-
-
-def _notify(designation: Designation, role: Role) -> bool:
-    try:
-        with transaction.atomic():
-            notice = DesignationNotice.objects.create(designation=designation, user=role.user)
-    except IntegrityError:
-        return False  # another run claimed it
-    email = role.user.primary_email()
-    reason = reason_from_dict(designation.reason)
-    delivered = mail.send(
-        "critical-designated",
-        [email.email] if email else [],
-        {
-            "user": role.user,
-            "project": role.project,
-            "role": role.role_name,
-            "explanation": reason.describe(),
-            "designated": designation.designated_at.date(),
-            "enforcement_date": designation.enforcement_date,
-            "two_factor_url": enforcement.two_factor_url(),
-            "key_offer_path": KEY_OFFER_PATH,
-        },
-    )
-    if not delivered:
-        notice.delete()
-    return delivered
 
 
 def send_grace_reminders(on: date | None = None) -> int:
     """Once a day, remind maintainers without 2FA whose critical project is still in grace."""
     on = on or enforcement.today()
-    in_grace = Designation.objects.active().filter(enforcement_date__gt=on)
-    roles = Role.objects.filter(
-        project__normalized_name__in=in_grace.values("normalized_name")
-    ).select_related("user")
+    in_grace = dict(
+        Designation.objects.active()
+        .filter(enforcement_date__gt=on)
+        .values_list("normalized_name", "enforcement_date")
+    )
+    if not in_grace:
+        return 0
+    roles = Role.objects.filter(project__normalized_name__in=list(in_grace)).values_list(
+        "user_id", "project__name", "project__normalized_name"
+    )
+    protected = selectors.users_with_two_factor()
+    reminded = set(GraceReminder.objects.filter(day=on).values_list("user_id", flat=True))
+    at_risk: dict[int, list[dict]] = {}
+    for user_id, name, normalized in roles:
+        if user_id not in protected and user_id not in reminded:
+            at_risk.setdefault(user_id, []).append(
+                {"name": name, "enforcement_date": in_grace[normalized]}
+            )
+    claimed = _claim(GraceReminder, [GraceReminder(user_id=u, day=on) for u in sorted(at_risk)])
+    users = User.objects.in_bulk([r.user_id for r in claimed])
+    emails = _primary_emails(users)
     sent = 0
-    for user in {role.user for role in roles}:
-        unprotected = enforcement.unprotected_designations(user)
-        at_risk = [(name, d) for name, d in unprotected if d.enforcement_date > on]
-        if not at_risk:
-            continue
-        try:
-            with transaction.atomic():
-                GraceReminder.objects.create(user=user, day=on)
-        except IntegrityError:
-            continue
-        email = user.primary_email()
+    for reminder in claimed:
+        projects = sorted(at_risk[reminder.user_id], key=lambda p: p["enforcement_date"])
         if mail.send(
             "critical-grace-reminder",
-            [email.email] if email else [],
+            [emails[reminder.user_id]] if reminder.user_id in emails else [],
             {
-                "user": user,
-                "projects": [
-                    {"name": name, "enforcement_date": d.enforcement_date} for name, d in at_risk
-                ],
+                "user": users[reminder.user_id],
+                "projects": projects,
                 "two_factor_url": enforcement.two_factor_url(),
                 "key_offer_path": KEY_OFFER_PATH,
             },
