@@ -7,7 +7,8 @@ the cache, so usernames, addresses and IPs never appear in it.
 
 Counting uses a sliding window approximated from two fixed buckets (the current one and the one
 before, weighted by how much of it still overlaps the window). It never lets through the double
-burst a plain fixed window allows at a boundary, and it costs two cache reads per limit.
+burst a plain fixed window allows at a boundary, and it costs two cache reads per limit. An
+attempt is allowed while the weighted count is at most ``count - 1``.
 
 The defaults follow PyPI's (see the reference notes, section 3.6).
 """
@@ -20,6 +21,8 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import BaseCache, caches
+
+_EPSILON = 1e-6  # float slack, so a count of exactly ``count - 1`` is never read as more
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class RateLimiter:
         waits = [
             self._wait(limit, key, now)
             for limit in self.limits
-            if self._estimate(limit, key, now) >= limit.count
+            if self._estimate(limit, key, now) > limit.count - 1 + _EPSILON
         ]
         return max(waits) if waits else None
 
@@ -102,18 +105,18 @@ class RateLimiter:
         return this_bucket + last_bucket * overlap
 
     def _wait(self, limit: Limit, key: str, now: float) -> int:
-        """Time until the weighted count drops below the limit again."""
-        seconds = limit.seconds
+        """Time until the weighted count allows one more attempt (is at most count - 1)."""
+        seconds, room = limit.seconds, limit.count - 1
         current = int(now // seconds)
         elapsed = now % seconds
         this_bucket = self.cache.get(self._bucket_key(limit, key, current), 0)
-        if this_bucket >= limit.count:
+        if this_bucket > room:
             # This bucket becomes the previous one; wait until its weight has shrunk enough.
-            until = seconds + seconds * (1 - limit.count / this_bucket)
+            until = seconds + seconds * (1 - room / this_bucket)
         else:
             last_bucket = self.cache.get(self._bucket_key(limit, key, current - 1), 0)
-            until = seconds * (1 - (limit.count - this_bucket) / last_bucket)
-        return max(1, math.ceil(until - elapsed))
+            until = seconds * (1 - (room - this_bucket) / last_bucket)
+        return max(1, math.ceil(until - elapsed - _EPSILON))
 
     def _bucket_key(self, limit: Limit, key: str, bucket: int) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]

@@ -1,0 +1,128 @@
+"""Logging in and out, session rotation, password change ending other sessions, login limits."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from bastion.accounts import ratelimit
+from bastion.events.models import SecurityEvent
+
+from .conftest import PASSWORD, mails_to
+
+pytestmark = pytest.mark.django_db
+
+
+def log_in(client, username="maria", password=PASSWORD, ip="192.0.2.1", **extra):
+    return client.post(
+        "/account/login/", {"username": username, "password": password, **extra}, REMOTE_ADDR=ip
+    )
+
+
+def tags(user) -> list[str]:
+    return list(SecurityEvent.objects.filter(user=user).values_list("tag", flat=True))
+
+
+def test_logging_in_starts_a_session_and_records_the_event(client, member):
+    response = log_in(client)
+    assert response.status_code == 302 and response["Location"] == "/manage/account/"
+    assert client.get("/manage/account/").status_code == 200
+    event = SecurityEvent.objects.get(user=member, tag="account:login:success")
+    assert event.ip_address == "192.0.2.1" and event.additional == {"method": "password"}
+
+
+def test_login_rotates_the_session_key_and_the_csrf_token(client, member):
+    client.get("/account/login/")
+    session = client.session
+    session["before-login"] = True
+    session.save()
+    before = client.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf_before = client.cookies[settings.CSRF_COOKIE_NAME].value
+
+    log_in(client)
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != before
+    assert client.cookies[settings.CSRF_COOKIE_NAME].value != csrf_before
+
+
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(client, member):
+    wrong = log_in(client, password="not the password")
+    unknown = log_in(client, username="nobody")
+    for response in (wrong, unknown):
+        assert response.status_code == 200
+        assert response.context["form"].non_field_errors() == [
+            "The username or password is not correct."
+        ]
+    failure = SecurityEvent.objects.get(user=member, tag="account:login:failure")
+    assert failure.additional == {"reason": "invalid_password"}
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_username_is_matched_without_regard_to_case(client, member):
+    assert log_in(client, username="MARIA").status_code == 302
+
+
+def test_login_follows_a_local_next_but_never_another_site(client, member):
+    assert log_in(client, next="/manage/account/?tab=1")["Location"] == "/manage/account/?tab=1"
+    client.post("/account/logout/")
+    assert log_in(client, next="https://evil.example/")["Location"] == "/manage/account/"
+
+
+def test_logout_is_a_post_that_ends_the_session(logged_in, member):
+    assert logged_in.get("/account/logout/").status_code == 405
+    response = logged_in.post("/account/logout/")
+    assert response.status_code == 302
+    assert logged_in.get("/manage/account/").status_code == 302
+    assert "account:logout" in tags(member)
+
+
+def test_changing_the_password_logs_out_every_other_session(member, mailbox):
+    here, elsewhere = Client(), Client()
+    log_in(here)
+    log_in(elsewhere, ip="192.0.2.2")
+    new = "another long passphrase 77"
+    response = here.post(
+        "/manage/account/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert here.get("/manage/account/").status_code == 200
+    assert elsewhere.get("/manage/account/").status_code == 302
+    assert "account:password:change" in tags(member)
+    (notice,) = mails_to(mailbox, "maria@example.org")
+    assert "password was changed" in notice.subject
+
+
+def test_a_password_change_needs_the_current_password_and_shows_errors_beside_fields(logged_in):
+    response = logged_in.post(
+        "/manage/account/password/",
+        {"old_password": "wrong", "new_password1": "password", "new_password2": "password"},
+    )
+    assert response.status_code == 400
+    form = response.context["password_form"]
+    assert set(form.errors) >= {"old_password"}
+    assert 'id="id_old_password_error"' in response.content.decode()
+
+
+def test_too_many_failed_logins_for_one_account_answer_429_even_with_the_right_password(
+    client, member
+):
+    for attempt in range(10):
+        assert log_in(client, password="wrong", ip=f"198.51.100.{attempt}").status_code == 200
+    response = log_in(client, ip="203.0.113.9")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_too_many_failed_logins_from_one_ip_answer_429_for_every_account(client, member):
+    for attempt in range(10):
+        log_in(client, username=f"guess{attempt}", password="wrong", ip="198.51.100.7")
+    assert log_in(client, ip="198.51.100.7").status_code == 429
+    assert log_in(client, ip="198.51.100.8").status_code == 302
+
+
+def test_successful_logins_do_not_count_against_the_limits(client, member):
+    for _ in range(12):
+        assert log_in(client).status_code == 302
+        client.post("/account/logout/")
+    assert ratelimit.LOGIN_PER_ACCOUNT.retry_after("maria") is None

@@ -1,0 +1,96 @@
+"""Account mail: rendered from templates, sent to the outbox or through SMTP when configured."""
+
+import socketserver
+import threading
+
+import pytest
+
+from bastion.accounts import mail
+from bastion.settings import _smtp
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: greet, accept one sender, recipients and a message."""
+
+    def handle(self):
+        self.reply("220 fixture ESMTP")
+        envelope = {"to": []}
+        while line := self.rfile.readline().decode().rstrip("\r\n"):
+            verb = line.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.reply("250 fixture")
+            elif verb == "MAIL":
+                envelope["from"] = line
+                self.reply("250 ok")
+            elif verb == "RCPT":
+                envelope["to"].append(line.split(":", 1)[1].strip(" <>"))
+                self.reply("250 ok")
+            elif verb == "DATA":
+                self.reply("354 go on")
+                data = []
+                while (chunk := self.rfile.readline().decode()) != ".\r\n":
+                    data.append(chunk)
+                self.server.received.append({**envelope, "data": "".join(data)})
+                envelope = {"to": []}
+                self.reply("250 queued")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+    def reply(self, text):
+        self.wfile.write(text.encode() + b"\r\n")
+
+
+@pytest.fixture
+def smtp_server():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.received = []
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_mail_goes_through_smtp_when_a_server_is_configured(settings, smtp_server, db):
+    port = smtp_server.server_address[1]
+    for name, value in _smtp(f"smtp+plain://127.0.0.1:{port}").items():
+        setattr(settings, name, value)
+    settings.DEFAULT_FROM_EMAIL = "Bastion <bastion@index.example>"
+
+    assert mail.send(
+        "password-changed", ["a@example.org", "b@example.org"], {"user": {"username": "ann"}}
+    )
+    assert sorted(m["to"][0] for m in smtp_server.received) == ["a@example.org", "b@example.org"]
+    message = smtp_server.received[0]
+    assert "bastion@index.example" in message["from"]
+    assert "Subject: Your Bastion password was changed" in message["data"]
+    assert "Hello ann," in message["data"]
+
+
+def test_an_unreachable_smtp_server_is_logged_and_does_not_raise(settings, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    assert mail.send("password-changed", ["a@example.org"], {"user": {"username": "ann"}}) is False
+    assert "Could not send the 'password-changed' mail" in caplog.text
+
+
+def test_the_smtp_url_chooses_tls_port_and_credentials():
+    starttls = _smtp("smtp://me%40corp:p%3Ass@mail.example")
+    assert (starttls["EMAIL_HOST"], starttls["EMAIL_PORT"]) == ("mail.example", 587)
+    assert starttls["EMAIL_USE_TLS"] and not starttls["EMAIL_USE_SSL"]
+    assert (starttls["EMAIL_HOST_USER"], starttls["EMAIL_HOST_PASSWORD"]) == ("me@corp", "p:ss")
+    implicit = _smtp("smtps://mail.example:2465")
+    assert implicit["EMAIL_USE_SSL"] and not implicit["EMAIL_USE_TLS"]
+    assert implicit["EMAIL_PORT"] == 2465
+    plain = _smtp("smtp+plain://127.0.0.1")
+    assert not plain["EMAIL_USE_SSL"] and not plain["EMAIL_USE_TLS"] and plain["EMAIL_PORT"] == 25
+    with pytest.raises(ValueError, match="BASTION_SMTP_URL"):
+        _smtp("http://mail.example")
+
+
+def test_nothing_is_sent_without_recipients(mailbox):
+    assert mail.send("password-changed", ["", None], {}) is False
+    assert mailbox == []
