@@ -7,12 +7,23 @@ from django.conf import settings
 from django.test import Client
 
 from bastion.packaging import authz
-from bastion.packaging.models import Project
+from bastion.packaging.models import File, Project, Release, Role
 from bastion.tokens.services import create_token
 
 
 def basic_auth(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def stored_files() -> set[Path]:
+    root = Path(settings.FILES_DIR)
+    return {path for path in root.rglob("*") if path.is_file()} if root.exists() else set()
+
+
+def index_state() -> tuple:
+    """What an upload may change: rows that hold projects and files, and the stored bytes."""
+    counts = [model.objects.count() for model in (Project, Role, Release, File)]
+    return (*counts, frozenset(stored_files()))
 
 
 @dataclass
@@ -27,7 +38,17 @@ class Uploader:
         authorization = auth if auth is not None else basic_auth("__token__", self.secret)
         if authorization:
             headers["HTTP_AUTHORIZATION"] = authorization
-        return self.client.post(path, form, **headers)
+        before = index_state()
+        response = self.client.post(path, form, **headers)
+        response.state_before = before
+        return response
+
+
+@pytest.fixture(autouse=True)
+def files_dir(settings, tmp_path):
+    """A files directory of the test's own, so "nothing was stored" means exactly that."""
+    settings.FILES_DIR = tmp_path / "files"
+    return settings.FILES_DIR
 
 
 @pytest.fixture
@@ -46,14 +67,3 @@ def scoped_uploader(alice):
         return Uploader(Client(), alice, minted.secret)
 
     return make
-
-
-@pytest.fixture
-def stored_files():
-    """Every file under FILES_DIR, so a test can prove a refusal wrote nothing."""
-
-    def listing() -> set[Path]:
-        root = Path(settings.FILES_DIR)
-        return {path for path in root.rglob("*") if path.is_file()} if root.exists() else set()
-
-    return listing

@@ -5,6 +5,7 @@ Everything is built in memory with zipfile and tarfile, so a test can break exac
 """
 
 import base64
+import gzip
 import hashlib
 import io
 import tarfile
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from packaging.utils import canonicalize_name
+
+#: Every member gets the same timestamp, so building a distribution twice gives the same bytes.
+_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
@@ -117,10 +121,10 @@ def wheel(
     files = {path: data for path, data in files.items() if path.rsplit("/", 1)[-1] not in omit}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
         if "RECORD" not in omit:
-            archive.writestr(f"{dist_info}/RECORD", _record(files, dist_info))
+            files[f"{dist_info}/RECORD"] = _record(files, dist_info)
+        for path, data in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=_EPOCH), data, zipfile.ZIP_DEFLATED)
     return Dist(
         filename=filename or f"{stem}-{tag}.whl",
         content=buffer.getvalue(),
@@ -152,7 +156,7 @@ def sdist(
         **(extra_files or {}),
     }
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
         for path, data in files.items():
             info = tarfile.TarInfo(path)
             info.size = len(data)
@@ -161,7 +165,7 @@ def sdist(
             archive.addfile(info)
     return Dist(
         filename=filename or f"{stem}.tar.gz",
-        content=buffer.getvalue(),
+        content=gzip.compress(buffer.getvalue(), mtime=0),
         filetype="sdist",
         pyversion="source",
         fields=form_fields(name, version, metadata_version, headers),

@@ -18,6 +18,7 @@ from bastion.packaging.models import (
     RoleName,
 )
 from tests.upload import dists
+from tests.upload.conftest import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -223,7 +224,7 @@ def test_bearer_token_accepted(uploader):
     assert response.status_code == 200
 
 
-def test_upload_does_not_leave_temporary_files(uploader, stored_files):
+def test_upload_does_not_leave_temporary_files(uploader):
     dist = dists.wheel()
     assert uploader.upload(dist.form()).status_code == 200
 

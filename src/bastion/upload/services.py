@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from django.conf import settings
@@ -70,6 +70,7 @@ _FORM = "the upload form"
 class UploadResult:
     file: File
     created: bool  # False when an identical file was already there (an idempotent re-upload)
+    warning: str = ""  # allowed, but the uploader should know (a critical project's grace period)
 
 
 @dataclass(frozen=True)
@@ -189,23 +190,26 @@ def _check_form(form: UploadForm) -> None:
         )
 
 
-def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project) -> None:
+def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project) -> str:
+    """Refuse with the gate's reason, or return its warning (empty when there is none)."""
     decision = authz.may(actor, action, project)
     if not decision.allowed:
         raise UploadRejected(403, decision.reason)
+    return decision.warning
 
 
-def _check_permission(actor: authz.Actor, name: str) -> None:
+def _check_permission(actor: authz.Actor, name: str) -> str:
     """Ask the gate: upload to the existing project, or create a new one under ``name``."""
     project = packaging.get_project(name)
+    warning = ""
     if project is None:
         try:
             packaging.validate_new_project_name(name)
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
         project = Project(name=name, normalized_name=packaging.normalize(name))
-        _ask_gate(actor, authz.Action.CREATE_PROJECT, project)
-    _ask_gate(actor, authz.Action.UPLOAD, project)
+        warning = _ask_gate(actor, authz.Action.CREATE_PROJECT, project)
+    return _ask_gate(actor, authz.Action.UPLOAD, project) or warning
 
 
 def _megabytes(size: int) -> str:
@@ -323,7 +327,7 @@ def accept_upload(
     """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`."""
     _check_form(form)
     form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
-    _check_permission(actor, form_meta.name)
+    warning = _check_permission(actor, form_meta.name)
 
     filename = content.name or ""
     filenames.check_safe(filename, form.filetype)
@@ -340,7 +344,7 @@ def accept_upload(
     _check_digests(form, digests)
     existing = _existing(filename, digests)
     if existing is not None:
-        return UploadResult(existing, created=False)
+        return UploadResult(existing, created=False, warning=warning)
     project = packaging.get_project(form_meta.name)
     if project is not None:
         _check_one_sdist(packaging.find_release(project, str(form_meta.version)), form.filetype)
@@ -353,7 +357,7 @@ def accept_upload(
 
     upload = _Upload(actor, form, filename, content.size, digests, meta, raw, archive, origin)
     _store(upload, content)
-    return _commit(upload)
+    return replace(_commit(upload), warning=warning)
 
 
 def _storage_key(upload: _Upload) -> str:

@@ -61,7 +61,8 @@ def legacy_upload(request: HttpRequest) -> HttpResponse:
         services.check_action(form.action)
         actor = services.authenticate(request.META.get("HTTP_AUTHORIZATION"), origin)
         content = upload_form.content_file(request.FILES)
-        services.accept_upload(actor=actor, form=form, content=content, origin=origin)
+        result = services.accept_upload(actor=actor, form=form, content=content, origin=origin)
     except UploadRejected as rejection:
         return refusal(request, rejection)
-    return HttpResponse(b"", content_type="text/plain; charset=utf-8")
+    body = f"{result.warning}\n" if result.warning else ""  # e.g. a critical project's grace period
+    return HttpResponse(body, content_type="text/plain; charset=utf-8")
