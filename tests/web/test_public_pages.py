@@ -45,7 +45,7 @@ def test_home_without_query_shows_recently_changed_projects(client, make_project
     Project.objects.filter(pk=project.pk).update(last_serial=5)
     page = client.get("/").content.decode()
     assert "Recently updated" in page and "Widget" in page
-    assert '<label for="id_q">Search projects:</label>' in page
+    assert '<label for="id_q">Search projects</label>' in page
 
 
 def test_project_page_shows_release_files_hashes_and_maintainers(client, world):

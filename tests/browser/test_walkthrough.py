@@ -1,0 +1,159 @@
+"""One maintainer, end to end in Chromium: register, publish with tokens, share, yank, revoke.
+
+Every step happens the way a person would do it: through the pages, the mail in the outbox and
+the real twine. The security history must tell the whole story afterwards.
+"""
+
+import re
+import time
+
+import pytest
+import requests
+
+from tests.browser.conftest import log_in, outbox_link, register, screenshot, twine_upload
+from tests.e2e.sample import build_project
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery staple 42"
+PROJECT = "maya-widget"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+TOKEN_MAIL = re.compile(r"\S+/manage/account/tokens/")
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory):
+    root = tmp_path_factory.mktemp("walkthrough")
+    return {
+        version: build_project(root / version, PROJECT, version)
+        for version in ("1.0", "1.1", "1.2")
+    }
+
+
+def create_token(page, name: str, scope: str) -> str:
+    page.goto("/manage/account/tokens/")
+    page.get_by_label("Token name").fill(name)
+    page.get_by_label("Scope").select_option(label=scope)
+    page.get_by_label("Expires after (days)").fill("30")
+    page.get_by_role("button", name="Create token").click()
+    page.get_by_text("It will not be shown again").wait_for()
+    return page.locator("#new-token").input_value()
+
+
+def yanked_reasons(index, until_yanked: str, timeout: float = 10) -> dict[str, object]:
+    """Each file's ``yanked`` value on the JSON simple page, once ``until_yanked`` shows it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(
+            f"{index.url}/simple/{PROJECT}/", headers={"Accept": SIMPLE_JSON}, timeout=10
+        )
+        response.raise_for_status()
+        reasons = {file["filename"]: file.get("yanked", False) for file in response.json()["files"]}
+        if reasons.get(until_yanked) or time.monotonic() > deadline:
+            return reasons
+        time.sleep(0.2)
+
+
+def test_a_maintainer_walks_through_the_whole_life_of_a_project(
+    live_index, new_page, dists, tmp_path
+):
+    maya = new_page()
+
+    # 1. Register, then verify the address with the link from the outbox.
+    register(maya, "maya", PASSWORD)
+    maya.goto(outbox_link(live_index, "maya@example.com"))
+    assert "is verified" in maya.content()
+
+    # 2. Log out and in again.
+    maya.get_by_role("button", name="Log out").click()
+    maya.goto("/account/login/")
+    screenshot(maya, "login")
+    log_in(maya, "maya", PASSWORD)
+    maya.goto("/manage/projects/")
+    assert maya.get_by_role("heading", name="Your projects").is_visible()
+
+    # 3. A user-wide token creates the project; a project-scoped token replaces it.
+    bootstrap = create_token(maya, "bootstrap", "All projects (user-wide)")
+    maya.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    maya.get_by_role("button", name="Copy").click()
+    maya.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    first = twine_upload(live_index, bootstrap, dists["1.0"].wheel, dists["1.0"].sdist)
+    assert first.returncode == 0, first.output
+    scoped = create_token(maya, "ci", f"Only project {PROJECT}")
+    screenshot(maya, "token-created")
+    maya.get_by_role("button", name="Revoke bootstrap").click()
+    assert "Revoked the token" in maya.content()
+    second = twine_upload(live_index, scoped, dists["1.1"].wheel)
+    assert second.returncode == 0, second.output
+    refused = twine_upload(live_index, bootstrap, dists["1.2"].wheel)
+    assert refused.returncode != 0
+    maya.goto("/manage/account/tokens/")
+    assert bootstrap not in maya.content() and scoped not in maya.content()
+    screenshot(maya, "tokens")
+
+    # 4. Invite a second user, who accepts.
+    live_index.bastion(
+        "users",
+        "create",
+        "bob",
+        "--email",
+        "bob@example.com",
+        "--verified",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    maya.goto(f"/manage/project/{PROJECT}/roles/")
+    maya.get_by_label("Username").fill("bob")
+    maya.get_by_label("Role").select_option("Maintainer")
+    maya.get_by_role("button", name="Send invitation").click()
+    assert "Invited bob as Maintainer" in maya.content()
+    bob = new_page(viewport={"width": 390, "height": 844})  # a phone
+    log_in(bob, "bob", PASSWORD)
+    bob.goto("/manage/projects/")
+    assert bob.get_by_text("Pending invitations").is_visible()
+    screenshot(bob, "invitation-phone")
+    bob.get_by_role("button", name="Accept").click()
+    assert f"You are now Maintainer of {PROJECT}" in bob.content()
+    maya.goto(f"/manage/project/{PROJECT}/roles/")
+    assert maya.get_by_role("cell", name="bob", exact=True).is_visible()
+
+    # 5. Yank 1.0 with a reason; the simple page marks it.
+    maya.goto(f"/manage/project/{PROJECT}/release/1.0/")
+    screenshot(maya, "manage-release")
+    maya.get_by_label("Reason for yanking").fill("Broken build, use 1.1")
+    maya.get_by_role("button", name="Yank 1.0").click()
+    assert "Yanked" in maya.content()
+    reasons = yanked_reasons(live_index, until_yanked=dists["1.0"].wheel.name)
+    assert reasons[dists["1.0"].wheel.name] == "Broken build, use 1.1"
+    assert reasons[dists["1.0"].sdist.name] == "Broken build, use 1.1"
+    assert reasons[dists["1.1"].wheel.name] is False
+    maya.goto(f"/project/{PROJECT}/")
+    assert maya.locator(".releases .badge.yanked").count() == 1
+    screenshot(maya, "project")
+
+    # 6. Revoke the scoped token: the next upload is refused.
+    maya.goto("/manage/account/tokens/")
+    maya.get_by_role("button", name="Revoke ci").click()
+    after_revoke = twine_upload(live_index, scoped, dists["1.2"].wheel)
+    assert after_revoke.returncode != 0
+    assert "403" in after_revoke.output
+
+    # 7. The security history tells each step, with address and browser.
+    maya.goto("/manage/account/security/")
+    history = maya.locator("table.events").inner_text()
+    for line in [
+        "API token created",
+        "API token used",
+        "API token revoked",
+        "Role invitation sent",
+        "Release yanked",
+    ]:
+        assert line in history, line
+    assert "127.0.0.1" in history and "HeadlessChrome" in history
+    assert "twine" in history  # the uploads were made by twine, and say so
+    screenshot(maya, "security-history")
+    maya.goto(f"/manage/project/{PROJECT}/history/")
+    project_history = maya.locator("table.events").inner_text()
+    assert "Role invitation accepted" in project_history and "bob" in project_history
+    assert "Release yanked" in project_history
+    assert outbox_link(live_index, "maya@example.com", TOKEN_MAIL)  # token changes are mailed
