@@ -30,6 +30,18 @@ def mark_recent_auth(request: HttpRequest) -> None:
     request.session[_SESSION_KEY] = time.time()
 
 
+def mark_password_only_login(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """On ``user_logged_in``: for an account with no factor, the password is all there is.
+
+    Accounts with factors are marked by :func:`bastion.mfa.login.finish` once a factor checks
+    out; a remembered device logs in without a factor and so is not marked.
+    """
+    from bastion.mfa.services import has_two_factor
+
+    if request is not None and hasattr(request, "session") and not has_two_factor(user):
+        mark_recent_auth(request)
+
+
 def has_recent_auth(request: HttpRequest, now: float | None = None) -> bool:
     at = request.session.get(_SESSION_KEY)
     now = time.time() if now is None else now
@@ -46,9 +58,19 @@ def require_recent_auth(view: Callable) -> Callable:
     Without a recent confirmation nothing happens: the person is sent to the confirmation page
     and back to the page they came from (a POST is never replayed on their behalf).
     """
+    return _guard(view, every_method=True)
 
+
+def require_recent_auth_to_change(view: Callable) -> Callable:
+    """As :func:`require_recent_auth`, for a page whose GET only shows (a list, a form)."""
+    return _guard(view, every_method=False)
+
+
+def _guard(view: Callable, *, every_method: bool) -> Callable:
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not every_method and request.method in ("GET", "HEAD", "OPTIONS"):
+            return view(request, *args, **kwargs)
         if not request.user.is_authenticated:
             return HttpResponseRedirect(
                 f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
