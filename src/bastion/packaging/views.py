@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
 from bastion.packaging import management, selectors
 from bastion.packaging.authz import Action
 from bastion.packaging.forms import (
@@ -179,6 +180,7 @@ def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> Http
 
 @project_action(Action.DELETE)
 @require_POST
+@require_recent_auth
 def delete_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
     form = DeleteReleaseForm(request.POST)
@@ -204,6 +206,7 @@ def delete_release(request: HttpRequest, project: Project, version: str) -> Http
 
 @project_action(Action.DELETE)
 @require_POST
+@require_recent_auth
 def delete_file(request: HttpRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
     form = DeleteFileForm(request.POST)
@@ -237,6 +240,7 @@ def _roles_page(request, project, form=None, status=200) -> HttpResponse:
 
 
 @project_action(Action.MANAGE_ROLES)
+@require_recent_auth_to_change
 def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
     """List the roles and pending invitations; POST invites someone."""
     if request.method != "POST":
@@ -263,6 +267,7 @@ def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
 
 @project_action(Action.MANAGE_ROLES)
 @require_POST
+@require_recent_auth
 def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
     role = get_object_or_404(Role.objects.select_related("user"), pk=role_id, project=project)
     try:
@@ -279,6 +284,7 @@ def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpRes
 
 @project_action(Action.MANAGE_ROLES)
 @require_POST
+@require_recent_auth
 def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(
         RoleInvitation.objects.select_related("invitee"), pk=invitation_id, project=project
