@@ -126,3 +126,11 @@ def test_successful_logins_do_not_count_against_the_limits(client, member):
         assert log_in(client).status_code == 302
         client.post("/account/logout/")
     assert ratelimit.LOGIN_PER_ACCOUNT.retry_after("maria") is None
+
+
+def test_an_empty_login_form_shows_an_error_beside_each_field(client, db):
+    response = client.post("/account/login/", {})
+    html = response.content.decode()
+    for name in ("username", "password"):
+        assert f'<label for="id_{name}">' in html
+        assert f'id="id_{name}_error"' in html
