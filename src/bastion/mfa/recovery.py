@@ -79,7 +79,7 @@ def _resolve(request: RecoveryRequest, admin: User, reason: str) -> None:
     if not reason.strip():
         raise RecoveryError("Record how you verified the person (or why you declined).")
     if request.status != RecoveryStatus.OPEN:
-        raise RecoveryError(f"This request is already {request.get_status_display()}.")
+        raise RecoveryError(f"This request is already {request.get_status_display().lower()}.")
 
 
 def reset_factors(
