@@ -18,8 +18,11 @@ def invite(client, username="sam", role_name="Maintainer"):
     return client.post(ROLES, {"username": username, "role_name": role_name})
 
 
-def test_invitation_waits_for_the_invitee(world, owner_client):
-    response = invite(owner_client)
+def test_invitation_waits_for_the_invitee(
+    world, owner_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = invite(owner_client)
     assert response.status_code == 302
     invitation = RoleInvitation.objects.get(invitee=world.stranger)
     assert invitation.role_name == RoleName.MAINTAINER
@@ -30,6 +33,10 @@ def test_invitation_waits_for_the_invitee(world, owner_client):
     assert event.additional == {"invitee": "sam", "role": "Maintainer"}
     assert event.ip_address == "203.0.113.7"
     assert b"sam" in owner_client.get(ROLES).content
+    [mail] = mailoutbox
+    assert mail.to == ["sam@example.com"]
+    assert mail.subject == "[Bastion] olivia invited you to be Maintainer of Widget"
+    assert "/manage/projects/" in mail.body
 
 
 def test_invitee_sees_and_accepts_the_invitation(world, owner_client):

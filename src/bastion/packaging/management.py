@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bastion.accounts.models import User
+from bastion.accounts.services import notify_account
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.packaging import authz, storage
@@ -64,6 +65,13 @@ def invite(
             invitee=invitee.username,
             role=role_name,
         )
+        context = {
+            "inviter": actor.user.username,
+            "role": role_name,
+            "project": project.name,
+            "expires": invitation.expires,
+        }
+        transaction.on_commit(lambda: notify_account(invitee, "role-invitation", context))
     return invitation
 
 
