@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import transaction
@@ -65,7 +65,7 @@ class RdapResolver:
 
     def _fetch(self, domain: str) -> dict[str, datetime]:
         request = urllib.request.Request(  # noqa: S310 - the operator configures an http(s) URL
-            f"{self.base_url}/domain/{domain}",
+            f"{self.base_url}/domain/{quote(domain, safe='')}",
             headers={"Accept": "application/rdap+json", "User-Agent": "bastion-index"},
         )
         try:
