@@ -109,7 +109,7 @@ def _start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveInd
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return LiveIndex(url=url, data_dir=tmp / "data", env=env, process=process)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("bastion serve did not come up within 60 s")
