@@ -78,12 +78,12 @@ class RateLimiter:
         now = time.time() if now is None else now
         for limit in self.limits:
             bucket_key = self._bucket_key(limit, key, int(now // limit.seconds))
-            # Keep each bucket for two windows: the next window still weighs it.
-            self.cache.add(bucket_key, 0, timeout=2 * limit.seconds)
             try:
                 self.cache.incr(bucket_key)
-            except ValueError:  # expired between add and incr
-                self.cache.set(bucket_key, 1, timeout=2 * limit.seconds)
+            except ValueError:  # the first attempt in this bucket
+                # Keep each bucket for two windows: the next window still weighs it.
+                if not self.cache.add(bucket_key, 1, timeout=2 * limit.seconds):
+                    self.cache.incr(bucket_key)  # another worker created it just now
 
     def clear(self, key: str, now: float | None = None) -> None:
         """Forget ``key``'s attempts (an admin unlocking an account, a test starting afresh)."""
