@@ -135,3 +135,15 @@ def single_maintainer_projects() -> list[dict]:
         }
         for role in sorted(roles, key=lambda r: r.project.normalized_name)
     ]
+
+
+def json_api_fields(normalized_name: str) -> dict:
+    """``critical`` and its dates for the JSON API's ``info`` (asked for in warehouse#11793)."""
+    designation = enforcement.designation_of(normalized_name)
+    if designation is None:
+        return {"critical": False, "critical_since": None, "critical_enforcement_date": None}
+    return {
+        "critical": True,
+        "critical_since": designation.designated_at.date().isoformat(),
+        "critical_enforcement_date": designation.enforcement_date.isoformat(),
+    }
