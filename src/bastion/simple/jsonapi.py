@@ -11,6 +11,7 @@ from django.conf import settings
 from packaging.utils import canonicalize_version
 from packaging.version import Version
 
+from bastion.critical.selectors import json_api_fields
 from bastion.packaging.models import File, Project, ProjectStatus, Release, RoleName
 from bastion.simple.render import file_url, upload_time
 
@@ -93,6 +94,7 @@ def _info(project: Project, release: Release) -> dict:
         "yanked_reason": release.yanked_reason or None,
         "bugtrack_url": None,
         "downloads": _DEPRECATED_DOWNLOADS,
+        **json_api_fields(project.normalized_name),
     }
 
 
