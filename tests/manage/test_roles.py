@@ -155,3 +155,16 @@ def test_role_of_another_project_is_404(world, owner_client, make_project):
     role = Role.objects.get(project=other)
     assert owner_client.post(reverse("remove_role", args=["widget", role.pk])).status_code == 404
     assert Role.objects.filter(pk=role.pk).exists()
+
+
+def test_accepting_goes_through_the_gate(world, owner_client):
+    invite(owner_client)
+    world.stranger.emails.update(verified=False)
+    invitation = RoleInvitation.objects.get()
+    response = world.client_for(world.stranger).post(
+        reverse("accept_invitation", args=[invitation.pk])
+    )
+    assert response.status_code == 403
+    assert b"verified primary email" in response.content
+    assert not Role.objects.filter(user=world.stranger).exists()
+    assert RoleInvitation.objects.filter(pk=invitation.pk).exists()
