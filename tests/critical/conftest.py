@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from packaging.utils import canonicalize_version
 
 from bastion.critical.models import Designation
 from bastion.mfa.models import TOTPDevice
@@ -29,7 +30,7 @@ def add_release(project, version, *, requires=(), extras=(), yanked=False):
     release = Release.objects.create(
         project=project,
         version=version,
-        canonical_version=version,
+        canonical_version=canonicalize_version(version),
         metadata_version="2.4",
         yanked=yanked,
     )

@@ -1,0 +1,120 @@
+"""Deleting what a critical project serves needs an admin's approval (the atomicwrites lesson).
+
+In 2022 a maintainer deleted a critical project and re-uploaded it to shed the label, and every
+pinned install of the old versions broke. Here the label stays on the name anyway; this module
+stops the breakage: a deletion that would leave a critical project with no files at all (its
+last release, or its last file) waits for an admin, and the owner is told what would break.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from bastion.accounts.models import User
+from bastion.critical import enforcement
+from bastion.critical.models import DeletionRequest, Designation
+from bastion.events import services as events
+from bastion.events.services import CLI, Origin
+from bastion.packaging.models import Dependency, File, Project, Release, Role
+from bastion.packaging.services import PackagingError
+
+
+def what_would_break(project: Project) -> str:
+    """The projects that require this one, and how often installers fetched it lately."""
+    from bastion.downloads.services import recent_downloads
+
+    dependents = sorted(
+        set(
+            Dependency.objects.filter(name=project.normalized_name, extra_only=False)
+            .exclude(release__project=project)
+            .values_list("release__project__name", flat=True)
+        )
+    )
+    shown = ", ".join(dependents[:10]) + (
+        f" and {len(dependents) - 10} more" if len(dependents) > 10 else ""
+    )
+    required = (
+        f"{len(dependents)} project(s) require it ({shown})"
+        if dependents
+        else "no project here requires it"
+    )
+    month = recent_downloads(project.normalized_name)["last_month"]
+    return f"{required}, and installers downloaded it {month:,} times in the last 30 days"
+
+
+def require_approval(
+    *, actor_user: User, project: Project, release: Release, files: list[File], reason: str
+) -> None:
+    """Let the deletion through, or file a request for an admin and refuse with what would break.
+
+    An approved request for this release is used up by the deletion it allows.
+    """
+    if enforcement.designation_of(project.normalized_name) is None:
+        return
+    removed = [file.pk for file in files]
+    if File.objects.filter(release__project=project).exclude(pk__in=removed).exists():
+        return
+    approved = DeletionRequest.objects.filter(
+        project=project, version=release.version, approved=True, used_at__isnull=True
+    )
+    if approved.update(used_at=timezone.now()):
+        return
+    pending, created = DeletionRequest.objects.get_or_create(
+        project=project,
+        version=release.version,
+        approved__isnull=True,
+        defaults={"requested_by": actor_user, "reason": reason},
+    )
+    if created:
+        events.record(
+            "project:critical:deletion_requested",
+            user=actor_user,
+            project=project,
+            version=release.version,
+            reason=reason,
+        )
+    raise PackagingError(
+        f"Project '{project.name}' is critical, and this would delete the last of its files, so "
+        f"an administrator must approve it first (request #{pending.pk} is waiting). What would "
+        f"break: {what_would_break(project)}. Once it is approved, delete it again.",
+        status=403,
+    )
+
+
+def decide(
+    *, admin: User, request: DeletionRequest, approve: bool, note: str = "", origin: Origin = CLI
+) -> DeletionRequest:
+    """An admin approves or rejects a waiting request; the owner then deletes (or cannot)."""
+    if not (admin.is_active and admin.is_superuser):
+        raise PackagingError(f"'{admin.username}' is not an admin.", status=403)
+    with transaction.atomic():
+        request = DeletionRequest.objects.select_for_update().get(pk=request.pk)
+        if request.approved is not None:
+            raise PackagingError(f"Request #{request.pk} was already decided.")
+        request.approved = approve
+        request.decided_by = admin
+        request.decided_at = timezone.now()
+        request.note = note
+        request.save(update_fields=["approved", "decided_by", "decided_at", "note"])
+        events.record(
+            "project:critical:deletion_approved"
+            if approve
+            else "project:critical:deletion_rejected",
+            user=admin,
+            project=request.project,
+            origin=origin,
+            version=request.version,
+            note=note,
+        )
+    return request
+
+
+def keep_stewards(project: Project) -> None:
+    """Before a critical project's row goes, remember who held it: only they may re-create it."""
+    designation = Designation.objects.active().filter(normalized_name=project.normalized_name)
+    designation = designation.first()
+    if designation is None:
+        return
+    users = Role.objects.filter(project=project).values_list("user_id", flat=True)
+    designation.stewards.add(*users)

@@ -1,0 +1,31 @@
+"""The public statistics page and the admins' bus-factor list."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+
+from bastion.critical import charts, selectors
+from bastion.critical.policy import Policy
+
+
+def stats_page(request: HttpRequest) -> HttpResponse:
+    """/stats/: critical projects and accounts, 2FA adoption by method, and its history."""
+    numbers = selectors.adoption()
+    by_method = numbers["critical_accounts_by_method"]
+    context = {
+        "numbers": numbers,
+        "critical_share": f"{numbers['critical_accounts_2fa_share']:.1%}",
+        "other_share": f"{numbers['other_accounts_2fa_share']:.1%}",
+        "methods": [
+            (label, by_method[key]["accounts"], f"{by_method[key]['share']:.1%}")
+            for label, key in [
+                ("Authenticator app (TOTP)", "totp"),
+                ("Security key", "webauthn"),
+                ("Passkey", "passkey"),
+            ]
+        ],
+        "top_percent": Policy.from_environment().top_percent,
+        # Built from numbers and ISO dates only (see charts.py), so it is safe as markup.
+        "chart": mark_safe(charts.adoption_chart(selectors.history())),  # noqa: S308
+    }
+    return render(request, "critical/stats.html", context)

@@ -1,0 +1,103 @@
+"""Deleting a critical project's last files needs an admin; its name is never handed on."""
+
+import pytest
+
+from bastion.critical import deletions
+from bastion.critical.models import DeletionRequest, Designation
+from bastion.events.services import CLI
+from bastion.packaging import authz, management
+from bastion.packaging.models import File, Project
+from bastion.packaging.services import PackagingError, create_project
+from tests.critical.conftest import add_release
+
+pytestmark = pytest.mark.django_db
+
+
+def with_file(release, filename):
+    return File.objects.create(
+        release=release,
+        filename=filename,
+        packagetype="bdist_wheel",
+        python_version="py3",
+        size=1,
+        sha256_digest=filename.ljust(64, "0")[:64],
+        blake2_256_digest=filename.ljust(64, "1")[:64],
+        md5_digest="0" * 32,
+        path=filename,
+        upload_time="2026-01-01T00:00:00Z",
+    )
+
+
+@pytest.fixture
+def atomicwrites(make_project, alice, enroll_totp, designate, make_user):
+    """A critical project with two releases, each with one file, and a project that needs it."""
+    enroll_totp(alice)  # 2FA does not exempt anyone from the approval
+    project = make_project("atomicwrites", owners=[alice])
+    with_file(add_release(project, "1.3"), "atomicwrites-1.3-py3-none-any.whl")
+    with_file(add_release(project, "1.4"), "atomicwrites-1.4-py3-none-any.whl")
+    make_project(
+        "pytest", owners=[make_user("ronny")], releases={"7.0": {"requires": ["atomicwrites"]}}
+    )
+    designate("atomicwrites")
+    return project
+
+
+def delete(actor, project, version):
+    return management.delete_release(
+        actor=actor, project=project, version=version, confirm=version, reason="gone", origin=CLI
+    )
+
+
+def test_older_releases_can_go_but_the_last_one_waits_for_an_admin(atomicwrites, alice, make_user):
+    owner = authz.Actor(alice)
+    delete(owner, atomicwrites, "1.3")
+    with pytest.raises(PackagingError) as refused:
+        delete(owner, atomicwrites, "1.4")
+    assert refused.value.status == 403
+    assert "administrator must approve" in refused.value.message
+    assert "1 project(s) require it (pytest)" in refused.value.message
+    with pytest.raises(PackagingError):
+        delete(owner, atomicwrites, "1.4")
+    request = DeletionRequest.objects.get()  # asking twice files one request
+    assert request.approved is None and request.requested_by == alice
+
+    with pytest.raises(PackagingError, match="not an admin"):
+        deletions.decide(admin=alice, request=request, approve=True)
+    deletions.decide(admin=make_user("root", admin=True), request=request, approve=True)
+    delete(owner, atomicwrites, "1.4")
+    assert not atomicwrites.releases.exists()
+    assert DeletionRequest.objects.get().used_at is not None
+    assert Designation.objects.get(normalized_name="atomicwrites").is_active  # still critical
+
+
+def test_a_rejected_request_still_refuses(atomicwrites, alice, make_user):
+    owner = authz.Actor(alice)
+    atomicwrites.releases.get(version="1.3").delete()
+    with pytest.raises(PackagingError):
+        delete(owner, atomicwrites, "1.4")
+    deletions.decide(
+        admin=make_user("root", admin=True), request=DeletionRequest.objects.get(), approve=False
+    )
+    with pytest.raises(PackagingError, match="approve"):
+        delete(owner, atomicwrites, "1.4")
+    assert atomicwrites.releases.filter(version="1.4").exists()
+
+
+def test_a_project_that_is_not_critical_deletes_freely(make_project, alice):
+    project = make_project("leftpad", owners=[alice])
+    with_file(add_release(project, "1.0"), "leftpad-1.0-py3-none-any.whl")
+    delete(authz.Actor(alice), project, "1.0")
+    assert not project.releases.exists()
+
+
+def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintainers(
+    atomicwrites, alice, make_user, enroll_totp
+):
+    Project.objects.get(pk=atomicwrites.pk).delete()  # e.g. an admin, after approval
+    mallory = make_user("mallory")
+    enroll_totp(mallory)
+    with pytest.raises(PackagingError, match="reserved"):
+        create_project(actor=authz.Actor(mallory), name="atomicwrites")
+    again = create_project(actor=authz.Actor(alice), name="AtomicWrites")
+    assert again.normalized_name == "atomicwrites"
+    assert Designation.objects.get(normalized_name="atomicwrites").is_active
