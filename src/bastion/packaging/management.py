@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
+from bastion.critical import deletions as critical_deletions
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.packaging import authz, storage
@@ -247,6 +248,9 @@ def _delete(
     reason = reason.strip()
     if not reason:
         raise PackagingError("Say why you are deleting it; the reason is kept.")
+    critical_deletions.require_approval(
+        actor_user=actor.user, project=project, release=release, files=files, reason=reason
+    )
     filenames = [file.filename for file in files]
     with transaction.atomic():
         for filename in filenames:  # a deleted filename can never be uploaded again
