@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("bastion.packaging.urls")),
     path("", include("bastion.tokens.urls")),
     path("", include("bastion.events.urls")),
+    path("", include("bastion.critical.urls")),
 ]
