@@ -1,10 +1,15 @@
-"""Test settings: the product settings, with a throwaway data directory per test process."""
+"""Test settings: the product settings, with a throwaway data directory per test process.
+
+The directory is made here, in each process, rather than inherited through the environment:
+pytest-xdist workers would otherwise share the controller's directory and see each other's files.
+"""
 
 import os
 import tempfile
 
-os.environ.setdefault("BASTION_DATA_DIR", tempfile.mkdtemp(prefix="bastion-test-"))
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["BASTION_DATA_DIR"] = tempfile.mkdtemp(prefix=f"bastion-test-{_worker}-")
 
-from bastion.settings import *  # noqa: F403
+from bastion.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; not a product path
