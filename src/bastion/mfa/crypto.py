@@ -1,12 +1,16 @@
-"""Encryption of TOTP secrets at rest, with a key derived from the site's SECRET_KEY.
+"""Encryption of secrets at rest, with keys derived from the site's SECRET_KEY.
 
-A database dump alone then does not reveal anyone's authenticator seed. HKDF gives a key that
-is used for nothing else; Fernet adds authentication, so a tampered ciphertext fails loudly
-instead of yielding a wrong secret. Rotating SECRET_KEY makes stored secrets unreadable, exactly
-as it logs everyone out: the affected users re-enrol (or use a recovery code).
+TOTP secrets use it, and so do other apps' secrets (the key program's promo codes), each under
+its own ``purpose``. A database dump alone then does not reveal anyone's authenticator seed. HKDF
+gives each purpose a key that is used for nothing else; Fernet adds authentication, so a tampered
+ciphertext fails loudly instead of yielding a wrong secret. Rotating SECRET_KEY makes stored
+secrets unreadable, exactly as it logs everyone out: the affected users re-enrol (or use a
+recovery code).
 """
 
 import base64
+import hashlib
+import hmac
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -14,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-_PURPOSE = b"bastion.mfa.totp-secret.v1"
+TOTP_SECRET = b"bastion.mfa.totp-secret.v1"
 
 
 class SecretUnreadable(Exception):
@@ -22,19 +26,30 @@ class SecretUnreadable(Exception):
 
 
 @cache
-def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE).derive(
+def _derive(secret_key: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
         secret_key.encode()
     )
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt(plaintext: str) -> str:
-    return _fernet(settings.SECRET_KEY).encrypt(plaintext.encode()).decode()
+@cache
+def _fernet(secret_key: str, purpose: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derive(secret_key, purpose)))
 
 
-def decrypt(ciphertext: str) -> str:
+def encrypt(plaintext: str, purpose: bytes = TOTP_SECRET) -> str:
+    return _fernet(settings.SECRET_KEY, purpose).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(ciphertext: str, purpose: bytes = TOTP_SECRET) -> str:
     try:
-        return _fernet(settings.SECRET_KEY).decrypt(ciphertext.encode()).decode()
+        return _fernet(settings.SECRET_KEY, purpose).decrypt(ciphertext.encode()).decode()
     except InvalidToken as error:
         raise SecretUnreadable("the stored secret cannot be decrypted with this key") from error
+
+
+def digest(value: str, purpose: bytes) -> str:
+    """A keyed HMAC-SHA256 of ``value``: finds equal secrets without storing them readably."""
+    return hmac.new(
+        _derive(settings.SECRET_KEY, purpose), value.encode(), hashlib.sha256
+    ).hexdigest()
