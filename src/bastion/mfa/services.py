@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bastion.accounts import ratelimit
 from bastion.accounts.services import notify_account
+from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
@@ -111,8 +113,14 @@ def _factor_count(user: User) -> int:
 
 
 def projects_requiring_two_factor(user: User) -> list[Project]:
-    """Projects where the user holds a role and the owners require 2FA of every maintainer."""
-    return list(Project.objects.filter(roles__user=user, requires_two_factor=True).distinct())
+    """Projects where the user holds a role and the owners (or a critical designation) require
+    2FA of every maintainer."""
+    critical = Designation.objects.active().values("normalized_name")
+    return list(
+        Project.objects.filter(roles__user=user)
+        .filter(Q(requires_two_factor=True) | Q(normalized_name__in=critical))
+        .distinct()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
