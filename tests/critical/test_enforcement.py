@@ -139,3 +139,16 @@ def test_the_switch_requires_2fa_of_everyone(
         assert not decision.allowed and "every account" in decision.reason
     enroll_totp(alice)
     assert authz.may(actor_for(alice), Action.UPLOAD, project).allowed
+
+
+def test_the_last_factor_cannot_be_removed_while_maintaining_a_critical_project(
+    bob, requests_project, designate, enroll_totp, actor_for
+):
+    from bastion.events.services import CLI
+    from bastion.mfa.services import FactorError, remove_totp
+
+    enroll_totp(bob)
+    designate("requests", enforced=False)
+    with pytest.raises(FactorError, match="'requests'"):
+        remove_totp(bob, origin=CLI)
+    assert authz.may(actor_for(bob), Action.UPLOAD, requests_project) == authz.ALLOW
