@@ -80,3 +80,30 @@ def test_a_recovered_account_is_frozen_until_the_cooling_off_ends(alice, actor_f
         publishing_frozen_until=timezone.now() - timedelta(seconds=1)
     )
     assert authz.may(actor_for(alice), A.UPLOAD, project).allowed
+
+
+def test_accepting_an_invitation_to_an_opt_in_project_needs_2fa(
+    alice, make_user, actor_for, opt_in, enrol_totp
+):
+    from datetime import timedelta
+
+    from bastion.packaging import management
+    from bastion.packaging.models import RoleInvitation
+    from bastion.packaging.services import PackagingError
+    from tests.mfa.conftest import ORIGIN
+
+    bob = make_user("bob")
+    invitation = RoleInvitation.objects.create(
+        project=opt_in,
+        invitee=bob,
+        invited_by=alice,
+        role_name=RoleName.MAINTAINER,
+        expires=timezone.now() + timedelta(days=7),
+    )
+    with pytest.raises(PackagingError) as refused:
+        management.accept_invitation(actor=actor_for(bob), invitation=invitation, origin=ORIGIN)
+    assert "Project 'Requests' requires every maintainer" in refused.value.message
+    assert not Role.objects.filter(user=bob, project=opt_in).exists()
+    enrol_totp(bob)
+    management.accept_invitation(actor=actor_for(bob), invitation=invitation, origin=ORIGIN)
+    assert Role.objects.filter(user=bob, project=opt_in).exists()
