@@ -81,16 +81,17 @@ def import_export(path: Path, *, progress: bool = True) -> ImportReport:
         return ImportReport(source=str(path), key=key, already_imported=True, days=existing.days)
     with store.connect() as con:
         try:
-            source_sql = _source_sql(con, [path], file_format)
+            events_sql = _events_sql(_source_sql(con, [path], file_format), file_format)
         except duckdb.Error as error:
             raise ImportFailed(f"{path}: cannot read as {file_format}: {error}") from error
-        return write_partition(con, key, str(path), source_sql, progress=progress)
+        return write_partition(con, key, str(path), events_sql, progress=progress)
 
 
 def import_segments(paths: list[Path], key: str) -> ImportReport:
     """Turn the recorder's JSON-lines segments (the export format) into one event partition."""
     with store.connect() as con:
-        return write_partition(con, key, "recorder", _json_lines_sql(paths), progress=False)
+        events_sql = _events_sql(_json_lines_sql(paths), "jsonl")
+        return write_partition(con, key, "recorder", events_sql, progress=False)
 
 
 def detect_format(path: Path) -> tuple[str, bool]:
@@ -146,7 +147,7 @@ def _json_lines_sql(paths: list[Path]) -> str:
         f"  j->>{sql_literal('$.' + '.'.join(path))} AS r_{name}" for name, path in FIELDS.items()
     )
     return f"""
-SELECT line AS raw_text, j IS NULL AS malformed,
+SELECT line AS r_line, j IS NULL AS malformed,
 {columns}
 FROM (
   SELECT line,
@@ -196,9 +197,8 @@ def _tabular_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format:
     if resolved["timestamp"] == "NULL":
         raise ImportFailed(f"{paths[0]}: no 'timestamp' column; is this a file_downloads export?")
     selected = ",\n".join(f"  {sql} AS r_{name}" for name, sql in resolved.items())
-    raw = ", ".join(f"{name} := CAST({sql} AS VARCHAR)" for name, sql in resolved.items())
     return f"""
-SELECT to_json(struct_pack({raw})) AS raw_text, false AS malformed,
+SELECT false AS malformed,
 {selected}
 FROM {relation}"""  # noqa: S608
 
@@ -209,7 +209,15 @@ def _source_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: 
     return _tabular_sql(con, paths, file_format)
 
 
-def _events_sql(source_sql: str) -> str:
+def _rejected_row_sql(file_format: str) -> str:
+    """The row as read, for the report's examples; built only for rows that were rejected."""
+    if file_format == "jsonl":
+        return "r_line"
+    fields = ", ".join(f"{name} := CAST(r_{name} AS VARCHAR)" for name in FIELDS)
+    return f"to_json(struct_pack({fields}))"
+
+
+def _events_sql(source_sql: str, file_format: str) -> str:
     """Check each row, normalise its project name and classify its installer."""
     project = "raw_project"
     return f"""
@@ -227,23 +235,20 @@ WITH typed AS (
   FROM typed
 )
 SELECT
-  CAST(ts AS TIMESTAMP) AS timestamp,
   {queries.DUCKDB.normalize_name(project)} AS project,
   CAST(r_version AS VARCHAR) AS version,
-  CAST(r_filename AS VARCHAR) AS filename,
   CAST(r_packagetype AS VARCHAR) AS packagetype,
   CAST(r_installer_name AS VARCHAR) AS installer_name,
-  CAST(r_installer_version AS VARCHAR) AS installer_version,
   try_cast(r_ci AS BOOLEAN) AS ci,
   {queries.installer_class_sql("r_installer_name")} AS installer_class,
   skip_reason,
-  CASE WHEN skip_reason IS NOT NULL THEN raw_text END AS rejected_row,
+  CASE WHEN skip_reason IS NOT NULL THEN {_rejected_row_sql(file_format)} END AS rejected_row,
   CASE WHEN skip_reason IS NULL THEN CAST(ts AS DATE) END AS day
 FROM checked"""  # noqa: S608
 
 
 def write_partition(
-    con: duckdb.DuckDBPyConnection, key: str, origin: str, source_sql: str, *, progress: bool
+    con: duckdb.DuckDBPyConnection, key: str, origin: str, events_sql: str, *, progress: bool
 ) -> ImportReport:
     """Write the events once, day-partitioned, then register the partition in the database."""
     final = store.events_dir() / key
@@ -252,7 +257,7 @@ def write_partition(
     shutil.rmtree(final, ignore_errors=True)  # left by a crash before it was registered
     staging.parent.mkdir(parents=True, exist_ok=True)
     copy = (
-        f"COPY ({_events_sql(source_sql)}) TO {sql_literal(str(staging))} "
+        f"COPY ({events_sql}) TO {sql_literal(str(staging))} "
         "(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false)"
     )
     try:

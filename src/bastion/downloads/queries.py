@@ -37,7 +37,13 @@ class Dialect:
         """PEP 503 normalization: runs of -_. become one dash, then lower case."""
         if self.name == "bigquery":
             return f"LOWER(REGEXP_REPLACE({column}, r'[-_.]+', '-'))"
-        return f"lower(regexp_replace({column}, '[-_.]+', '-', 'g'))"
+        # The same function without a regular expression on every row: map _ and . to -,
+        # then collapse runs of - only in the rare names that have one.
+        dashed = f"lower(replace(replace({column}, '_', '-'), '.', '-'))"
+        return (
+            f"CASE WHEN contains({dashed}, '--') "
+            f"THEN regexp_replace({dashed}, '-+', '-', 'g') ELSE {dashed} END"
+        )
 
     def is_valid_name(self, column: str) -> str:
         if self.name == "bigquery":

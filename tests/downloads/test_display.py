@@ -1,0 +1,95 @@
+"""The JSON endpoint, the inline SVG chart, and the template tag the project page includes."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+
+from bastion.downloads import charts
+from bastion.downloads.models import DailyDownloads, RollupSource
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def downloads_today():
+    today = timezone.now().date()
+    for installer_class, count in (("installer", 5), ("mirror", 2)):
+        DailyDownloads.objects.create(
+            project_name="demo-pkg",
+            day=today,
+            installer_class=installer_class,
+            source=RollupSource.EVENTS,
+            count=count,
+        )
+    DailyDownloads.objects.create(
+        project_name="demo-pkg",
+        day=today - timedelta(days=3),
+        installer_class="installer",
+        source=RollupSource.BIGQUERY,
+        count=10,
+    )
+    return today
+
+
+def test_json_endpoint_gives_the_daily_series(client, downloads_today):
+    response = client.get("/stats/project/Demo_Pkg.json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["project"] == "demo-pkg"
+    assert body["recent"] == {"last_day": 5, "last_week": 15, "last_month": 15}
+    assert len(body["data"]) == 180
+    assert body["data"][-1] == {
+        "date": downloads_today.isoformat(),
+        "installer": 5,
+        "mirror": 2,
+        "browser": 0,
+        "other": 0,
+    }
+    assert "max-age=300" in response["Cache-Control"]
+
+
+def test_json_endpoint_answers_zeros_for_a_name_without_downloads(client):
+    body = client.get("/stats/project/never-downloaded.json").json()
+    assert body["recent"] == {"last_day": 0, "last_week": 0, "last_month": 0}
+    assert {entry["installer"] for entry in body["data"]} == {0}
+
+
+def test_json_endpoint_refuses_invalid_names_and_writes(client):
+    assert client.get("/stats/project/-bad-.json").status_code == 404
+    assert client.post("/stats/project/demo.json").status_code == 405
+
+
+def test_the_chart_is_inline_svg_with_a_bar_and_tooltip_per_day():
+    first = date(2026, 1, 1)
+    series = [
+        {
+            "date": (first + timedelta(days=i)).isoformat(),
+            "installer": i,
+            "mirror": 1,
+            "browser": 0,
+            "other": 0,
+        }
+        for i in range(180)
+    ]
+    svg = str(charts.downloads_svg(series))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<script" not in svg and "style=" not in svg
+    assert svg.count("<title>") == 180
+    assert svg.count('fill="#2b6cb0"') == 179  # day 0 has no installs, only a mirror bar
+    assert "2026-06-29: 179 installs, 1 other" in svg
+    assert "180 per day at most" in svg
+
+
+def test_an_empty_chart_still_renders():
+    svg = str(charts.downloads_svg([{"date": "2026-01-01", "installer": 0, "mirror": 0}]))
+    assert "<rect" not in svg and svg.endswith("</svg>")
+
+
+def test_the_template_tag_renders_recent_numbers_and_chart(downloads_today):
+    html = Template("{% load downloads %}{% project_downloads name %}").render(
+        Context({"name": "demo-pkg"})
+    )
+    assert "<svg" in html and "<dd>15</dd>" in html
+    assert "/stats/project/demo-pkg.json" in html

@@ -1,0 +1,115 @@
+"""Importing BigQuery ``file_downloads`` exports: every format, bad rows, and idempotency."""
+
+import gzip
+import shutil
+
+import pytest
+
+from bastion.downloads import importer, services
+from bastion.downloads.models import DailyDownloads, EventPartition
+
+from .conftest import BAD_ROWS, GOOD_ROWS, MALFORMED_LINES, write_csv, write_jsonl, write_parquet
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_SKIPS = {
+    "missing or invalid timestamp": 2,
+    "missing project name": 1,
+    "invalid project name": 1,
+}
+
+
+def _only(results):
+    (report,) = results
+    assert isinstance(report, importer.ImportReport), report
+    return report
+
+
+def _counts():
+    return {
+        (r.project_name, r.day.isoformat(), r.installer_class): r.count
+        for r in DailyDownloads.objects.all()
+    }
+
+
+EXPECTED_ROLLUP = {
+    ("demo-pkg", "2026-03-01", "installer"): 2,
+    ("demo-pkg", "2026-03-01", "mirror"): 1,
+    ("demo-pkg", "2026-03-01", "browser"): 1,
+    ("demo-pkg", "2026-03-02", "installer"): 1,
+    ("other", "2026-03-02", "other"): 1,
+    ("other", "2026-03-02", "mirror"): 1,
+}
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_json_lines_import_counts_every_row_and_reports_bad_ones(data_dir, tmp_path, gz):
+    name = "export.jsonl.gz" if gz else "export.jsonl"
+    path = write_jsonl(tmp_path / name, GOOD_ROWS + BAD_ROWS, MALFORMED_LINES, gz=gz)
+    report = _only(services.import_exports([path], progress=False))
+    assert report.rows_read == 13
+    assert report.rows_imported == 7
+    assert report.skipped == {**EXPECTED_SKIPS, "malformed row": 2}
+    assert report.projects == 2
+    assert report.days == ["2026-03-01", "2026-03-02"]
+    assert report.examples["malformed row"][0].startswith('{"timestamp"')
+    assert "-not-a-name-" in report.examples["invalid project name"][0]
+    services.rebuild_rollup()
+    assert _counts() == EXPECTED_ROLLUP
+
+
+def test_csv_import_with_dotted_headers_and_broken_lines(data_dir, tmp_path):
+    path = write_csv(tmp_path / "export.csv", GOOD_ROWS + BAD_ROWS, ["too,few,fields"])
+    report = _only(services.import_exports([path], progress=False))
+    assert report.rows_imported == 7
+    assert report.skipped == {**EXPECTED_SKIPS, "malformed row": 1}
+    assert "line 13" in report.examples["malformed row"][0]
+    services.rebuild_rollup()
+    assert _counts() == EXPECTED_ROLLUP
+
+
+def test_parquet_import_reads_the_nested_records(data_dir, tmp_path):
+    path = write_parquet(tmp_path / "export.parquet", GOOD_ROWS + BAD_ROWS[2:])
+    report = _only(services.import_exports([path], progress=False))
+    assert report.rows_imported == 7
+    assert report.skipped == {"missing project name": 1, "invalid project name": 1}
+    services.rebuild_rollup()
+    assert _counts() == EXPECTED_ROLLUP
+
+
+def test_the_same_export_twice_renamed_or_gzipped_counts_once(data_dir, tmp_path):
+    path = write_jsonl(tmp_path / "export.jsonl", GOOD_ROWS + BAD_ROWS, MALFORMED_LINES)
+    _only(services.import_exports([path], progress=False))
+    services.rebuild_rollup()
+    before = _counts()
+    renamed = tmp_path / "renamed.json"
+    shutil.copy(path, renamed)
+    zipped = tmp_path / "export.jsonl.gz"
+    zipped.write_bytes(gzip.compress(path.read_bytes()))
+    again = services.import_exports([path, renamed, zipped], progress=False)
+    assert [r.already_imported for r in again] == [True, True, True]
+    assert [r.rows_imported for r in again] == [0, 0, 0]
+    report = services.rebuild_rollup()
+    assert report.days == []
+    assert _counts() == before
+    assert EventPartition.objects.count() == 1
+
+
+def test_an_unreadable_file_is_reported_and_the_others_still_import(data_dir, tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", GOOD_ROWS)
+    missing = tmp_path / "missing.jsonl"
+    headerless = tmp_path / "nonsense.csv"
+    headerless.write_text("a,b\n1,2\n")
+    results = services.import_exports([missing, good, headerless], progress=False)
+    assert isinstance(results[0], importer.ImportFailed)
+    assert results[1].rows_imported == 7
+    assert isinstance(results[2], importer.ImportFailed)
+    assert "timestamp" in str(results[2])
+
+
+def test_a_file_of_only_bad_rows_imports_nothing_and_says_why(data_dir, tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", BAD_ROWS, MALFORMED_LINES)
+    report = _only(services.import_exports([path], progress=False))
+    assert report.rows_imported == 0
+    assert report.rows_skipped == 6
+    assert report.days == []
