@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "bastion.web",
     "bastion.mfa",
     "bastion.critical",
+    "bastion.keys",
 ]
 
 MIDDLEWARE = [
