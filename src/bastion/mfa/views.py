@@ -31,7 +31,7 @@ from bastion.mfa.forms import (
     RecoveryRequestForm,
     SignInCodeForm,
 )
-from bastion.mfa.models import WebAuthnCredential
+from bastion.mfa.models import TOTPDevice, WebAuthnCredential
 
 _CHALLENGE = "mfa.challenge.{}"
 _PENDING_TOTP = "mfa.totp_secret"
@@ -295,9 +295,7 @@ def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
 def manage(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
-        "totp_device": getattr(user, "totp_device", None)
-        if services.TOTP in services.two_factor_methods(user)
-        else None,
+        "totp_device": TOTPDevice.objects.filter(user=user).first(),
         "credentials": WebAuthnCredential.objects.filter(user=user),
         "codes_left": services.unused_recovery_codes(user),
         "has_two_factor": services.has_two_factor(user),
