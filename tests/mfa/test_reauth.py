@@ -1,5 +1,6 @@
 """Sudo mode: factor changes, tokens, role changes and deletions need a fresh confirmation."""
 
+import json
 import time
 
 import pytest
@@ -113,3 +114,24 @@ def test_a_password_only_account_is_confirmed_by_its_sign_in(client, make_user):
     client.post(reverse("accounts:login"), {"username": "finn", "password": PASSWORD})
     assert _create_token(client).status_code == 200
     assert APIToken.objects.filter(user=user).count() == 1
+
+
+def test_a_security_key_and_the_password_confirm_through_the_json_endpoints(
+    client, enrol_key, authenticator
+):
+    user = create_user(username="gus", email="gus@example.com", password=PASSWORD, verified=True)
+    enrol_key(user, "yubikey")
+    client.force_login(user)
+    assert _create_token(client).url.startswith(reverse("mfa:reauthenticate"))
+
+    def confirm(password):
+        options = client.post(reverse("mfa:reauth-webauthn-options")).json()
+        body = {"credential": authenticator.get(options), "fields": {"password": password}}
+        return client.post(
+            reverse("mfa:reauth-webauthn-verify"), json.dumps(body), content_type="application/json"
+        )
+
+    wrong = confirm("not the password")
+    assert wrong.status_code == 400 and "password is not correct" in wrong.json()["error"]
+    assert confirm(PASSWORD).json() == {"redirect": reverse("mfa:manage")}
+    assert _create_token(client).status_code == 200
