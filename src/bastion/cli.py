@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
+from bastion.keys import commands as keys_commands
 
 
 def _setup_django() -> None:
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)
+    keys_commands.add_to(commands, command)
     return parser
 
 

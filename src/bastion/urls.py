@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("bastion.tokens.urls")),
     path("", include("bastion.events.urls")),
     path("", include("bastion.critical.urls")),
+    path("", include("bastion.keys.urls")),
 ]

@@ -117,6 +117,14 @@ class Phase:
     def refusal(self, facts: Facts) -> str:
         return RULES[self.rule](facts, self)
 
+    def describe(self) -> str:
+        """Who this phase admits, in words for the offer page."""
+        if self.rule == "critical-without-2fa":
+            return "maintainers of critical projects who do not use two-factor authentication yet"
+        if self.rule == "critical-without-security-key":
+            return "maintainers of critical projects who have no security key"
+        return f"any account created before {self.before:%Y-%m-%d} that has no security key"
+
     @classmethod
     def from_dict(cls, data: dict) -> Phase:
         if not isinstance(data, dict) or not {"start", "rule"} <= data.keys():
@@ -178,22 +186,25 @@ class Policy:
     def started(self, on: date) -> list[Phase]:
         return [phase for phase in self.phases if phase.start <= on]
 
-    def is_open(self, on: date) -> bool:
-        return bool(self.started(on)) and not self.has_ended(on)
-
     def has_ended(self, on: date) -> bool:
         return self.end_date is not None and on >= self.end_date
 
-    def decide(self, facts: Facts, on: date) -> Decision:
-        """The phases in force on ``on``: any that admits wins; else the widest one's reason."""
-        started = self.started(on)
-        if not started:
+    def offer_status(self, on: date) -> Decision:
+        """Whether the offer is open at all on ``on``, whoever asks."""
+        if not self.started(on):
             return Decision(
                 False, f"The security key offer starts on {self.phases[0].start.isoformat()}."
             )
         if self.has_ended(on):
             return Decision(False, f"The security key offer closed on {self.end_date.isoformat()}.")
-        reasons = [phase.refusal(facts) for phase in started]
+        return Decision(True)
+
+    def decide(self, facts: Facts, on: date) -> Decision:
+        """The phases in force on ``on``: any that admits wins; else the widest one's reason."""
+        offer = self.offer_status(on)
+        if not offer.eligible:
+            return offer
+        reasons = [phase.refusal(facts) for phase in self.started(on)]
         if "" in reasons:
             return Decision(True)
         return Decision(False, reasons[-1])
