@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from bastion.downloads import charts
 from bastion.downloads.models import DailyDownloads, RollupSource
+from bastion.packaging.models import Project, Role, RoleName
+from tests.manage.conftest import add_release
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +95,13 @@ def test_the_template_tag_renders_recent_numbers_and_chart(downloads_today):
     )
     assert "<svg" in html and "<dd>15</dd>" in html
     assert "/stats/project/demo-pkg.json" in html
+
+
+def test_the_project_page_shows_downloads_and_the_chart(client, make_user, downloads_today):
+    project = Project.objects.create(name="Demo_Pkg", normalized_name="demo-pkg")
+    Role.objects.create(project=project, user=make_user("olivia"), role_name=RoleName.OWNER)
+    add_release(project, "1.0")
+    html = client.get("/project/demo-pkg/").content.decode()
+    assert "<h2>Downloads</h2>" in html
+    assert "<dt>Last week</dt><dd>15</dd>" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="downloads-chart"' in html

@@ -29,7 +29,7 @@ def downloads_svg(series: list[dict]) -> SafeString:
     height = TOP + PLOT_HEIGHT + BOTTOM
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="downloads-chart" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'aria-label="Daily downloads over the last {days} days">',
         f'<text x="0" y="10" font-size="10" fill="#555">{peak:,} per day at most</text>',
         f'<line x1="0" y1="{TOP + PLOT_HEIGHT}" x2="{WIDTH}" y2="{TOP + PLOT_HEIGHT}" '
