@@ -169,7 +169,7 @@ def _send(reply: Reply, environ: dict, start_response):
             body.close()
             return []
         wrapper = environ.get("wsgi.file_wrapper")
-        if body.whole and wrapper is not None:  # lets gunicorn use sendfile(2)
+        if body.whole and wrapper is not None:  # lets the server use sendfile(2)
             return wrapper(body.file, 256 * 1024)
         return body
     return [] if head else [body]
