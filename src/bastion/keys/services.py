@@ -182,14 +182,17 @@ def claimed_codes(user: User) -> list[PromoCode]:
     return list(PromoCode.objects.filter(claimed_by=user).select_related("vendor").order_by("slot"))
 
 
-def eligibility(user: User, *, policy: Policy | None = None, on: date | None = None) -> Decision:
+def eligibility(
+    user: User, *, policy: Policy | None = None, on: date | None = None, held: int | None = None
+) -> Decision:
     """May ``user`` claim a code now? The offer's dates, the account's share, then the rules."""
     policy = policy or Policy.from_environment()
     on = on or today()
     offer = policy.offer_status(on)
     if not offer.eligible:
         return offer  # not started or closed: nothing about the account matters
-    held = PromoCode.objects.filter(claimed_by=user).count()
+    if held is None:
+        held = PromoCode.objects.filter(claimed_by=user).count()
     if held >= policy.per_account:
         if policy.per_account == 1:
             return Decision(False, "You have already claimed your security key code.")
@@ -255,7 +258,8 @@ def claim(
         with transaction.atomic():
             # One claim per account at a time: the share is counted under this lock.
             User.objects.select_for_update().filter(pk=user.pk).first()
-            decision = eligibility(user, policy=policy, on=on)
+            held = PromoCode.objects.filter(claimed_by=user).count()
+            decision = eligibility(user, policy=policy, on=on, held=held)
             if not decision.eligible:
                 raise ClaimRefused(decision.reason)
             candidates = _unclaimed(country)
@@ -270,7 +274,7 @@ def claim(
                 raise _no_stock(country, chosen)
             code.claimed_by = user
             code.claimed_at = timezone.now()
-            code.slot = PromoCode.objects.filter(claimed_by=user).count() + 1
+            code.slot = held + 1  # counted under the lock; a racer with the same count collides
             code.save(update_fields=["claimed_by", "claimed_at", "slot"])
             events.record(
                 "account:security_key:claim",
