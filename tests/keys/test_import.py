@@ -88,3 +88,26 @@ def test_cli_import_reports_and_never_prints_a_code(codes_file, capsys):
 def test_cli_import_of_a_missing_file_fails_clearly(tmp_path, capsys):
     assert main(["keys", "import-codes", str(tmp_path / "nope.csv")]) == 1
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_no_query_ever_carries_a_plain_code(codes_file, critical_maintainer):
+    """Import, claim, the report and the reminders: the database only sees ciphertext."""
+    from datetime import timedelta
+
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from bastion.keys import selectors
+    from bastion.keys.policy import Policy
+
+    path = codes_file(("PLAIN-CODE-1", "titan", "US", "b"), ("PLAIN-CODE-2", "titan", "", "b"))
+    user = critical_maintainer()
+    with CaptureQueriesContext(connections["default"]) as queries:
+        services.import_codes(path)
+        code = services.claim(user, country="US")
+        selectors.report()
+        services.send_reminders(policy=Policy(reminder_days=0), now=timezone.now() + timedelta(1))
+    assert services.reveal(code, user) == "PLAIN-CODE-1"
+    assert queries.captured_queries
+    assert not any("PLAIN-CODE" in query["sql"] for query in queries.captured_queries)

@@ -144,7 +144,7 @@ def test_a_claim_without_a_country_is_a_400(critical_maintainer, stock):
     stock(1)
     response = client_for(critical_maintainer()).post(OFFER, {"vendor": "titan"})
     assert response.status_code == 400
-    assert "Choose the country your key ships to." in response.content.decode()
+    assert "Choose the country your key ships to, then a vendor" in response.content.decode()
 
 
 def test_the_claim_needs_the_csrf_token(critical_maintainer, stock):
@@ -208,3 +208,12 @@ def test_admin_cannot_delete_a_claimed_code(admin_client, critical_maintainer, s
     claimed = services.claim(critical_maintainer(), country="US")
     response = admin_client.get(reverse("admin:keys_promocode_delete", args=[claimed.pk]))
     assert response.status_code == 403
+
+
+def test_the_claim_shows_in_the_security_history_without_the_code(critical_maintainer, stock):
+    codes = stock(1, vendor="titan", country="US")
+    client = client_for(critical_maintainer())
+    client.post(OFFER, {"country": "US", "vendor": "titan"})
+    history = client.get("/manage/account/security/").content.decode()
+    assert "Security key promo code claimed" in history and "203.0.113.9" in history
+    assert codes[0] not in history

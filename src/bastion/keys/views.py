@@ -64,7 +64,9 @@ def offer(request: HttpRequest) -> HttpResponse:
         return _page(request)
     form = ClaimForm(request.POST)
     if not form.is_valid():
-        return _page(request, error="Choose the country your key ships to.", status=400)
+        return _page(
+            request, error="Choose the country your key ships to, then a vendor's code.", status=400
+        )
     try:
         code = services.claim(
             request.user,

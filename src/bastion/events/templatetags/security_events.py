@@ -21,6 +21,7 @@ LABELS = {
     "account:recovery_codes:generated": "Recovery codes generated",
     "account:recovery_codes:regenerated": "Recovery codes regenerated",
     "account:recovery_codes:used": "Recovery code used",
+    "account:security_key:claim": "Security key promo code claimed",
     "project:create": "Project created",
     "token:create": "API token created",
     "token:use": "API token used",
