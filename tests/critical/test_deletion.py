@@ -101,3 +101,15 @@ def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintai
     again = create_project(actor=authz.Actor(alice), name="AtomicWrites")
     assert again.normalized_name == "atomicwrites"
     assert Designation.objects.get(normalized_name="atomicwrites").is_active
+
+
+def test_renaming_a_critical_project_keeps_the_label_on_both_names(make_project, alice, designate):
+    project = make_project("cheetah3", owners=[alice])
+    with_file(add_release(project, "3.2"), "cheetah3-3.2-py3-none-any.whl")
+    original = designate("cheetah3")
+    project.name, project.normalized_name = "CT3", "ct3"
+    project.save()  # no Bastion path renames today; any future one (or the admin) meets this
+    renamed = Designation.objects.get(normalized_name="ct3")
+    assert renamed.is_active and renamed.enforcement_date == original.enforcement_date
+    assert Designation.objects.get(normalized_name="cheetah3").is_active
+    assert not authz.may(authz.Actor(alice), authz.Action.UPLOAD, project).allowed

@@ -8,14 +8,13 @@ class CriticalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import pre_delete
+        from django.db.models.signals import post_save, pre_delete, pre_save
 
-        from bastion.critical.deletions import keep_stewards
+        from bastion.critical import signals
         from bastion.packaging.models import Project
 
-        def remember_stewards(sender, instance: Project, **kwargs) -> None:
-            keep_stewards(instance)
-
-        pre_delete.connect(
-            remember_stewards, sender=Project, weak=False, dispatch_uid="critical.stewards"
+        pre_delete.connect(signals.remember_stewards, sender=Project, dispatch_uid="critical.stew")
+        pre_save.connect(signals.note_old_name, sender=Project, dispatch_uid="critical.old_name")
+        post_save.connect(
+            signals.carry_over_on_rename, sender=Project, dispatch_uid="critical.rename"
         )

@@ -45,15 +45,6 @@ def explain(name: str) -> dict:
     return answer
 
 
-def critical_names() -> list[str]:
-    return list(Designation.objects.active().values_list("normalized_name", flat=True))
-
-
-def critical_designation(project: Project) -> Designation | None:
-    """For project pages and the JSON API: the designation in force, if any."""
-    return enforcement.designation_of(project.normalized_name)
-
-
 def critical_projects_of(user: User) -> list[str]:
     """The critical projects (display names) on which ``user`` is an Owner or a Maintainer."""
     return list(
