@@ -158,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pip-projects", type=int, default=20)
     parser.add_argument("--upload-files", type=int, default=200)
     parser.add_argument("--load-threads", type=int, default=8, help="parallel bulk uploads")
-    parser.add_argument("--bastion-workers", type=int, default=4)
+    parser.add_argument(
+        "--bastion-workers", type=int, help="bastion serve --workers (default: its own default)"
+    )
     parser.add_argument(
         "--quiet-cores",
         type=float,
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup_s": args.warmup,
             "pip_projects": len(plan["pip"]),
             "upload_files": len(plan["upload"]),
-            "bastion_workers": args.bastion_workers,
+            "bastion_workers": args.bastion_workers or "bastion serve's default",
         },
         "servers": {},
     }

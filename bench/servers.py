@@ -150,7 +150,7 @@ class Bastion(Server):
     name = "bastion"
     upload_path = "/legacy/"
 
-    def __init__(self, work: Path, workers: int):
+    def __init__(self, work: Path, workers: int | None):
         super().__init__(work)
         self.workers = workers
         self.data_dir = self.work / "data"
@@ -174,7 +174,7 @@ class Bastion(Server):
         self.process = Process(
             [
                 *(str(BASTION_BIN / "bastion"), "serve", "--bind", f"127.0.0.1:{self.port}"),
-                *("--workers", str(self.workers)),
+                *(("--workers", str(self.workers)) if self.workers else ()),
             ],
             log=self.work / "server.log",
             env=self.env,
@@ -207,11 +207,16 @@ class Bastion(Server):
         return round(time.monotonic() - started, 2)
 
     def version(self) -> str:
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
         commit = _output(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
-        gunicorn = version("gunicorn")
-        return f"bastion {version('bastion-index')} (commit {commit}), gunicorn {gunicorn}"
+        servers = []
+        for server in ("pyuwsgi", "gunicorn", "granian"):  # whichever `bastion serve` runs on
+            try:
+                servers.append(f"{server} {version(server)}")
+            except PackageNotFoundError:
+                continue
+        return f"bastion {version('bastion-index')} (commit {commit}), {', '.join(servers)}"
 
 
 class Devpi(Server):
