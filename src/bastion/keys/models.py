@@ -3,8 +3,8 @@
 A code is stored encrypted (``bastion.mfa.crypto``, its own purpose) and found by a keyed digest,
 so a database dump, the admin and the logs never show it; only the account that claimed it gets
 it decrypted, on its own key offer page. A claimed code is a code row with ``claimed_by`` set:
-one row can be claimed once, and ``(claimed_by, slot)`` is unique, so an account can never hold
-more codes than its share even if two claims raced past every other check.
+one row can be claimed once, and ``(claimed_by, slot)`` is unique, so two claims of one account
+that counted the same codes collide even if they raced past the account lock.
 """
 
 from django.conf import settings
