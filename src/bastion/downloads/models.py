@@ -29,7 +29,6 @@ class DailyDownloads(models.Model):
                 name="one_count_per_project_day_class_source",
             )
         ]
-        indexes = [models.Index(fields=["day", "installer_class"], name="downloads_day_class")]
 
     def __str__(self) -> str:
         return f"{self.project_name} {self.day} {self.installer_class}: {self.count}"

@@ -23,6 +23,7 @@ from bastion.downloads.models import DailyDownloads, EventPartition, RollupSourc
 from bastion.downloads.useragents import INSTALLER_CLASSES
 
 INSERT_BATCH = 50_000
+SQLITE_CACHE_KIB = 512 * 1024  # pages of a bulk rollup stay in memory instead of churning the WAL
 STALE_TEMPORARY_SECONDS = 600
 
 
@@ -96,22 +97,34 @@ def _rebuild_days(days: set[str]) -> tuple[int, int]:
         "hive_partitioning=true, hive_types={'day': DATE}) "
         "GROUP BY ALL ORDER BY ALL"
     )
-    table = DailyDownloads._meta.db_table
-    insert = (
-        f"INSERT INTO {table} (project_name, day, installer_class, source, count) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s)"
-    )
-    written = 0
     with store.connect() as con, transaction.atomic():
         DailyDownloads.objects.filter(source=RollupSource.EVENTS, day__in=sorted(days)).delete()
-        result = con.execute(sql)
-        with connection.cursor() as cursor:
-            while batch := result.fetchmany(INSERT_BATCH):
-                cursor.executemany(
-                    insert, [(p, d, c, RollupSource.EVENTS, n) for p, d, c, n in batch]
-                )
-                written += len(batch)
+        written = _bulk_insert(con.execute(sql))
     return written, partitions
+
+
+def _bulk_insert(result) -> int:
+    """Stream (project, day, class, count) rows into the rollup table as fast as the database
+    takes them: COPY on PostgreSQL, batched executemany with a large page cache on SQLite."""
+    table = DailyDownloads._meta.db_table
+    columns = "project_name, day, installer_class, source, count"
+    source = RollupSource.EVENTS.value
+    written = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                while batch := result.fetchmany(INSERT_BATCH):
+                    for project, day, installer_class, count in batch:
+                        copy.write_row((project, day, installer_class, source, count))
+                    written += len(batch)
+            return written
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        insert = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, '{source}', %s)"  # noqa: S608
+        while batch := result.fetchmany(INSERT_BATCH):
+            cursor.executemany(insert, batch)
+            written += len(batch)
+    return written
 
 
 @dataclass
