@@ -7,7 +7,7 @@ what it returns, and tells people: the one-time notice, the daily grace reminder
 
 from __future__ import annotations
 
-import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,8 +26,6 @@ from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging.models import Dependency, Project, Release, Role
 from bastion.packaging.services import normalize
-
-logger = logging.getLogger(__name__)
 
 DownloadSource = Callable[[date, date], dict[str, int]]
 
@@ -51,37 +49,51 @@ def window(policy: Policy, on: date) -> tuple[date, date]:
     return until - timedelta(days=policy.window_days - 1), until
 
 
-def dependency_graph() -> dict[str, set[str]]:
-    """Runtime requirements of each project's latest non-yanked release (PEP 440 order).
+def _latest_releases() -> dict[int, str]:
+    """Each project's latest non-yanked release (PEP 440 order): release id -> project name.
 
-    Extras-only requirements are left out: nobody gets them without asking for the extra.
-    Reads with plain cursors because at PyPI's size this is millions of rows.
+    Version strings repeat across projects ("1.0", "0.1.0" ...), so each is parsed once.
     """
-    latest: dict[int, tuple[Version, int]] = {}
     names: dict[int, str] = dict(Project.objects.values_list("pk", "normalized_name"))
+    parsed: dict[str, Version | None] = {}
+    latest: dict[int, tuple[Version, int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, project_id, version FROM {Release._meta.db_table} WHERE NOT yanked"  # noqa: S608 - table name from the model
         )
         for release_id, project_id, raw_version in cursor.fetchall():
-            try:
-                version = Version(raw_version)
-            except InvalidVersion:
+            if raw_version not in parsed:
+                try:
+                    parsed[raw_version] = Version(raw_version)
+                except InvalidVersion:
+                    parsed[raw_version] = None
+            version = parsed[raw_version]
+            if version is None:
                 continue
             best = latest.get(project_id)
             if best is None or version > best[0]:
                 latest[project_id] = (version, release_id)
-        chosen = {release_id: names[project_id] for project_id, (_, release_id) in latest.items()}
-        graph: dict[str, set[str]] = {}
+    return {release_id: names[project_id] for project_id, (_, release_id) in latest.items()}
+
+
+def dependency_graph() -> dict[str, set[str]]:
+    """Runtime requirements of each project's latest non-yanked release.
+
+    Extras-only requirements are left out: nobody gets them without asking for the extra.
+    Reads with a plain cursor because at PyPI's size this is millions of rows.
+    """
+    chosen = _latest_releases()
+    graph: defaultdict[str, set[str]] = defaultdict(set)
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT release_id, name FROM {Dependency._meta.db_table} WHERE NOT extra_only"  # noqa: S608 - table name from the model
         )
-        while rows := cursor.fetchmany(100_000):
+        while rows := cursor.fetchmany(200_000):
             for release_id, name in rows:
                 project_name = chosen.get(release_id)
                 if project_name is not None and name != project_name:
-                    graph.setdefault(project_name, set()).add(name)
-    return graph
+                    graph[project_name].add(name)
+    return dict(graph)
 
 
 def designations_in_force() -> tuple[dict[str, Reason], set[str]]:
