@@ -32,6 +32,10 @@ from packaging.utils import (
 from bastion.downloads import store
 from bastion.downloads.useragents import parse_user_agent
 
+# Longer agents are cut, so a client cannot make the caches below hold megabytes per entry; pip's
+# JSON agent is a few hundred characters, and a cut one still parses as pip by its prefix.
+MAX_AGENT_CHARS = 1024
+
 
 @lru_cache(maxsize=65536)
 def describe_file(filename: str) -> dict | None:
@@ -50,6 +54,15 @@ def describe_file(filename: str) -> dict | None:
 
 def event_line(timestamp: float, filename: str, user_agent: str | None) -> str | None:
     """One download as a ``file_downloads`` row; None for files that are no distribution."""
+    rest = _row_without_timestamp(filename, (user_agent or "")[:MAX_AGENT_CHARS])
+    if rest is None:
+        return None
+    return f'{{"timestamp":"{datetime.fromtimestamp(timestamp, UTC).isoformat()}",{rest}'
+
+
+@lru_cache(maxsize=8192)
+def _row_without_timestamp(filename: str, user_agent: str | None) -> str | None:
+    """Everything but the time, cached: the same few files and agents come back all day."""
     file = describe_file(filename)
     if file is None:
         return None
@@ -60,13 +73,8 @@ def event_line(timestamp: float, filename: str, user_agent: str | None) -> str |
             "installer": {"name": installer.name, "version": installer.version},
             "ci": installer.ci,
         }
-    row = {
-        "timestamp": datetime.fromtimestamp(timestamp, UTC).isoformat(),
-        "project": file["project"],
-        "file": file,
-        "details": details,
-    }
-    return json.dumps(row, separators=(",", ":"))
+    row = {"project": file["project"], "file": file, "details": details}
+    return json.dumps(row, separators=(",", ":"))[1:]
 
 
 class Recorder:
