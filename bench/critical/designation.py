@@ -243,7 +243,9 @@ def main() -> int:
     shutil.rmtree(run_dir, ignore_errors=True)
     shutil.copytree(pristine, run_dir)
     # Inputs are cached across code changes; bring the copy to the current schema first.
-    subprocess.run([str(BIN / "bastion"), "migrate"], env=_env(run_dir), check=True)
+    subprocess.run(
+        [str(BIN / "bastion"), "migrate"], env=_env(run_dir), check=True, capture_output=True
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "critical.jsonl", "a") as out:
         for label in ("first run", "rerun"):
