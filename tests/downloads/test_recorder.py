@@ -134,3 +134,10 @@ def test_a_batch_left_by_a_crash_is_finished_without_double_counting(data_dir):
     (batch / segment.name).write_text(recorder.event_line(NOON, WHEEL, PIP) + "\n")
     services.rebuild_rollup()
     assert services.installer_downloads(date(2026, 3, 1), date(2026, 3, 1)) == {"demo-pkg": 1}
+
+
+def test_an_enormous_agent_is_cut_and_still_recognised(data_dir):
+    buffer = recorder.Recorder()
+    buffer.record(WHEEL, PIP[:-1] + ',"pad":"' + "x" * 100_000 + '"}', NOON)
+    (row,) = [json.loads(line) for line in buffer.flush().read_text().splitlines()]
+    assert row["details"]["installer"] == {"name": "pip", "version": "24.2"}
