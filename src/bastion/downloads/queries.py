@@ -83,6 +83,7 @@ def rollup_query(dialect: Dialect, since: date) -> str:
     return f"""-- Bastion daily download rollup: {", ".join(ROLLUP_COLUMNS)}.
 -- Only the '{INSTALLER}' class counts toward the critical-project ranking.
 -- Save the result as CSV and load it with: bastion downloads import-rollup FILE.csv
+-- (no ORDER BY: sorting tens of millions of result rows is the one step BigQuery does on one node)
 SELECT
   project_name,
   day,
@@ -98,5 +99,4 @@ FROM (
     AND {dialect.is_valid_name(project)}
 )
 GROUP BY project_name, day, installer_class
-ORDER BY day, project_name, installer_class
 """  # noqa: S608
