@@ -320,7 +320,9 @@ def notify_maintainers() -> int:
     Maintainers who join a critical project later get the mail on the next run.
     """
     active = Designation.objects.active()
-    roles = Role.objects.filter(project__normalized_name__in=active.values("normalized_name"))
+    roles = Role.objects.filter(
+        project__normalized_name__in=active.values("normalized_name"), user__is_active=True
+    )
     wanted = list(roles.values_list("user_id", "project_id", "project__normalized_name"))
     if not wanted:
         return 0
