@@ -48,6 +48,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from bastion.jobs import worker
+
+    worker.run(once=args.once)
+    return 0
+
+
 def cmd_users_create(args: argparse.Namespace) -> int:
     from django.core.exceptions import ValidationError
 
@@ -174,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, help="apply migrations, then serve the index")
     serve.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
     serve.add_argument("--workers", type=_positive_int, default=None, help="worker processes")
+
+    work = command("worker", cmd_worker, help="run scheduled jobs (and queued tasks)")
+    work.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
 
     migrate = command("migrate", cmd_migrate, help="apply database migrations")
     migrate.add_argument("--verbose", action="store_true")

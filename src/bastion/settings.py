@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "bastion.accounts",
     "bastion.events",
     "bastion.packaging",
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "bastion.mfa",
     "bastion.critical",
     "bastion.keys",
+    "bastion.jobs",
 ]
 
 MIDDLEWARE = [
@@ -230,3 +234,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BASTION_LOG_LEVEL", "WARNING")},
 }
+
+# Background work (django-tasks). "immediate" runs each task as it is enqueued, so the quick start
+# needs no worker; "database" queues tasks in the database for `bastion worker` to run.
+TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+_task_backend = os.environ.get("BASTION_TASK_BACKEND", "immediate")
+if _task_backend not in TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"BASTION_TASK_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not '{_task_backend}'"
+    )
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[_task_backend]}}

@@ -74,7 +74,7 @@ def test_an_unreachable_smtp_server_is_logged_and_does_not_raise(settings, caplo
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
     assert mail.send("password-changed", ["a@example.org"], {"user": {"username": "ann"}}) is False
-    assert "Could not send the 'password-changed' mail" in caplog.text
+    assert "Could not send" in caplog.text and "1 address" in caplog.text
 
 
 def test_the_smtp_url_chooses_tls_port_and_credentials():

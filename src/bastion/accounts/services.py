@@ -198,7 +198,7 @@ def request_password_reset(*, address: str, origin: Origin) -> None:
         },
     )
     link = settings.BASE_URL + path
-    mail.send("password-reset", [email.email], {"user": user, "link": link})
+    mail.send_later("password-reset", [email.email], {"user": user, "link": link})
     events.record("account:password:reset:request", user=user, origin=origin)
 
 
@@ -218,7 +218,7 @@ def reset_password(user: User, new_password: str, *, origin: Origin) -> None:
 def notify_account(user: User, message: str, context: dict | None = None, also: Iterable = ()):
     """Tell the account's verified addresses (and ``also``) that something changed."""
     verified = user.emails.filter(verified=True).values_list("email", flat=True)
-    mail.send(message, [*verified, *also], {"user": user, **(context or {})})
+    mail.send_later(message, [*verified, *also], {"user": user, **(context or {})})
 
 
 def _verification_state(email: Email) -> str:
@@ -238,7 +238,9 @@ def send_verification(email: Email, *, origin: Origin) -> None:
     link = settings.BASE_URL + reverse(
         "accounts:verify-email", kwargs={"token": verification_token(email)}
     )
-    mail.send("verify-email", [email.email], {"user": email.user, "email": email, "link": link})
+    mail.send_later(
+        "verify-email", [email.email], {"user": email.user, "email": email, "link": link}
+    )
 
 
 def verify_email(*, user: User, token: str, origin: Origin) -> Email:

@@ -1,0 +1,65 @@
+"""``bastion worker``: the scheduler, and with the database task backend, the task runner.
+
+With the default immediate backend a task runs the moment it is enqueued, so the worker is just
+the scheduler. With ``BASTION_TASK_BACKEND=database`` the web processes only write task rows,
+and this process both schedules and runs them (django-tasks-db's worker), so mail and rollups
+never hold up a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import close_old_connections
+
+from bastion.jobs.schedule import enqueue_due
+
+logger = logging.getLogger(__name__)
+
+#: How often the scheduler looks for due jobs. The shortest interval in the schedule is an hour.
+TICK_SECONDS = 60
+
+
+def uses_database_backend() -> bool:
+    return settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+
+
+def tick() -> list[str]:
+    """One scheduler pass; never lets a failing job stop the loop."""
+    try:
+        return enqueue_due()
+    except Exception:
+        logger.exception("The scheduler pass failed; it will be tried again")
+        return []
+    finally:
+        close_old_connections()
+
+
+def _schedule_until(stopped: threading.Event) -> None:
+    while not stopped.is_set():
+        tick()
+        stopped.wait(TICK_SECONDS)
+
+
+def run(*, once: bool = False) -> None:
+    if once:
+        enqueue_due()
+        if uses_database_backend():
+            call_command("db_worker", batch=True, verbosity=0)
+        return
+    stopped = threading.Event()
+    if uses_database_backend():
+        scheduler = threading.Thread(target=_schedule_until, args=(stopped,), daemon=True)
+        scheduler.start()
+        try:
+            call_command("db_worker", verbosity=1)  # returns on SIGTERM or SIGINT
+        finally:
+            stopped.set()
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    _schedule_until(stopped)
