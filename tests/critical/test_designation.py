@@ -158,3 +158,20 @@ def test_closure_matches_a_brute_force_answer_on_a_random_graph():
 )
 def test_reasons_round_trip_through_their_stored_form(reason):
     assert reason_from_dict(reason.as_dict()) == reason
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ranking_matches_the_stated_rule_on_random_downloads_full_of_ties(seed):
+    rng = random.Random(seed)  # noqa: S311 - a reproducible input, not a secret
+    downloads = {f"n{i}": rng.choice([0, 1, 2, 3, 5, 8, 8, 13]) for i in range(777)}
+    policy = Policy(top_percent=rng.choice([0.5, 1.0, 7.0, 33.0]), min_cohort=rng.choice([1, 9]))
+    outcome = compute(downloads=downloads, dependencies={}, policy=policy, previous={})
+    ranked = sorted((c for c in downloads.values() if c > 0), reverse=True)
+    cutoff_rank = min(
+        len(ranked),
+        max(-(-len(ranked) * policy.top_percent // 100), 9 if policy.min_cohort == 9 else 1),
+    )
+    cutoff = ranked[int(cutoff_rank) - 1]
+    assert set(outcome.critical) == {n for n, c in downloads.items() if c >= cutoff and c > 0}
+    for name, reason in outcome.critical.items():
+        assert reason.rank == 1 + sum(1 for c in ranked if c > downloads[name])
