@@ -1,6 +1,7 @@
 """The designation computation against inputs whose answer is known by construction."""
 
 import itertools
+import math
 import random
 
 import pytest
@@ -167,11 +168,8 @@ def test_ranking_matches_the_stated_rule_on_random_downloads_full_of_ties(seed):
     policy = Policy(top_percent=rng.choice([0.5, 1.0, 7.0, 33.0]), min_cohort=rng.choice([1, 9]))
     outcome = compute(downloads=downloads, dependencies={}, policy=policy, previous={})
     ranked = sorted((c for c in downloads.values() if c > 0), reverse=True)
-    cutoff_rank = min(
-        len(ranked),
-        max(-(-len(ranked) * policy.top_percent // 100), 9 if policy.min_cohort == 9 else 1),
-    )
-    cutoff = ranked[int(cutoff_rank) - 1]
+    wanted = max(math.ceil(len(ranked) * policy.top_percent / 100), policy.min_cohort)
+    cutoff = ranked[min(len(ranked), wanted) - 1]
     assert set(outcome.critical) == {n for n, c in downloads.items() if c >= cutoff and c > 0}
     for name, reason in outcome.critical.items():
         assert reason.rank == 1 + sum(1 for c in ranked if c > downloads[name])
