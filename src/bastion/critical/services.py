@@ -195,8 +195,8 @@ def _store(added: dict[str, Reason], enforcement_date: date) -> list[str]:
     ]
     with transaction.atomic():
         Designation.objects.bulk_create(rows, batch_size=5_000, ignore_conflicts=True)
-        hosted = Project.objects.filter(normalized_name__in=list(added)) if added else []
-        for project in hosted:
+        stored_now = Designation.objects.filter(designated_at=now).values("normalized_name")
+        for project in Project.objects.filter(normalized_name__in=stored_now):
             reason = added[project.normalized_name]
             events.record(
                 "project:critical:designate",
@@ -305,11 +305,12 @@ def _claim(model, rows: list) -> list:
 
 
 def _primary_emails(user_ids) -> dict[int, str]:
-    return dict(
-        Email.objects.filter(user_id__in=list(user_ids), primary=True).values_list(
-            "user_id", "email"
-        )
-    )
+    """Primary addresses by user id, asked in slices (SQLite caps the parameters of a query)."""
+    ids, emails = list(user_ids), {}
+    for start in range(0, len(ids), 5_000):
+        batch = Email.objects.filter(user_id__in=ids[start : start + 5_000], primary=True)
+        emails.update(batch.values_list("user_id", "email"))
+    return emails
 
 
 def notify_maintainers() -> int:
@@ -323,18 +324,18 @@ def notify_maintainers() -> int:
     roles = Role.objects.filter(
         project__normalized_name__in=active.values("normalized_name"), user__is_active=True
     )
-    wanted = list(roles.values_list("user_id", "project_id", "project__normalized_name"))
+    wanted = list(
+        roles.values_list("user_id", "project_id", "project__normalized_name", "role_name")
+    )
     if not wanted:
         return 0
     notified = set(DesignationNotice.objects.values_list("designation_id", "user_id"))
-    designation_ids = dict(
-        active.filter(normalized_name__in={name for _, _, name in wanted}).values_list(
-            "normalized_name", "pk"
-        )
-    )
+    designation_ids = dict(active.values_list("normalized_name", "pk"))
+    project_ids = {name: project_id for _, project_id, name, _ in wanted}
+    role_names = {(user_id, project_id): role for user_id, project_id, _, role in wanted}
     pending = [
         DesignationNotice(designation_id=designation_ids[name], user_id=user_id)
-        for user_id, _, name in wanted
+        for user_id, _, name, _ in wanted
         if (designation_ids[name], user_id) not in notified
     ]
     claimed = _claim(DesignationNotice, pending)
@@ -343,17 +344,13 @@ def notify_maintainers() -> int:
     designations = Designation.objects.in_bulk({n.designation_id for n in claimed})
     users = User.objects.in_bulk({n.user_id for n in claimed})
     emails = _primary_emails(users)
-    projects = {
-        p.normalized_name: p
-        for p in Project.objects.filter(
-            normalized_name__in={d.normalized_name for d in designations.values()}
-        )
-    }
-    role_names = {(u, p): r for u, p, r in roles.values_list("user_id", "project_id", "role_name")}
+    projects = Project.objects.in_bulk(
+        {project_ids[d.normalized_name] for d in designations.values()}
+    )
     failed, sent = [], 0
     for notice in claimed:
         designation = designations[notice.designation_id]
-        project = projects[designation.normalized_name]
+        project = projects[project_ids[designation.normalized_name]]
         delivered = mail.send(
             "critical-designated",
             [emails[notice.user_id]] if notice.user_id in emails else [],
@@ -379,16 +376,13 @@ def notify_maintainers() -> int:
 def send_grace_reminders(on: date | None = None) -> int:
     """Once a day, remind maintainers without 2FA whose critical project is still in grace."""
     on = on or enforcement.today()
-    in_grace = dict(
-        Designation.objects.active()
-        .filter(enforcement_date__gt=on)
-        .values_list("normalized_name", "enforcement_date")
-    )
+    grace = Designation.objects.active().filter(enforcement_date__gt=on)
+    in_grace = dict(grace.values_list("normalized_name", "enforcement_date"))
     if not in_grace:
         return 0
-    roles = Role.objects.filter(project__normalized_name__in=list(in_grace)).values_list(
-        "user_id", "project__name", "project__normalized_name"
-    )
+    roles = Role.objects.filter(
+        project__normalized_name__in=grace.values("normalized_name"), user__is_active=True
+    ).values_list("user_id", "project__name", "project__normalized_name")
     protected = selectors.users_with_two_factor()
     reminded = set(GraceReminder.objects.filter(day=on).values_list("user_id", flat=True))
     at_risk: dict[int, list[dict]] = {}
