@@ -54,7 +54,9 @@ def connect() -> duckdb.DuckDBPyConnection:
         }
     )
     con.execute("SET TimeZone = 'UTC'")  # days are UTC days, as on PyPI, whatever the host says
-    con.execute("SET enable_progress_bar = false")  # the import draws its own bar on a terminal
+    # Track progress (query_progress) but never print DuckDB's bar: the import draws its own.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     return con
 
 
