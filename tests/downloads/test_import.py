@@ -1,6 +1,7 @@
 """Importing BigQuery ``file_downloads`` exports: every format, bad rows, and idempotency."""
 
 import gzip
+import json
 import shutil
 
 import pytest
@@ -113,3 +114,16 @@ def test_a_file_of_only_bad_rows_imports_nothing_and_says_why(data_dir, tmp_path
     assert report.rows_imported == 0
     assert report.rows_skipped == 6
     assert report.days == []
+
+
+def test_gzipped_csv_and_a_gzip_without_gz_in_its_name(data_dir, tmp_path):
+    plain = write_csv(tmp_path / "plain.csv", GOOD_ROWS + BAD_ROWS, ["too,few,fields"])
+    zipped_csv = tmp_path / "export.csv.gz"
+    zipped_csv.write_bytes(gzip.compress(plain.read_bytes()))
+    (csv_report,) = services.import_exports([zipped_csv], progress=False)
+    assert csv_report.rows_imported == 7
+    assert csv_report.skipped == {**EXPECTED_SKIPS, "malformed row": 1}
+    misnamed = tmp_path / "export.json"
+    misnamed.write_bytes(gzip.compress(b"\n".join(json.dumps(r).encode() for r in GOOD_ROWS[:3])))
+    (json_report,) = services.import_exports([misnamed], progress=False)
+    assert (json_report.rows_imported, json_report.rows_skipped) == (3, 0)

@@ -81,7 +81,8 @@ def import_export(path: Path, *, progress: bool = True) -> ImportReport:
         return ImportReport(source=str(path), key=key, already_imported=True, days=existing.days)
     with store.connect() as con:
         try:
-            events_sql = _events_sql(_source_sql(con, [path], file_format), file_format)
+            source_sql = _source_sql(con, [path], file_format, gzipped=gzipped)
+            events_sql = _events_sql(source_sql, file_format)
         except duckdb.Error as error:
             raise ImportFailed(f"{path}: cannot read as {file_format}: {error}") from error
         return write_partition(con, key, str(path), events_sql, progress=progress)
@@ -90,7 +91,7 @@ def import_export(path: Path, *, progress: bool = True) -> ImportReport:
 def import_segments(paths: list[Path], key: str) -> ImportReport:
     """Turn the recorder's JSON-lines segments (the export format) into one event partition."""
     with store.connect() as con:
-        events_sql = _events_sql(_json_lines_sql(paths), "jsonl")
+        events_sql = _events_sql(_json_lines_sql(paths, gzipped=False), "jsonl")
         return write_partition(con, key, "recorder", events_sql, progress=False)
 
 
@@ -141,7 +142,12 @@ def _file_list(paths: list[Path]) -> str:
     return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
-def _json_lines_sql(paths: list[Path]) -> str:
+def _compression(gzipped: bool) -> str:
+    """Say so explicitly: DuckDB guesses compression from the name, and names can lie."""
+    return "'gzip'" if gzipped else "'none'"
+
+
+def _json_lines_sql(paths: list[Path], *, gzipped: bool) -> str:
     """One VARCHAR per line (no CSV parsing: \\x1f never appears raw in valid JSON), then JSON."""
     columns = ",\n".join(
         f"  j->>{sql_literal('$.' + '.'.join(path))} AS r_{name}" for name, path in FIELDS.items()
@@ -156,7 +162,7 @@ FROM (
     END AS j
   FROM read_csv({_file_list(paths)}, columns={{'line': 'VARCHAR'}}, delim='\\x1f', quote='',
                 escape='', header=false, auto_detect=false, max_line_size=16777216,
-                ignore_errors=true, store_rejects=true)
+                ignore_errors=true, store_rejects=true, compression={_compression(gzipped)})
 )"""  # noqa: S608
 
 
@@ -184,13 +190,15 @@ def _resolve(columns: dict[tuple[str, ...], str], path: tuple[str, ...]) -> str:
     return "NULL"
 
 
-def _tabular_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: str) -> str:
+def _tabular_sql(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: str, *, gzipped: bool
+) -> str:
     if file_format == "parquet":
         relation = f"read_parquet({_file_list(paths)})"
     else:
         relation = (
             f"read_csv({_file_list(paths)}, header=true, all_varchar=true, "
-            "ignore_errors=true, store_rejects=true)"
+            f"ignore_errors=true, store_rejects=true, compression={_compression(gzipped)})"
         )
     columns = _columns_of(con, relation)
     resolved = {name: _resolve(columns, path) for name, path in FIELDS.items()}
@@ -203,10 +211,12 @@ SELECT false AS malformed,
 FROM {relation}"""  # noqa: S608
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: str) -> str:
+def _source_sql(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], file_format: str, *, gzipped: bool
+) -> str:
     if file_format == "jsonl":
-        return _json_lines_sql(paths)
-    return _tabular_sql(con, paths, file_format)
+        return _json_lines_sql(paths, gzipped=gzipped)
+    return _tabular_sql(con, paths, file_format, gzipped=gzipped)
 
 
 def _rejected_row_sql(file_format: str) -> str:
