@@ -28,6 +28,7 @@ def uwsgi_arguments(*, bind: str, workers: int | None = None) -> list[str]:
         "--enable-threads",  # the download recorder flushes from a background thread
         "--lazy-apps",  # each worker opens its own database connections and threads
         "--single-interpreter",
+        "--tcp-nodelay",  # headers and a sendfile(2) body must not wait on delayed ACKs
         "--http11-socket",  # HTTP/1.1 with keep-alive straight into the workers
         bind,
         "--module",
