@@ -8,6 +8,7 @@ LABELS = {
     "pypiserver": "pypiserver",
     "nginx": "nginx (static)",
 }
+WRK_TIMEOUT_MS = 10_000  # measure.wrk runs with --timeout 10s
 PAGES = (
     ("project_html", "project page, HTML"),
     ("project_json", "project page, JSON"),
@@ -22,7 +23,7 @@ def _read(result: dict, key: str, field: str) -> float | None:
     read = result.get("reads", {}).get(key, {})
     if read.get("result") != "ok":
         return None
-    if "one_connection" in read:
+    if "one_connection" in read and not read.get("requests"):
         return read["one_connection"]["requests_per_s"] if field == "requests_per_s" else None
     return read.get(field)
 
@@ -32,11 +33,19 @@ def _read_notes(result: dict, key: str, label: str) -> dict[str, str]:
     rate, p99 = f"{label}: requests/s", f"{label}: p99 ms"
     if read.get("result") != "ok":
         return {rate: read.get("result", "n/a"), p99: read.get("result", "n/a")}
-    if "one_connection" in read:
-        seconds = read["command"].split("-d", 1)[1].split("s", 1)[0]
-        return {rate: " (1 connection)", p99: f"none done in {seconds} s"}
+    if "one_connection" in read and not read.get("requests"):
+        return {rate: " (1 connection)", p99: f"none done in {_seconds(read)} s"}
+    notes = {}
     errors = sum(read.get("socket_errors", {}).values()) + read.get("non_2xx_3xx", 0)
-    return {rate: f" ({errors:,} errors)" if errors else ""}
+    if errors:
+        notes[rate] = f" ({errors:,} errors)"
+    if read.get("p99_ms") and read["p99_ms"] >= WRK_TIMEOUT_MS:
+        notes[p99] = " (wrk's timeout)"
+    return notes
+
+
+def _seconds(read: dict) -> str:
+    return read["command"].split("-d", 1)[1].split("s", 1)[0]
 
 
 def _timed(result: dict, key: str) -> float | None:
@@ -64,6 +73,13 @@ def _cell(value: float | None, note: str = "") -> str:
         return note.strip() or "n/a"
     text = f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
     return text + note
+
+
+def _ratio(mine: float | None, theirs: float | None) -> str:
+    if not mine or not theirs:
+        return "n/a"
+    ratio = mine / theirs
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.2g}x" if ratio < 0.1 else f"{ratio:.2f}x"
 
 
 def markdown(run: dict) -> str:
@@ -95,6 +111,6 @@ def markdown(run: dict) -> str:
             cells = []
             for other in others:
                 theirs = table[other][index][1]
-                cells.append(f"{mine / theirs:,.2f}x" if mine and theirs else "n/a")
+                cells.append(_ratio(mine, theirs))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
