@@ -116,19 +116,36 @@ def log_in(page, username: str, password: str) -> None:
     page.wait_for_load_state()
 
 
-def twine_upload(index: "LiveIndex", token: str, *files: Path):
-    """Upload with the real twine, in a clean environment, as a maintainer would."""
-    command = [
-        str(VENV_BIN / "twine"),
-        "upload",
-        "--non-interactive",
-        "--disable-progress-bar",
-        "--repository-url",
-        index.upload_url,
-        "-u",
-        "__token__",
-        "-p",
-        token,
-        *map(str, files),
-    ]
-    return run(command, env=clean_client_env())
+class Authenticator:
+    """A virtual CTAP2 authenticator attached to one page through the DevTools protocol."""
+
+    def __init__(self, page):
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("WebAuthn.enable")
+        self.id = self.cdp.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {
+                "options": {
+                    "protocol": "ctap2",
+                    "transport": "usb",
+                    "hasResidentKey": True,
+                    "hasUserVerification": True,
+                    "isUserVerified": True,
+                    "automaticPresenceSimulation": True,
+                }
+            },
+        )["authenticatorId"]
+
+    def credentials(self) -> list[dict]:
+        return self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})["credentials"]
+
+    def set_sign_count(self, credential: dict, sign_count: int) -> None:
+        """Put the same private key back with another counter: what a cloned key looks like."""
+        self.cdp.send(
+            "WebAuthn.removeCredential",
+            {"authenticatorId": self.id, "credentialId": credential["credentialId"]},
+        )
+        self.cdp.send(
+            "WebAuthn.addCredential",
+            {"authenticatorId": self.id, "credential": {**credential, "signCount": sign_count}},
+        )

@@ -7,31 +7,16 @@ key is the DevTools virtual authenticator.
 
 import json
 import re
-import subprocess
 
 import pytest
 
-from tests.browser.conftest import log_in, outbox_link, screenshot
-from tests.browser.test_webauthn import Authenticator
-from tests.e2e.conftest import VENV_BIN
+from tests.browser.conftest import Authenticator, log_in, outbox_link, screenshot
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery staple 42"
 OFFER_LINK = re.compile(r"https?://\S+/manage/account/security-key/")
 CODES = ["TITAN-DE-7Q2M-XK4P", "TITAN-DE-9R3N-LW8B", "YUBI-ANY-5T6Y-PZ1C"]
-
-
-def on_server(index, code: str) -> None:
-    """Run Python with Django set up against the live server's own data directory."""
-    result = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", "import django\ndjango.setup()\n" + code],
-        env={**index.env, "DJANGO_SETTINGS_MODULE": "bastion.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def _user(index, name: str, *extra: str) -> None:
@@ -47,8 +32,7 @@ def program(live_index, tmp_path_factory):
     _user(live_index, "root", "--admin")
     _user(live_index, "maint")
     _user(live_index, "bystander")
-    on_server(
-        live_index,
+    live_index.python(
         "from bastion.accounts.models import User\n"
         "from bastion.packaging.models import Project, Role, RoleName\n"
         "project = Project.objects.create(name='Requests', normalized_name='requests')\n"
@@ -65,8 +49,7 @@ def program(live_index, tmp_path_factory):
     )
     imported = live_index.bastion("keys", "import-codes", str(csv))
     assert "Imported 3 code(s)." in imported.stdout
-    on_server(
-        live_index,
+    live_index.python(
         "from bastion.keys.models import Vendor\n"
         "Vendor.objects.filter(slug='titan').update(name='Google Titan',"
         " instructions='Add two keys to your cart and enter the code at checkout.')\n",

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from tests.browser.conftest import log_in, outbox_link, register, screenshot, twine_upload
+from tests.browser.conftest import log_in, outbox_link, register, screenshot
 from tests.e2e.sample import build_project
 
 pytestmark = pytest.mark.e2e
@@ -77,15 +77,15 @@ def test_a_maintainer_walks_through_the_whole_life_of_a_project(
     maya.context.grant_permissions(["clipboard-read", "clipboard-write"])
     maya.get_by_role("button", name="Copy").click()
     maya.wait_for_function("document.getElementById('copy-status').textContent !== ''")
-    first = twine_upload(live_index, bootstrap, dists["1.0"].wheel, dists["1.0"].sdist)
+    first = live_index.twine_upload(bootstrap, dists["1.0"].wheel, dists["1.0"].sdist)
     assert first.returncode == 0, first.output
     scoped = create_token(maya, "ci", f"Only project {PROJECT}")
     screenshot(maya, "token-created")
     maya.get_by_role("button", name="Revoke bootstrap").click()
     assert "Revoked the token" in maya.content()
-    second = twine_upload(live_index, scoped, dists["1.1"].wheel)
+    second = live_index.twine_upload(scoped, dists["1.1"].wheel)
     assert second.returncode == 0, second.output
-    refused = twine_upload(live_index, bootstrap, dists["1.2"].wheel)
+    refused = live_index.twine_upload(bootstrap, dists["1.2"].wheel)
     assert refused.returncode != 0
     maya.goto("/manage/account/tokens/")
     assert bootstrap not in maya.content() and scoped not in maya.content()
@@ -134,7 +134,7 @@ def test_a_maintainer_walks_through_the_whole_life_of_a_project(
     # 6. Revoke the scoped token: the next upload is refused.
     maya.goto("/manage/account/tokens/")
     maya.get_by_role("button", name="Revoke ci").click()
-    after_revoke = twine_upload(live_index, scoped, dists["1.2"].wheel)
+    after_revoke = live_index.twine_upload(scoped, dists["1.2"].wheel)
     assert after_revoke.returncode != 0
     assert "403" in after_revoke.output
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import log_in, outbox_link, screenshot
+from tests.browser.conftest import Authenticator, log_in, outbox_link, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -27,41 +27,6 @@ def _user(live_index, name: str) -> None:
         "--password-stdin",
         input=PASSWORD + "\n",
     )
-
-
-class Authenticator:
-    """A virtual CTAP2 authenticator attached to one page through the DevTools protocol."""
-
-    def __init__(self, page):
-        self.cdp = page.context.new_cdp_session(page)
-        self.cdp.send("WebAuthn.enable")
-        self.id = self.cdp.send(
-            "WebAuthn.addVirtualAuthenticator",
-            {
-                "options": {
-                    "protocol": "ctap2",
-                    "transport": "usb",
-                    "hasResidentKey": True,
-                    "hasUserVerification": True,
-                    "isUserVerified": True,
-                    "automaticPresenceSimulation": True,
-                }
-            },
-        )["authenticatorId"]
-
-    def credentials(self) -> list[dict]:
-        return self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})["credentials"]
-
-    def set_sign_count(self, credential: dict, sign_count: int) -> None:
-        """Put the same private key back with another counter: what a cloned key looks like."""
-        self.cdp.send(
-            "WebAuthn.removeCredential",
-            {"authenticatorId": self.id, "credentialId": credential["credentialId"]},
-        )
-        self.cdp.send(
-            "WebAuthn.addCredential",
-            {"authenticatorId": self.id, "credential": {**credential, "signCount": sign_count}},
-        )
 
 
 def _register(page, label: str, *, passkey: bool = False) -> None:

@@ -75,6 +75,28 @@ class LiveIndex:
         self.bastion("users", "create", name, "--email", f"{name}@example.com", "--verified")
         return self.token(name, project)
 
+    def twine_upload(self, token: str, *files: Path, username: str = "__token__"):
+        """Upload with the real twine, in a clean environment, as a maintainer would."""
+        command = [str(VENV_BIN / "twine"), "upload", "--non-interactive", "--disable-progress-bar"]
+        command += ["--repository-url", self.upload_url, "-u", username, "-p", token]
+        # twine wraps its error lines to the terminal width; a wide one keeps each on one line
+        return run(command + [str(f) for f in files], env=clean_client_env(COLUMNS="300"))
+
+    def python(self, code: str, *args: str) -> str:
+        """Run Python with Django set up against this server's own database and data directory.
+
+        ``args`` arrive in ``sys.argv[1:]``, so the code never has to splice values into itself.
+        """
+        result = subprocess.run(
+            [str(VENV_BIN / "python"), "-c", "import django, sys\ndjango.setup()\n" + code, *args],
+            env={**self.env, "DJANGO_SETTINGS_MODULE": "bastion.settings"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     def token(self, name: str, project: str | None = None) -> str:
         args = ["tokens", "create", name] + (["--project", project] if project else [])
         return self.bastion(*args).stdout.strip()

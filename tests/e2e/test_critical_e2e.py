@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.downloads.conftest import export_row, write_jsonl
-from tests.e2e.conftest import VENV_BIN, clean_client_env, run
+from tests.e2e.conftest import VENV_BIN
 from tests.e2e.sample import build_project
 
 pytestmark = pytest.mark.e2e
@@ -45,28 +45,6 @@ class Browser:
     def login(self, username: str) -> None:
         response = self.post("/account/login/", {"username": username, "password": PASSWORD})
         assert response.status_code == 302, response.text
-
-
-def twine_upload(live_index, token: str, *files) -> subprocess.CompletedProcess:
-    env = clean_client_env(COLUMNS="300")  # twine wraps its error lines to the terminal width
-    command = [str(VENV_BIN / "twine"), "upload", "--non-interactive", "--disable-progress-bar"]
-    command += ["--repository-url", live_index.upload_url, "-u", "__token__", "-p", token]
-    return run(command + [str(f) for f in files], env=env)
-
-
-def django(live_index, code: str, *args: str) -> str:
-    """Run Python with Django set up against the live server's data directory."""
-    env = {**live_index.env, "DJANGO_SETTINGS_MODULE": "bastion.settings"}
-    script = "import django, sys\ndjango.setup()\n" + code
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", script, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 ENROLL_TOTP = """
@@ -142,7 +120,7 @@ def test_critical_project_mandate_end_to_end(live_index, tmp_path):
     user(live_index, "helper")
     token = live_index.token("maint")
     for dist in (first, dependency):  # the two real uploads, before any designation
-        uploaded = twine_upload(live_index, token, dist.wheel, dist.sdist)
+        uploaded = live_index.twine_upload(token, dist.wheel, dist.sdist)
         assert uploaded.returncode == 0, uploaded.output
     browser = Browser(live_index.url)
     browser.login("maint")
@@ -166,7 +144,7 @@ def test_critical_project_mandate_end_to_end(live_index, tmp_path):
     assert "critpkg is critical since" in explained and "enforced since" in explained
 
     # The maintainer without 2FA is refused, with the reason and the fix.
-    refused = twine_upload(live_index, token, second.wheel)
+    refused = live_index.twine_upload(token, second.wheel)
     assert refused.returncode != 0
     assert "403" in refused.output and "'critpkg' is critical" in refused.output
     assert "/manage/account/two-factor/" in refused.output
@@ -183,13 +161,13 @@ def test_critical_project_mandate_end_to_end(live_index, tmp_path):
     assert "critical-banner" in page and "critpkg" in page
 
     # Evasion: the same name spelled differently (it normalizes to the critical name).
-    respelled = twine_upload(live_index, token, respelled_dist.wheel)
+    respelled = live_index.twine_upload(token, respelled_dist.wheel)
     assert respelled.returncode != 0 and "is critical" in respelled.output, respelled.output
 
     # Enrol TOTP through the mfa service: now everything works.
     secret = pyotp.random_base32()
-    django(live_index, ENROLL_TOTP, "maint", secret)
-    accepted = twine_upload(live_index, token, second.wheel, second.sdist)
+    live_index.python(ENROLL_TOTP, "maint", secret)
+    accepted = live_index.twine_upload(token, second.wheel, second.sdist)
     assert accepted.returncode == 0, accepted.output
     assert live_index.bastion("tokens", "create", "maint").stdout.startswith("bastion-")
     invite = browser.post(
@@ -220,13 +198,13 @@ def test_critical_project_mandate_end_to_end(live_index, tmp_path):
     )
     assert deletion.status_code == 403
     assert "administrator must approve" in deletion.text and "critpkg" in deletion.text
-    django(live_index, APPROVE_DELETIONS, "root")
+    live_index.python(APPROVE_DELETIONS, "root")
     deletion = browser.post(
         "/manage/project/critdep/release/1.0/delete/", {"confirm": "1.0", "reason": "leaving"}
     )
     assert deletion.status_code == 302, deletion.text
     # ...and re-uploading (atomicwrites, 2022) does not shed the label.
-    reuploaded = twine_upload(live_index, token, recreated.wheel)
+    reuploaded = live_index.twine_upload(token, recreated.wheel)
     assert reuploaded.returncode == 0, reuploaded.output
     info = requests.get(f"{live_index.url}/pypi/critdep/json", timeout=30).json()["info"]
     assert info["critical"] is True
@@ -234,4 +212,4 @@ def test_critical_project_mandate_end_to_end(live_index, tmp_path):
     assert listed == ["critdep", "critpkg"]
 
     # Remove the last factor: refused while maintaining a critical project.
-    assert "refused:" in django(live_index, REMOVE_TOTP, "maint")
+    assert "refused:" in live_index.python(REMOVE_TOTP, "maint")

@@ -8,7 +8,6 @@ import requests
 
 from tests.e2e.conftest import VENV_BIN, clean_client_env, run
 from tests.e2e.sample import build_project
-from tests.e2e.test_index_clients import twine_upload
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +49,7 @@ def test_pip_install_counts_as_an_installer_download_and_a_mirror_does_not(live_
     built = build_project(tmp_path / "src", "counted-sample", "1.0")
     env = clean_client_env()
     token = live_index.user_with_token("dora")
-    assert twine_upload(live_index, env, token, built.wheel, built.sdist).returncode == 0
+    assert live_index.twine_upload(token, built.wheel, built.sdist).returncode == 0
 
     run([str(VENV_BIN / "python"), "-m", "venv", str(tmp_path / "venv")], env=env)
     pip = tmp_path / "venv" / "bin" / "pip"

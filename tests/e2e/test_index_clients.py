@@ -29,28 +29,9 @@ def published(live_index, dists):
     """alice creates bastion-sample with a user-wide token, then mints a project-scoped one."""
     env = clean_client_env(COLUMNS="200")  # twine wraps its error lines to the terminal width
     user_token = live_index.user_with_token("alice")
-    result = twine_upload(live_index, env, user_token, dists["first"].wheel, dists["first"].sdist)
+    result = live_index.twine_upload(user_token, dists["first"].wheel, dists["first"].sdist)
     assert result.returncode == 0, result.output
     return {"env": env, "project_token": live_index.token("alice", "bastion-sample")}
-
-
-def twine_upload(live_index, env, token, *files: Path):
-    return run(
-        [
-            str(VENV_BIN / "twine"),
-            "upload",
-            "--non-interactive",
-            "--disable-progress-bar",
-            "--repository-url",
-            live_index.upload_url,
-            "-u",
-            "__token__",
-            "-p",
-            token,
-            *map(str, files),
-        ],
-        env=env,
-    )
 
 
 def fresh_venv(path: Path, env) -> Path:
@@ -59,12 +40,8 @@ def fresh_venv(path: Path, env) -> Path:
 
 
 def test_twine_uploads_wheel_and_sdist_with_a_project_scoped_token(live_index, dists, published):
-    result = twine_upload(
-        live_index,
-        published["env"],
-        published["project_token"],
-        dists["second"].wheel,
-        dists["second"].sdist,
+    result = live_index.twine_upload(
+        published["project_token"], dists["second"].wheel, dists["second"].sdist
     )
     assert result.returncode == 0, result.output
     page = requests.get(f"{live_index.simple_url}bastion-sample/", timeout=10).text
@@ -141,8 +118,8 @@ def test_uv_publish(live_index, dists, published, tmp_path):
 def test_identical_reupload_succeeds_and_changed_bytes_are_refused(
     live_index, dists, published, tmp_path
 ):
-    env, token = published["env"], published["project_token"]
-    again = twine_upload(live_index, env, token, dists["first"].wheel)
+    token = published["project_token"]
+    again = live_index.twine_upload(token, dists["first"].wheel)
     assert again.returncode == 0, again.output
 
     tampered = tmp_path / dists["first"].wheel.name
@@ -152,19 +129,17 @@ def test_identical_reupload_succeeds_and_changed_bytes_are_refused(
             if item.filename.endswith("__init__.py"):
                 data += b"# changed\n"
             out.writestr(item, data)
-    conflict = twine_upload(live_index, env, token, tampered)
+    conflict = live_index.twine_upload(token, tampered)
     assert conflict.returncode != 0
     assert "400" in conflict.output and "File already exists" in conflict.output
 
 
 def test_token_scoped_to_another_project_is_refused(live_index, dists, published):
     bob_token = live_index.user_with_token("bob")
-    created = twine_upload(live_index, published["env"], bob_token, dists["other"].wheel)
+    created = live_index.twine_upload(bob_token, dists["other"].wheel)
     assert created.returncode == 0, created.output
 
-    result = twine_upload(
-        live_index, published["env"], published["project_token"], dists["other"].sdist
-    )
+    result = live_index.twine_upload(published["project_token"], dists["other"].sdist)
     assert result.returncode != 0
     assert "403" in result.output
     assert "scoped to project 'bastion-sample'" in result.output
@@ -173,7 +148,7 @@ def test_token_scoped_to_another_project_is_refused(live_index, dists, published
 
 def test_project_scoped_token_cannot_create_a_new_project(live_index, dists, published, tmp_path):
     brand_new = build_project(tmp_path, "brand-new-sample", "1.0")
-    result = twine_upload(live_index, published["env"], published["project_token"], brand_new.wheel)
+    result = live_index.twine_upload(published["project_token"], brand_new.wheel)
     assert result.returncode != 0
     assert "403" in result.output and "cannot create a new project" in result.output
     assert requests.get(f"{live_index.simple_url}brand-new-sample/", timeout=10).status_code == 404

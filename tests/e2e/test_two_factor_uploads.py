@@ -4,11 +4,8 @@ Accounts with 2FA publish with tokens only (a password alone must never be enoug
 owner's "require 2FA for every maintainer" refuses a maintainer without 2FA, token or not.
 """
 
-import subprocess
-
 import pytest
 
-from tests.e2e.conftest import VENV_BIN, clean_client_env, run
 from tests.e2e.sample import build_project
 
 pytestmark = pytest.mark.e2e
@@ -16,47 +13,16 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery staple 42"
 
 
-def on_server(index, code: str) -> str:
-    """Run Python with Django set up against the live server's own data directory."""
-    result = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", "import django\ndjango.setup()\n" + code],
-        env={**index.env, "DJANGO_SETTINGS_MODULE": "bastion.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def give_totp(index, username: str) -> None:
-    on_server(
-        index,
+    index.python(
         "import time, pyotp\n"
         "from bastion.accounts.models import User\n"
         "from bastion.mfa import services, totp\n"
         "secret = totp.new_secret()\n"
         f"user = User.objects.get(username='{username}')\n"
         "services.confirm_totp(user, secret=secret, code=pyotp.TOTP(secret).now(),"
-        " origin=services.Origin())\n",
+        " origin=services.Origin())\n"
     )
-
-
-def twine(index, username: str, password: str, *files):
-    command = [
-        str(VENV_BIN / "twine"),
-        "upload",
-        "--non-interactive",
-        "--disable-progress-bar",
-        "--repository-url",
-        index.upload_url,
-        "-u",
-        username,
-        "-p",
-        password,
-        *map(str, files),
-    ]
-    return run(command, env=clean_client_env(COLUMNS="300"))
 
 
 def test_a_2fa_account_cannot_upload_with_its_password_but_its_token_works(live_index, tmp_path):
@@ -73,13 +39,13 @@ def test_a_2fa_account_cannot_upload_with_its_password_but_its_token_works(live_
     give_totp(live_index, "tfa")
     built = build_project(tmp_path, "tfa-pkg", "1.0")
 
-    refused = twine(live_index, "tfa", PASSWORD, built.wheel)
+    refused = live_index.twine_upload(PASSWORD, built.wheel, username="tfa")
     assert refused.returncode != 0
     assert "403" in refused.output
     assert "Username/password authentication is not supported for uploads" in refused.output
 
     token = live_index.token("tfa")
-    accepted = twine(live_index, "__token__", token, built.wheel)
+    accepted = live_index.twine_upload(token, built.wheel)
     assert accepted.returncode == 0, accepted.output
 
 
@@ -87,21 +53,20 @@ def test_a_maintainer_without_2fa_cannot_upload_to_an_opt_in_project(live_index,
     owner_token = live_index.user_with_token("olga")
     give_totp(live_index, "olga")
     first = build_project(tmp_path / "1", "optin-pkg", "1.0")
-    assert twine(live_index, "__token__", owner_token, first.wheel).returncode == 0
+    assert live_index.twine_upload(owner_token, first.wheel).returncode == 0
 
     maintainer_token = live_index.user_with_token("max")  # user-wide, minted before the opt-in
-    on_server(
-        live_index,
+    live_index.python(
         "from bastion.accounts.models import User\n"
         "from bastion.packaging.models import Project, Role\n"
         "project = Project.objects.get(normalized_name='optin-pkg')\n"
         "Role.objects.create(user=User.objects.get(username='max'), project=project,"
         " role_name='Maintainer')\n"
         "project.requires_two_factor = True\n"
-        "project.save()\n",
+        "project.save()\n"
     )
     second = build_project(tmp_path / "2", "optin-pkg", "1.1")
-    refused = twine(live_index, "__token__", maintainer_token, second.wheel)
+    refused = live_index.twine_upload(maintainer_token, second.wheel)
     assert refused.returncode != 0
     assert "403" in refused.output
     assert "Project 'optin-pkg' requires every maintainer to use two-factor" in refused.output
@@ -111,4 +76,4 @@ def test_a_maintainer_without_2fa_cannot_upload_to_an_opt_in_project(live_index,
     assert scoped.returncode != 0 and "two-factor" in scoped.stderr
 
     give_totp(live_index, "max")
-    assert twine(live_index, "__token__", maintainer_token, second.wheel).returncode == 0
+    assert live_index.twine_upload(maintainer_token, second.wheel).returncode == 0
