@@ -3,6 +3,7 @@
 import json
 
 from bastion.packaging.models import Project
+from bastion.packaging.services import journal
 from bastion.simple import render, services
 from tests.simple import factory
 
@@ -50,7 +51,23 @@ def test_a_failed_render_removes_the_stale_pages(holy_grail, index, monkeypatch)
         raise OSError("disk full")
 
     monkeypatch.setattr(render, "project_document", broken)
+    journal(holy_grail, "a change whose pages fail to render")
     services.refresh_after_change(normalized_name="holy-grail")  # logs, does not raise
     assert not (services.pages_root() / "holy-grail" / "index.html").exists()
     monkeypatch.undo()
     assert index.get("/simple/holy-grail/").status == 200  # rendered afresh on the next read
+
+
+def test_one_change_announced_three_times_renders_once(holy_grail, monkeypatch):
+    """An upload journals project, release and file; the pages of one serial are rendered once."""
+    journal(holy_grail, "add a file")
+    services.refresh_after_change(normalized_name="holy-grail")
+    renders = []
+    monkeypatch.setattr(services, "render_project", lambda name: renders.append(name))
+    monkeypatch.setattr(services, "render_root", lambda: renders.append("/"))
+    services.refresh_after_change(normalized_name="holy-grail")
+    services.refresh_after_change(normalized_name="holy-grail")
+    assert renders == []
+    journal(holy_grail, "yank a release")
+    services.refresh_after_change(normalized_name="holy-grail")
+    assert renders == ["holy-grail", "/"]

@@ -40,6 +40,7 @@ def store(key: str, source) -> Path:
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; nginx or a CDN origin may run as another user
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

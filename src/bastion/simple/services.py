@@ -16,6 +16,7 @@ newer page: whoever takes the lock last also read last.
 import fcntl
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,6 +114,28 @@ def render_all(target_dir: Path | str | None = None) -> int:
     return len(rendered)
 
 
+_SERIAL_TRAILER = re.compile(rb"<!--SERIAL (\d+)-->\s*\Z")
+
+
+def _rendered_serial(directory: Path) -> int | None:
+    """The serial an HTML page on disk was rendered at, from its ``<!--SERIAL n-->`` trailer."""
+    try:
+        with open(directory / HTML_PAGE, "rb") as page:
+            page.seek(0, os.SEEK_END)
+            page.seek(max(0, page.tell() - 64))
+            match = _SERIAL_TRAILER.search(page.read())
+    except FileNotFoundError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def _render_unless_current(directory: Path, serial: int | None, render_page) -> None:
+    """One upload journals up to three changes (project, release, file), and each announces
+    itself after the commit; the pages of one serial never differ, so render them only once."""
+    if serial is None or _rendered_serial(directory) != serial:
+        render_page()
+
+
 def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
     """``project_changed`` receiver: re-render the project and the list after a commit.
 
@@ -120,8 +143,15 @@ def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
     Instead the possibly stale pages are removed: the next read renders them afresh.
     """
     try:
-        render_project(normalized_name)
-        render_root()
+        serial = (
+            Project.objects.filter(normalized_name=normalized_name)
+            .values_list("last_serial", flat=True)
+            .first()
+        )
+        _render_unless_current(
+            pages_root() / normalized_name, serial, lambda: render_project(normalized_name)
+        )
+        _render_unless_current(pages_root(), last_serial(), render_root)
     except Exception:
         logger.exception("could not render the simple pages of %s", normalized_name)
         for page in (HTML_PAGE, JSON_PAGE):
@@ -153,10 +183,8 @@ def _exclusive(directory: Path) -> Iterator[None]:
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out:  # no fsync: a page is a cache of the database
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a static server in front may run as another user
         os.replace(tmp, path)
     except BaseException:

@@ -1,0 +1,22 @@
+"""Distribution files on disk: addressed by content hash, readable by a static server."""
+
+import stat
+
+import pytest
+
+from bastion.packaging import storage
+
+
+def test_stored_files_are_readable_by_other_users(settings, tmp_path):
+    """nginx or a CDN origin serving FILES_DIR usually runs as another user than Bastion."""
+    settings.FILES_DIR = tmp_path
+    path = storage.store_bytes(storage.key_for("ab" * 32, "spam-1.0.tar.gz"), b"bytes")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert path.read_bytes() == b"bytes"
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".incoming-")]
+
+
+def test_keys_that_escape_the_files_directory_are_refused(settings, tmp_path):
+    settings.FILES_DIR = tmp_path / "files"
+    with pytest.raises(ValueError, match="escapes"):
+        storage.path_for("../outside.whl")
