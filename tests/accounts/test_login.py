@@ -99,7 +99,7 @@ def test_a_password_change_needs_the_current_password_and_shows_errors_beside_fi
     assert response.status_code == 400
     form = response.context["password_form"]
     assert set(form.errors) >= {"old_password"}
-    assert 'id="id_old_password_error"' in response.content.decode()
+    assert 'id="id_old_password_errors"' in response.content.decode()
 
 
 def test_too_many_failed_logins_for_one_account_answer_429_even_with_the_right_password(
@@ -133,4 +133,4 @@ def test_an_empty_login_form_shows_an_error_beside_each_field(client, db):
     html = response.content.decode()
     for name in ("username", "password"):
         assert f'<label for="id_{name}">' in html
-        assert f'id="id_{name}_error"' in html
+        assert f'id="id_{name}_errors"' in html
