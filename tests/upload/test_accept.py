@@ -231,3 +231,15 @@ def test_upload_does_not_leave_temporary_files(uploader):
     names = {path.name for path in stored_files()}
     assert not any(name.startswith(".incoming-") for name in names)
     assert settings.FILES_DIR.exists()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "description"),
+    [("text/markdown", "# Title\n\n.. not a directive here"), ("", "A *plain* rst body.\n")],
+)
+def test_descriptions_that_render_are_accepted(uploader, content_type, description):
+    headers = [("Description-Content-Type", content_type)] if content_type else []
+    text = dists.metadata_text("holy-grail", "1.0", headers=headers)
+    response = uploader.upload(dists.wheel(metadata=text + description).form())
+    assert response.status_code == 200, response.reason_phrase
+    assert Release.objects.get().description == description

@@ -669,3 +669,13 @@ def test_owner_role_not_created_for_refused_first_upload(uploader):
 
     assert uploader.upload(dist.form()).status_code == 400
     assert not Role.objects.filter(role_name=RoleName.OWNER).exists()
+
+
+def test_description_that_does_not_render_refused(uploader, refused):
+    """PyPI refuses reStructuredText that fails to render (and markup it would not allow)."""
+    text = dists.metadata_text(
+        "holy-grail", "1.0", headers=[("Description-Content-Type", "text/x-rst")]
+    )
+    dist = dists.wheel(metadata=text + "Title\n=====\n\n.. unknown-directive::\n")
+
+    refused(uploader.upload(dist.form()), 400, "The description failed to render for 'text/x-rst'.")

@@ -30,17 +30,28 @@ def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     return message.get_content_type(), params
 
 
-def render(description: str, content_type: str = "") -> SafeString:
-    """Sanitized HTML for a description; unknown content types are treated as plain text."""
-    if not description:
-        return mark_safe("")
+def _render_as_declared(description: str, content_type: str) -> str | None:
+    """The renderer the content type names; None for invalid reStructuredText or an unknown
+    Markdown variant. Unknown content types are treated as plain text."""
     kind, params = _parse_content_type(content_type)
     renderer = _RENDERERS.get(kind, readme_renderer.txt)
     kwargs = (
         {"variant": params["variant"]} if kind == "text/markdown" and "variant" in params else {}
     )
-    html = renderer.render(description, **kwargs)
-    if html is None:  # invalid reStructuredText, or an unknown Markdown variant
+    return renderer.render(description, **kwargs)
+
+
+def renders(description: str, content_type: str = "") -> bool:
+    """Whether the description renders as it declares; uploads that do not are refused."""
+    return not description or _render_as_declared(description, content_type) is not None
+
+
+def render(description: str, content_type: str = "") -> SafeString:
+    """Sanitized HTML for a description; one that fails to render is shown as plain text."""
+    if not description:
+        return mark_safe("")
+    html = _render_as_declared(description, content_type)
+    if html is None:
         html = readme_renderer.txt.render(description)
     return mark_safe(html)  # noqa: S308 - readme_renderer sanitizes its output with nh3
 

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from bastion.events import services as events
 from bastion.events.services import Origin
-from bastion.packaging import authz, storage
+from bastion.packaging import authz, readme, storage
 from bastion.packaging import services as packaging
 from bastion.packaging.models import (
     Dependency,
@@ -321,6 +321,17 @@ def _check_license_files(meta: Metadata, archive: archives.Archive, filename: st
             )
 
 
+def _check_description(meta: Metadata) -> None:
+    """PyPI refuses a description that does not render as its declared content type."""
+    content_type = meta.description_content_type or readme.DEFAULT_CONTENT_TYPE
+    if not readme.renders(meta.description or "", content_type):
+        raise UploadRejected(
+            400,
+            f"The description failed to render for '{content_type}'. "
+            f"See {_help('description-content-type')} for more information.",
+        )
+
+
 def accept_upload(
     *, actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
 ) -> UploadResult:
@@ -354,6 +365,7 @@ def accept_upload(
     _check_same_distribution(form_meta, meta, archive.metadata_path)
     _check_filename_form(filename, form.filetype, meta.name, meta.version)
     _check_license_files(meta, archive, filename)
+    _check_description(meta)
 
     upload = _Upload(actor, form, filename, content.size, digests, meta, raw, archive, origin)
     _store(upload, content)
