@@ -34,6 +34,7 @@ def management_urls(world) -> list[str]:
         reverse("delete_file", kwargs=release),
         reverse("manage_roles", args=[name]),
         reverse("remove_role", args=[name, role.pk]),
+        reverse("change_role", args=[name, role.pk]),
         reverse("revoke_invitation", args=[name, invitation.pk]),
         reverse("project_settings", args=[name]),
         reverse("project_history", args=[name]),
@@ -56,7 +57,7 @@ HOSTILE_POST = {
 def test_non_owner_gets_403_on_every_management_url(world, who, method):
     client = world.client_for(getattr(world, who))
     urls = management_urls(world)
-    assert len(urls) == 11
+    assert len(urls) == 12
     for url in urls:
         response = getattr(client, method)(url, HOSTILE_POST if method == "post" else None)
         assert response.status_code == 403, (method, url, response.status_code)
@@ -65,6 +66,7 @@ def test_non_owner_gets_403_on_every_management_url(world, who, method):
     assert Release.objects.filter(project=project).count() == 2
     assert not Release.objects.filter(yanked=True).exists()
     assert Role.objects.filter(project=project).count() == 2
+    assert Role.objects.get(project=project, user=world.owner).role_name == RoleName.OWNER
     assert RoleInvitation.objects.filter(project=project).count() == 1
     assert not project.requires_two_factor
 

@@ -168,3 +168,35 @@ def test_accepting_goes_through_the_gate(world, owner_client):
     assert b"verified primary email" in response.content
     assert not Role.objects.filter(user=world.stranger).exists()
     assert RoleInvitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_owner_makes_a_maintainer_an_owner_and_back(world, owner_client):
+    role = Role.objects.get(user=world.maintainer)
+    url = reverse("change_role", args=["widget", role.pk])
+    assert owner_client.post(url, {"role_name": "Owner"}).status_code == 302
+    role.refresh_from_db()
+    assert role.role_name == RoleName.OWNER
+    event = SecurityEvent.objects.get(tag="role:change")
+    assert event.additional == {"username": "mario", "role": "Owner", "previous_role": "Maintainer"}
+    owner_client.post(url, {"role_name": "Maintainer"})
+    role.refresh_from_db()
+    assert role.role_name == RoleName.MAINTAINER
+
+
+def test_last_owner_cannot_step_down(world, owner_client):
+    role = Role.objects.get(user=world.owner)
+    url = reverse("change_role", args=["widget", role.pk])
+    response = owner_client.post(url, {"role_name": "Maintainer"}, follow=True)
+    assert b"last owner" in response.content
+    role.refresh_from_db()
+    assert role.role_name == RoleName.OWNER
+    assert not SecurityEvent.objects.filter(tag="role:change").exists()
+
+
+def test_an_unknown_role_is_refused(world, owner_client):
+    role = Role.objects.get(user=world.maintainer)
+    url = reverse("change_role", args=["widget", role.pk])
+    response = owner_client.post(url, {"role_name": "Emperor"}, follow=True)
+    assert b"is not a role" in response.content
+    role.refresh_from_db()
+    assert role.role_name == RoleName.MAINTAINER

@@ -160,6 +160,36 @@ def remove_role(*, actor: authz.Actor, role: Role, origin: Origin) -> None:
         )
 
 
+def change_role(*, actor: authz.Actor, role: Role, role_name: str, origin: Origin) -> Role:
+    """Make a Maintainer an Owner or the other way round. The last owner stays an owner."""
+    project = role.project
+    _require(actor, authz.Action.MANAGE_ROLES, project)
+    if role_name not in RoleName.values:
+        raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
+    if role.role_name == role_name:
+        return role
+    with transaction.atomic():
+        owners = Role.objects.select_for_update().filter(project=project, role_name=RoleName.OWNER)
+        if role.role_name == RoleName.OWNER and owners.count() <= 1:
+            raise PackagingError(
+                f"'{role.user.username}' is the last owner of '{project.name}' and must stay an "
+                "owner. Make someone else an owner first."
+            )
+        previous, role.role_name = role.role_name, role_name
+        role.save(update_fields=["role_name"])
+        journal(project, f"change {previous} {role.user.username} to {role_name}", user=actor.user)
+        events.record(
+            "role:change",
+            user=actor.user,
+            project=project,
+            origin=origin,
+            username=role.user.username,
+            role=role_name,
+            previous_role=previous,
+        )
+    return role
+
+
 def _with_setting(project: Project, **changes) -> Project:
     """A copy of the project as it would be after ``changes``, for asking the gate ahead."""
     preview = copy(project)

@@ -51,6 +51,11 @@ urlpatterns = [
         name="remove_role",
     ),
     path(
+        "manage/project/<str:name>/roles/<int:role_id>/change/",
+        views.change_role,
+        name="change_role",
+    ),
+    path(
         "manage/project/<str:name>/invitations/<int:invitation_id>/revoke/",
         views.revoke_invitation,
         name="revoke_invitation",

@@ -285,6 +285,28 @@ def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpRes
 @project_action(Action.MANAGE_ROLES)
 @require_POST
 @require_recent_auth
+def change_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
+    role = get_object_or_404(Role.objects.select_related("user"), pk=role_id, project=project)
+    try:
+        management.change_role(
+            actor=actor(request),
+            role=role,
+            role_name=request.POST.get("role_name", ""),
+            origin=origin(request),
+        )
+    except PackagingError as error:
+        refusal = service_error(request, error)
+        if refusal is not None:
+            return refusal
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{role.user.username} is now {role.role_name}.")
+    return redirect("manage_roles", project.normalized_name)
+
+
+@project_action(Action.MANAGE_ROLES)
+@require_POST
+@require_recent_auth
 def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(
         RoleInvitation.objects.select_related("invitee"), pk=invitation_id, project=project

@@ -31,6 +31,7 @@ LABELS = {
     "role:decline_invite": "Role invitation declined",
     "role:revoke_invite": "Role invitation withdrawn",
     "role:remove": "Role removed",
+    "role:change": "Role changed",
     "release:yank": "Release yanked",
     "release:unyank": "Release unyanked",
     "release:remove": "Release deleted",
