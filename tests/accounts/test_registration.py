@@ -5,6 +5,7 @@ from email import message_from_bytes
 
 import pytest
 from django.core import signing
+from django.test import Client
 
 from bastion.accounts import services
 from bastion.accounts.models import Email, User
@@ -123,3 +124,13 @@ def test_the_registration_page_labels_every_field_and_carries_a_csrf_token(clien
     for name in ("username", "email", "password1", "password2"):
         assert f'<label for="id_{name}">' in html
     assert "csrfmiddlewaretoken" in html
+
+
+def test_the_sixth_registration_from_one_address_within_an_hour_is_refused(mailbox):
+    for number in range(5):
+        assert register(Client(), f"user{number}", f"user{number}@example.org").status_code == 302
+    response = register(Client(), "user5", "user5@example.org")
+    assert response.status_code == 429
+    assert "Too many new accounts" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert not User.objects.filter(username="user5").exists()

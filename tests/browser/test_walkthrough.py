@@ -104,7 +104,7 @@ def test_a_maintainer_walks_through_the_whole_life_of_a_project(
     )
     maya.goto(f"/manage/project/{PROJECT}/roles/")
     maya.get_by_label("Username").fill("bob")
-    maya.get_by_label("Role").select_option("Maintainer")
+    maya.get_by_label("Role", exact=True).select_option("Maintainer")
     maya.get_by_role("button", name="Send invitation").click()
     assert "Invited bob as Maintainer" in maya.content()
     bob = new_page(viewport={"width": 390, "height": 844})  # a phone

@@ -141,5 +141,7 @@ LOGIN_PER_IP = RateLimiter("login.ip", Limit(10, 5 * MINUTE))
 PASSWORD_RESET_PER_ACCOUNT = RateLimiter("password-reset.account", Limit(5, DAY))
 #: Reset requests from one IP address.
 PASSWORD_RESET_PER_IP = RateLimiter("password-reset.ip", Limit(20, HOUR))
+#: New accounts from one IP address: sign-ups are cheap for a bot and each one sends a mail.
+REGISTRATION_PER_IP = RateLimiter("registration.ip", Limit(5, HOUR), Limit(20, DAY))
 #: Verification mails one account may trigger (adding addresses, asking for a new link).
 VERIFICATION_MAIL_PER_ACCOUNT = RateLimiter("verification-mail.account", Limit(10, 6 * HOUR))

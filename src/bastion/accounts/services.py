@@ -31,6 +31,7 @@ INVALID_LOGIN = "The username or password is not correct."
 TOO_MANY_LOGINS = "Too many failed login attempts."
 TOO_MANY_RESETS = "Too many password reset requests."
 TOO_MANY_VERIFICATION_MAILS = "Too many verification emails requested."
+TOO_MANY_REGISTRATIONS = "Too many new accounts from your network."
 
 VERIFY_SALT = "bastion.accounts.verify-email"
 VERIFY_MAX_AGE = 24 * 3600
@@ -84,7 +85,10 @@ def create_user(
 def register(request: HttpRequest, *, username: str, email: str, password: str) -> User:
     """Create an account from the sign-up form, log it in and mail a verification link."""
     origin = Origin.from_request(request)
+    ip_key = origin.ip_address or "unknown"
+    ratelimit.REGISTRATION_PER_IP.check(ip_key, TOO_MANY_REGISTRATIONS)
     user = create_user(username=username, email=email, password=password, origin=origin)
+    ratelimit.REGISTRATION_PER_IP.hit(ip_key)
     complete_login(request, user, method="registration")
     send_verification(user.primary_email(), origin=origin)
     return user

@@ -63,6 +63,8 @@ def register(request: HttpRequest) -> HttpResponse:
             form.add_error("password1", error)
         except services.AccountError as error:
             form.add_error(None, str(error))
+        except RateLimited as limited:
+            return rate_limited_response(request, limited)
         else:
             messages.success(
                 request,
