@@ -2,11 +2,13 @@
 
 import io
 import json
+from datetime import date
 
 import pytest
 
 from bastion.accounts.models import User
 from bastion.cli import main
+from bastion.critical.models import Designation
 from bastion.packaging.models import Project, Release, Role, RoleName
 from bastion.tokens.services import authenticate
 
@@ -72,3 +74,14 @@ def test_yank_unknown_release_fails_clearly(alice, capsys):
     Project.objects.create(name="Spam", normalized_name="spam")
     assert main(["yank", "spam", "9.9", "--reason", "x"]) == 1
     assert "has no release '9.9'" in capsys.readouterr().err
+
+
+def test_users_show_names_the_critical_projects_and_their_enforcement_dates(alice, capsys):
+    project = Project.objects.create(name="Spam", normalized_name="spam")
+    Role.objects.create(user=alice, project=project, role_name=RoleName.MAINTAINER)
+    Project.objects.create(name="Eggs", normalized_name="eggs")
+    Designation.objects.create(normalized_name="spam", reason={}, enforcement_date=date(2027, 1, 1))
+    Designation.objects.create(normalized_name="eggs", reason={}, enforcement_date=date(2027, 1, 1))
+    assert main(["users", "show", "alice", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["critical_projects"] == [{"name": "spam", "enforcement_date": "2027-01-01"}]

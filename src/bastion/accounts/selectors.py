@@ -1,7 +1,18 @@
-"""Read-only views of accounts, shared by the CLI and (later) the web UI."""
+"""Read-only views of accounts for the command line."""
 
 from bastion.accounts.models import User
+from bastion.critical.models import Designation
 from bastion.mfa.services import two_factor_summary
+
+
+def _critical_projects(user: User) -> list[dict]:
+    """The critical projects the user holds a role on, and when each one's mandate applies."""
+    names = [role.project.normalized_name for role in user.roles.all()]
+    designations = Designation.objects.active().filter(normalized_name__in=names)
+    return [
+        {"name": d.normalized_name, "enforcement_date": d.enforcement_date.isoformat()}
+        for d in designations.order_by("normalized_name")
+    ]
 
 
 def user_summary(username: str) -> dict | None:
@@ -19,6 +30,7 @@ def user_summary(username: str) -> dict | None:
         "is_admin": user.is_superuser,
         "date_joined": user.date_joined.isoformat(),
         "two_factor": two_factor_summary(user),
+        "critical_projects": _critical_projects(user),
         "projects": sorted(
             ({"name": r.project.normalized_name, "role": r.role_name} for r in user.roles.all()),
             key=lambda p: p["name"],
