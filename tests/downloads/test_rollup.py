@@ -134,3 +134,25 @@ def test_recent_downloads_and_the_daily_series(data_dir, tmp_path):
     by_day = {entry["date"]: entry for entry in series}
     assert by_day["2026-03-10"]["mirror"] == 1
     assert by_day["2026-01-01"]["installer"] == 1
+
+
+def test_a_rollup_bigger_than_one_insert_statement_writes_every_count(
+    data_dir, tmp_path, monkeypatch
+):
+    """Several fetched batches, each split into full multi-row statements and a remainder."""
+    from bastion.downloads import rollup
+
+    monkeypatch.setattr(rollup, "INSERT_BATCH", 300)
+    projects = [f"p{number}" for number in range(457)]
+    rows = [
+        export_row(project=name, installer="pip")
+        for number, name in enumerate(projects)
+        for _ in range(number % 3 + 1)
+    ]
+    _import(tmp_path, "many.jsonl", rows)
+    report = services.rebuild_rollup()
+    day = date(2026, 3, 1)
+    assert report.rows == 457
+    assert services.installer_downloads(day, day) == {
+        name: number % 3 + 1 for number, name in enumerate(projects)
+    }
