@@ -8,6 +8,7 @@ import zipfile
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import StopUpload
 from django.http import QueryDict
 from django.test import override_settings
 from django.utils.datastructures import MultiValueDict
@@ -26,6 +27,7 @@ from bastion.tokens.services import create_token
 from bastion.upload import archives, filenames, services
 from bastion.upload import form as upload_form
 from bastion.upload.errors import UploadRejected
+from bastion.upload.handlers import SizeCap
 from tests.upload import dists
 from tests.upload.conftest import Uploader, basic_auth, index_state
 
@@ -679,3 +681,14 @@ def test_description_that_does_not_render_refused(uploader, refused):
     dist = dists.wheel(metadata=text + "Title\n=====\n\n.. unknown-directive::\n")
 
     refused(uploader.upload(dist.form()), 400, "The description failed to render for 'text/x-rst'.")
+
+
+@override_settings(MAX_UPLOAD_BYTES=1000)
+def test_an_oversized_file_is_not_stored_while_it_streams_in():
+    """The cap stops storing at the limit: a huge upload never fills the disk before refusal."""
+    cap = SizeCap()
+    assert cap.receive_data_chunk(b"x" * 600, 0) == b"x" * 600
+    with pytest.raises(StopUpload) as stopped:
+        cap.receive_data_chunk(b"x" * 600, 600)
+    assert stopped.value.connection_reset is False  # the rest is drained, so the 400 arrives
+    assert cap.exceeded

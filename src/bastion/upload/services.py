@@ -43,7 +43,14 @@ from bastion.upload import metadata as core_metadata
 from bastion.upload.errors import UploadRejected
 from bastion.upload.form import UploadForm
 
-__all__ = ["UploadRejected", "UploadResult", "accept_upload", "authenticate", "check_action"]
+__all__ = [
+    "UploadRejected",
+    "UploadResult",
+    "accept_upload",
+    "authenticate",
+    "check_action",
+    "file_too_large",
+]
 
 TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed username of token uploads, not a secret
 
@@ -216,6 +223,15 @@ def _megabytes(size: int) -> str:
     return f"{size / 1024**2:g}"
 
 
+def file_too_large(name: str) -> UploadRejected:
+    return UploadRejected(
+        400,
+        f"File too large. Limit for project '{name}' is "
+        f"{_megabytes(settings.MAX_UPLOAD_BYTES)} MB. "
+        f"See {_help('file-size-limit')} for more information.",
+    )
+
+
 def _digest(content: BinaryIO) -> _Digests:
     md5, sha256, blake2 = (
         hashlib.md5(usedforsecurity=False),
@@ -343,12 +359,7 @@ def accept_upload(
     filename = content.name or ""
     filenames.check_safe(filename, form.filetype)
     if content.size > settings.MAX_UPLOAD_BYTES:
-        raise UploadRejected(
-            400,
-            f"File too large. Limit for project '{form_meta.name}' is "
-            f"{_megabytes(settings.MAX_UPLOAD_BYTES)} MB. "
-            f"See {_help('file-size-limit')} for more information.",
-        )
+        raise file_too_large(form_meta.name)
     _check_filename_form(filename, form.filetype, form_meta.name, form_meta.version)
 
     digests = _digest(content)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from bastion.events.services import Origin
 from bastion.upload import form as upload_form
 from bastion.upload import services
+from bastion.upload.handlers import SizeCap
 from bastion.upload.services import UploadRejected
 
 _BODY_TYPES = ["text/plain", "application/json"]
@@ -56,10 +57,14 @@ def _parse(request: HttpRequest) -> upload_form.UploadForm:
 @require_POST
 def legacy_upload(request: HttpRequest) -> HttpResponse:
     origin = Origin.from_request(request)
+    cap = SizeCap(request)
+    request.upload_handlers.insert(0, cap)
     try:
         form = _parse(request)
         services.check_action(form.action)
         actor = services.authenticate(request.META.get("HTTP_AUTHORIZATION"), origin)
+        if cap.exceeded:
+            raise services.file_too_large(form.name)
         content = upload_form.content_file(request.FILES)
         result = services.accept_upload(actor=actor, form=form, content=content, origin=origin)
     except UploadRejected as rejection:
