@@ -265,43 +265,51 @@ def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
     return _roles_page(request, project, form, status=400)
 
 
-@project_action(Action.MANAGE_ROLES)
-@require_POST
-@require_recent_auth
-def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
+def _on_role(request, project: Project, role_id: int, change, success: str) -> HttpResponse:
+    """Apply ``change`` to one role of the project and report back on the roles page.
+
+    ``success`` is formatted with the role after the change (``{role.role_name}`` and so on).
+    """
     role = get_object_or_404(Role.objects.select_related("user"), pk=role_id, project=project)
     try:
-        management.remove_role(actor=actor(request), role=role, origin=origin(request))
+        change(role)
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is not None:
             return refusal
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Removed {role.user.username} ({role.role_name}).")
+        messages.success(request, success.format(role=role))
     return redirect("manage_roles", project.normalized_name)
+
+
+@project_action(Action.MANAGE_ROLES)
+@require_POST
+@require_recent_auth
+def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
+    def remove(role: Role) -> None:
+        management.remove_role(actor=actor(request), role=role, origin=origin(request))
+
+    return _on_role(
+        request, project, role_id, remove, "Removed {role.user.username} ({role.role_name})."
+    )
 
 
 @project_action(Action.MANAGE_ROLES)
 @require_POST
 @require_recent_auth
 def change_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
-    role = get_object_or_404(Role.objects.select_related("user"), pk=role_id, project=project)
-    try:
+    def change(role: Role) -> None:
         management.change_role(
             actor=actor(request),
             role=role,
             role_name=request.POST.get("role_name", ""),
             origin=origin(request),
         )
-    except PackagingError as error:
-        refusal = service_error(request, error)
-        if refusal is not None:
-            return refusal
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{role.user.username} is now {role.role_name}.")
-    return redirect("manage_roles", project.normalized_name)
+
+    return _on_role(
+        request, project, role_id, change, "{role.user.username} is now {role.role_name}."
+    )
 
 
 @project_action(Action.MANAGE_ROLES)
