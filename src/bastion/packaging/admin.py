@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 
+from bastion.events import services as events
 from bastion.events.admin import SecurityEventInline
+from bastion.events.services import Origin
 from bastion.packaging.models import (
     DeletionRecord,
     FilenameReservation,
@@ -12,6 +14,29 @@ from bastion.packaging.models import (
     Role,
     RoleInvitation,
 )
+from bastion.packaging.services import journal
+
+
+class JournalledAdmin(admin.ModelAdmin):
+    """An operator's edit goes into the journal like any other change: the serial moves, the
+    simple pages re-render (a quarantine or a yank takes effect at once), and it is an event."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        project = self.project_of(obj)
+        fields = ", ".join(form.changed_data) or "nothing"
+        journal(project, f"admin change to {obj}: {fields}"[:255], user=request.user)
+        events.record(
+            "admin:change",
+            user=request.user,
+            project=project,
+            origin=Origin.from_request(request),
+            object=str(obj),
+            fields=form.changed_data,
+        )
+
+    def project_of(self, obj) -> Project:
+        return obj.project
 
 
 class RoleInline(admin.TabularInline):
@@ -45,7 +70,7 @@ class ProjectEventInline(SecurityEventInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(JournalledAdmin):
     list_display = ["name", "normalized_name", "status", "requires_two_factor", "created"]
     list_filter = ["status", "requires_two_factor"]
     search_fields = ["name", "normalized_name"]
@@ -61,9 +86,12 @@ class ProjectAdmin(admin.ModelAdmin):
     readonly_fields = ["normalized_name", "created", "last_serial"]
     inlines = [RoleInline, InvitationInline, ReleaseInline, ProjectEventInline]
 
+    def project_of(self, obj: Project) -> Project:
+        return obj
+
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(JournalledAdmin):
     list_display = ["project", "version", "created", "yanked"]
     list_filter = ["yanked"]
     search_fields = ["project__normalized_name", "version"]

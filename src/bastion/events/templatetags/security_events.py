@@ -32,6 +32,7 @@ LABELS = {
     "role:revoke_invite": "Role invitation withdrawn",
     "role:remove": "Role removed",
     "role:change": "Role changed",
+    "admin:change": "Changed by an administrator",
     "release:yank": "Release yanked",
     "release:unyank": "Release unyanked",
     "release:remove": "Release deleted",
