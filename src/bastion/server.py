@@ -23,6 +23,7 @@ def uwsgi_arguments(*, bind: str, workers: int | None = None) -> list[str]:
         "--master",
         "--need-app",
         "--die-on-term",  # SIGTERM stops the server (uWSGI's default is a reload)
+        "--no-orphans",  # a worker whose master died (SIGKILL, OOM) exits instead of lingering
         "--worker-reload-mercy",
         "15",  # then a worker gets 15 s to finish its requests and flush its download buffer
         "--enable-threads",  # the download recorder flushes from a background thread

@@ -6,7 +6,9 @@ globally with local wheel folders, and a test that let pip read them could pass 
 touching Bastion.
 """
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,6 +123,7 @@ def _start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveInd
     process = subprocess.Popen(
         [str(VENV_BIN / "bastion"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         env=env,
+        start_new_session=True,  # its own process group, so teardown can stop every worker
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -133,7 +136,7 @@ def _start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveInd
                 return LiveIndex(url=url, data_dir=tmp / "data", env=env, process=process)
         except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
             time.sleep(0.2)
-    process.kill()
+    _stop(process)
     raise RuntimeError("bastion serve did not come up within 60 s")
 
 
@@ -142,11 +145,17 @@ def live_index(tmp_path_factory):
     """A fresh server per test module: modules do not see each other's projects or users."""
     index = _start_server(tmp_path_factory.mktemp("live"))
     yield index
-    index.process.terminate()
-    try:
-        index.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        index.process.kill()
+    _stop(index.process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM as an operator would, then make sure no worker outlives the test run."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=20)  # longer than the server's 15 s mercy for busy workers
+    with contextlib.suppress(ProcessLookupError):  # the whole group may be gone already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @pytest.fixture
