@@ -86,15 +86,10 @@ def accept_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin:
             user=actor.user, project=project, defaults={"role_name": invitation.role_name}
         )
         invitation.delete()
-        journal(project, f"add {role.role_name} {actor.user.username}", user=actor.user)
-        events.record(
-            "role:add",
-            user=actor.user,
-            project=project,
-            origin=origin,
-            username=actor.user.username,
-            role=role.role_name,
-        )
+        _record_role_change(
+            actor, role, origin, tag="role:add",
+            entry=f"add {role.role_name} {actor.user.username}", role=role.role_name,
+        )  # fmt: skip
     return role
 
 
@@ -137,56 +132,59 @@ def revoke_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin:
         )
 
 
+def _keep_an_owner(role: Role, consequence: str) -> None:
+    """Refuse to take the last owner away; locks the owners so two removals cannot race."""
+    project = role.project
+    owners = Role.objects.select_for_update().filter(project=project, role_name=RoleName.OWNER)
+    if role.role_name == RoleName.OWNER and owners.count() <= 1:
+        raise PackagingError(
+            f"'{role.user.username}' is the last owner of '{project.name}' and {consequence}"
+        )
+
+
+def _record_role_change(
+    actor: authz.Actor, target: Role, origin: Origin, *, tag: str, entry: str, **details
+) -> None:
+    """Journal a role change (the serial moves) and leave it in the project's history."""
+    journal(target.project, entry, user=actor.user)
+    events.record(
+        tag,
+        user=actor.user,
+        project=target.project,
+        origin=origin,
+        username=target.user.username,
+        **details,
+    )
+
+
 def remove_role(*, actor: authz.Actor, role: Role, origin: Origin) -> None:
     """Take a role away. The last owner stays: a project must always have someone to manage it."""
-    project = role.project
-    _require(actor, authz.Action.MANAGE_ROLES, project)
+    _require(actor, authz.Action.MANAGE_ROLES, role.project)
     with transaction.atomic():
-        owners = Role.objects.select_for_update().filter(project=project, role_name=RoleName.OWNER)
-        if role.role_name == RoleName.OWNER and owners.count() <= 1:
-            raise PackagingError(
-                f"'{role.user.username}' is the last owner of '{project.name}' and cannot be "
-                "removed. Invite another owner first."
-            )
+        _keep_an_owner(role, "cannot be removed. Invite another owner first.")
         role.delete()
-        journal(project, f"remove {role.role_name} {role.user.username}", user=actor.user)
-        events.record(
-            "role:remove",
-            user=actor.user,
-            project=project,
-            origin=origin,
-            username=role.user.username,
-            role=role.role_name,
-        )
+        _record_role_change(
+            actor, role, origin, tag="role:remove",
+            entry=f"remove {role.role_name} {role.user.username}", role=role.role_name,
+        )  # fmt: skip
 
 
 def change_role(*, actor: authz.Actor, role: Role, role_name: str, origin: Origin) -> Role:
     """Make a Maintainer an Owner or the other way round. The last owner stays an owner."""
-    project = role.project
-    _require(actor, authz.Action.MANAGE_ROLES, project)
+    _require(actor, authz.Action.MANAGE_ROLES, role.project)
     if role_name not in RoleName.values:
         raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
     if role.role_name == role_name:
         return role
     with transaction.atomic():
-        owners = Role.objects.select_for_update().filter(project=project, role_name=RoleName.OWNER)
-        if role.role_name == RoleName.OWNER and owners.count() <= 1:
-            raise PackagingError(
-                f"'{role.user.username}' is the last owner of '{project.name}' and must stay an "
-                "owner. Make someone else an owner first."
-            )
+        _keep_an_owner(role, "must stay an owner. Make someone else an owner first.")
         previous, role.role_name = role.role_name, role_name
         role.save(update_fields=["role_name"])
-        journal(project, f"change {previous} {role.user.username} to {role_name}", user=actor.user)
-        events.record(
-            "role:change",
-            user=actor.user,
-            project=project,
-            origin=origin,
-            username=role.user.username,
-            role=role_name,
-            previous_role=previous,
-        )
+        _record_role_change(
+            actor, role, origin, tag="role:change",
+            entry=f"change {previous} {role.user.username} to {role_name}",
+            role=role_name, previous_role=previous,
+        )  # fmt: skip
     return role
 
 
