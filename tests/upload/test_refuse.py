@@ -692,3 +692,17 @@ def test_an_oversized_file_is_not_stored_while_it_streams_in():
         cap.receive_data_chunk(b"x" * 600, 600)
     assert stopped.value.connection_reset is False  # the rest is drained, so the 400 arrives
     assert cap.exceeded
+
+
+def test_wheel_whose_members_zipfile_cannot_read_refused(uploader, refused):
+    """Flag bit 5 (compressed patched data) makes zipfile raise NotImplementedError on read."""
+    dist = dists.wheel()
+    data = bytearray(dist.content)
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + flag_offset] |= 0x20
+            start += 4
+    dist.content = bytes(data)
+
+    refused(uploader.upload(dist.form()), 400, "The zip archive cannot be read")

@@ -105,6 +105,7 @@ def read_wheel(source: BinaryIO, size: int, name: str, version: str) -> Archive:
             metadata_path = f"{dist_info}/METADATA"
             with archive.open(metadata_path) as stream:
                 metadata = _read_bounded(stream, metadata_path)
+    # zipfile raises NotImplementedError for members it cannot read, e.g. "compressed patched data"
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise invalid(f"The zip archive cannot be read: {exc}") from exc
     return Archive(metadata, metadata_path, frozenset(names), f"{dist_info}/licenses/")
