@@ -5,7 +5,8 @@
 1. Generates (once, cached under bench/work/critical/) a SQLite data directory with the inputs:
    projects with releases (PEP 440 ordering matters: versions like 1.9 and 1.10; some latest
    releases yanked), runtime and extras-only dependency edges, 180 days of download rollups
-   with installer and mirror rows, and accounts holding roles (so notices are sent).
+   with installer and mirror rows (loaded with ``bastion downloads import-rollup`` and
+   ``rollup``), and accounts holding roles (so notices are sent).
 2. Copies it, then times ``bastion critical designate --json`` as an operator runs it (a new
    process: Django start-up, reading the rollups and the graph, the computation, storing the
    designations, one notice per maintainer into the mail outbox, the stats snapshot), twice:
@@ -133,27 +134,22 @@ def generate(data_dir: Path, projects: int, edges: int, seed: int) -> dict:
         "VALUES (?, ?, ?, ?, ?)",
         dependency_rows,
     )
-    # Rollups: the top 20,000 are downloaded every day, the tail on 20 days or more.
+    # Rollups: the top 20,000 are downloaded every day, the tail on 20 days or more. They are
+    # loaded as an operator would, as a BigQuery rollup result (import-rollup, then rollup).
     rollup_rows = 0
-
-    def rollups():
-        nonlocal rollup_rows
-        days = [(TODAY - timedelta(days=d)).isoformat() for d in range(1, DAYS + 1)]
+    days = [(TODAY - timedelta(days=d)).isoformat() for d in range(1, DAYS + 1)]
+    rollup_csv = data_dir / "rollup.csv"
+    with open(rollup_csv, "w") as out:
+        out.write("project_name,day,installer_class,downloads\n")
         for rank, name in enumerate(names):
             active = min(DAYS, max(20, int(DAYS * 20_000 / (rank + 1))))
             base = max(1, int(50_000_000 / (rank + 1) ** 1.1 / DAYS))
             for day in rng.sample(days, active):
                 rollup_rows += 1
-                yield (name, day, "installer", "events", base + rng.randrange(base + 1))
+                out.write(f"{name},{day},installer,{base + rng.randrange(base + 1)}\n")
             if rank % 50 == 0:  # mirrors fetch everything; never ranked
                 rollup_rows += 1
-                yield (name, days[0], "mirror", "events", 1_000_000)
-
-    database.executemany(
-        "INSERT INTO downloads_dailydownloads (project_name, day, installer_class, source, count) "
-        "VALUES (?, ?, ?, ?, ?)",
-        rollups(),
-    )
+                out.write(f"{name},{days[0]},mirror,1000000\n")
     # Accounts: 100,000 users; every project has an owner, every tenth also a maintainer.
     users = 100_000
     insert(
@@ -186,6 +182,11 @@ def generate(data_dir: Path, projects: int, edges: int, seed: int) -> dict:
     database.commit()
     database.execute("ANALYZE")
     database.close()
+    for command in (["import-rollup", str(rollup_csv)], ["rollup"]):
+        subprocess.run(
+            [str(BIN / "bastion"), "downloads", *command], env=_env(data_dir), check=True
+        )
+    rollup_csv.unlink()
     return {
         "projects": projects,
         "releases": len(releases),

@@ -8,23 +8,20 @@ from django.utils import timezone
 
 from bastion.cli import main
 from bastion.critical.models import Designation, StatsSnapshot
+from tests.downloads.conftest import seed_rollup
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rollups(db):
+def rollups(db, settings, tmp_path):
     """Yesterday's rollup: 'mirrored' has the most downloads, but all from a mirror."""
-    from bastion.downloads.models import DailyDownloads
-
-    yesterday = timezone.localdate() - timedelta(days=1)
+    settings.DATA_DIR = tmp_path / "data"
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
     rows = [("popular", "installer", 500), ("mirrored", "mirror", 10_000)]
     rows += [(f"tail-{i:03d}", "installer", 1 + i) for i in range(150)]
     rows += [("tail-000", "browser", 10_000)]
-    DailyDownloads.objects.bulk_create(
-        DailyDownloads(project_name=n, day=yesterday, installer_class=c, source="events", count=k)
-        for n, c, k in rows
-    )
+    seed_rollup(tmp_path, [(name, yesterday, kind, count) for name, kind, count in rows])
 
 
 def run(capsys, *args):

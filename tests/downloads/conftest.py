@@ -106,3 +106,35 @@ def csv_line(row: dict) -> str:
 def write_csv(path: Path, rows: list[dict], malformed: list[str] = ()) -> Path:
     path.write_text("\n".join([CSV_HEADER, *map(csv_line, rows), *malformed]) + "\n")
     return path
+
+
+def seed_rollup(directory: Path, rows: list[tuple[str, str, str, int]]) -> None:
+    """Publish (project, day, installer class, downloads) counts the way an operator would:
+    as a BigQuery rollup CSV, imported and rolled up."""
+    from bastion.downloads import services
+
+    path = directory / f"rollup-{len(list(directory.glob('rollup-*.csv')))}.csv"
+    lines = ["project_name,day,installer_class,downloads"]
+    lines += [
+        f"{project},{day},{installer_class},{count}"
+        for project, day, installer_class, count in rows
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    report = services.import_rollup(path)
+    assert report.rows_imported == len(rows), report
+    services.rebuild_rollup()
+
+
+def rollup_counts() -> dict[tuple[str, str, str], int]:
+    """Every published (project, day, installer class) count, read from the rollup files."""
+    from bastion.downloads import store
+    from bastion.downloads.models import RollupDay
+
+    counts = {}
+    for day in RollupDay.objects.all():
+        files = str(store.rollup_dir() / day.path / "*.parquet")
+        for project, installer_class, downloads in duckdb.sql(
+            f"SELECT project, installer_class, downloads FROM read_parquet('{files}')"  # noqa: S608
+        ).fetchall():
+            counts[(project, day.day.isoformat(), installer_class)] = downloads
+    return counts

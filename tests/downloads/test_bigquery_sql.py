@@ -6,10 +6,9 @@ import duckdb
 import pytest
 
 from bastion.downloads import queries, services
-from bastion.downloads.models import DailyDownloads
 from bench.downloads.generate import generate
 
-from .conftest import GOOD_ROWS, export_row, write_parquet
+from .conftest import GOOD_ROWS, export_row, rollup_counts, write_parquet
 
 pytestmark = pytest.mark.django_db
 
@@ -44,20 +43,13 @@ def _twin_result(parquet, since):
     return {(p, d.isoformat(), c): n for p, d, c, n in rows}
 
 
-def _rollup_table():
-    return {
-        (r.project_name, r.day.isoformat(), r.installer_class): r.count
-        for r in DailyDownloads.objects.all()
-    }
-
-
 def test_the_duckdb_twin_agrees_with_the_rollup_on_a_hand_made_sample(data_dir, tmp_path):
     rows = [*GOOD_ROWS, export_row(project="-not-a-name-"), export_row(project=None)]
     parquet = write_parquet(tmp_path / "sample.parquet", rows)
     services.import_exports([parquet], progress=False)
     services.rebuild_rollup()
     twin = _twin_result(parquet, date(2026, 3, 1))
-    assert twin == _rollup_table()
+    assert twin == rollup_counts()
     assert sum(twin.values()) == len(GOOD_ROWS)
 
 
@@ -69,4 +61,4 @@ def test_the_duckdb_twin_agrees_with_the_rollup_on_a_generated_sample(data_dir, 
     twin = _twin_result(parquet, date(2026, 1, 1))
     assert sum(twin.values()) == 20_000
     assert {c for _, _, c in twin} == {"installer", "mirror", "browser", "other"}
-    assert twin == _rollup_table()
+    assert twin == rollup_counts()

@@ -7,30 +7,26 @@ from django.template import Context, Template
 from django.utils import timezone
 
 from bastion.downloads import charts
-from bastion.downloads.models import DailyDownloads, RollupSource
 from bastion.packaging.models import Project, Role, RoleName
 from tests.manage.conftest import add_release
+
+from .conftest import seed_rollup
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def downloads_today():
+def downloads_today(data_dir, tmp_path):
     today = timezone.now().date()
-    for installer_class, count in (("installer", 5), ("mirror", 2)):
-        DailyDownloads.objects.create(
-            project_name="demo-pkg",
-            day=today,
-            installer_class=installer_class,
-            source=RollupSource.EVENTS,
-            count=count,
-        )
-    DailyDownloads.objects.create(
-        project_name="demo-pkg",
-        day=today - timedelta(days=3),
-        installer_class="installer",
-        source=RollupSource.BIGQUERY,
-        count=10,
+    three_days_ago = (today - timedelta(days=3)).isoformat()
+    seed_rollup(
+        tmp_path,
+        [
+            ("demo-pkg", today.isoformat(), "installer", 5),
+            ("demo-pkg", today.isoformat(), "mirror", 2),
+            ("Demo.Pkg", three_days_ago, "installer", 10),
+            ("other", three_days_ago, "installer", 1000),
+        ],
     )
     return today
 

@@ -7,9 +7,17 @@ import shutil
 import pytest
 
 from bastion.downloads import importer, services
-from bastion.downloads.models import DailyDownloads, EventPartition
+from bastion.downloads.models import EventPartition
 
-from .conftest import BAD_ROWS, GOOD_ROWS, MALFORMED_LINES, write_csv, write_jsonl, write_parquet
+from .conftest import (
+    BAD_ROWS,
+    GOOD_ROWS,
+    MALFORMED_LINES,
+    rollup_counts,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +32,6 @@ def _only(results):
     (report,) = results
     assert isinstance(report, importer.ImportReport), report
     return report
-
-
-def _counts():
-    return {
-        (r.project_name, r.day.isoformat(), r.installer_class): r.count
-        for r in DailyDownloads.objects.all()
-    }
 
 
 EXPECTED_ROLLUP = {
@@ -53,10 +54,10 @@ def test_json_lines_import_counts_every_row_and_reports_bad_ones(data_dir, tmp_p
     assert report.skipped == {**EXPECTED_SKIPS, "malformed row": 2}
     assert report.projects == 2
     assert report.days == ["2026-03-01", "2026-03-02"]
-    assert report.examples["malformed row"][0].startswith('{"timestamp"')
+    assert any(e.startswith('{"timestamp"') for e in report.examples["malformed row"])
     assert "-not-a-name-" in report.examples["invalid project name"][0]
     services.rebuild_rollup()
-    assert _counts() == EXPECTED_ROLLUP
+    assert rollup_counts() == EXPECTED_ROLLUP
 
 
 def test_csv_import_with_dotted_headers_and_broken_lines(data_dir, tmp_path):
@@ -66,7 +67,7 @@ def test_csv_import_with_dotted_headers_and_broken_lines(data_dir, tmp_path):
     assert report.skipped == {**EXPECTED_SKIPS, "malformed row": 1}
     assert "line 13" in report.examples["malformed row"][0]
     services.rebuild_rollup()
-    assert _counts() == EXPECTED_ROLLUP
+    assert rollup_counts() == EXPECTED_ROLLUP
 
 
 def test_parquet_import_reads_the_nested_records(data_dir, tmp_path):
@@ -75,14 +76,14 @@ def test_parquet_import_reads_the_nested_records(data_dir, tmp_path):
     assert report.rows_imported == 7
     assert report.skipped == {"missing project name": 1, "invalid project name": 1}
     services.rebuild_rollup()
-    assert _counts() == EXPECTED_ROLLUP
+    assert rollup_counts() == EXPECTED_ROLLUP
 
 
 def test_the_same_export_twice_renamed_or_gzipped_counts_once(data_dir, tmp_path):
     path = write_jsonl(tmp_path / "export.jsonl", GOOD_ROWS + BAD_ROWS, MALFORMED_LINES)
     _only(services.import_exports([path], progress=False))
     services.rebuild_rollup()
-    before = _counts()
+    before = rollup_counts()
     renamed = tmp_path / "renamed.json"
     shutil.copy(path, renamed)
     zipped = tmp_path / "export.jsonl.gz"
@@ -92,7 +93,7 @@ def test_the_same_export_twice_renamed_or_gzipped_counts_once(data_dir, tmp_path
     assert [r.rows_imported for r in again] == [0, 0, 0]
     report = services.rebuild_rollup()
     assert report.days == []
-    assert _counts() == before
+    assert rollup_counts() == before
     assert EventPartition.objects.count() == 1
 
 

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bastion.downloads import recorder, rollup, services, store
-from bastion.downloads.models import DailyDownloads
+
+from .conftest import rollup_counts
 
 WHEEL = "Demo_Pkg-1.2.0-py3-none-any.whl"
 PIP = 'pip/24.2 {"installer":{"name":"pip","version":"24.2"},"ci":true}'
@@ -119,7 +120,7 @@ def test_rollup_compacts_segments_and_counts_them_once(data_dir):
     assert list(store.segments_dir().iterdir()) == []
     assert services.installer_downloads(date(2026, 3, 1), date(2026, 3, 1)) == {"demo-pkg": 3}
     assert services.rebuild_rollup().days == []
-    assert DailyDownloads.objects.get(installer_class="mirror").count == 1
+    assert rollup_counts()[("demo-pkg", "2026-03-01", "mirror")] == 1
 
 
 @pytest.mark.django_db

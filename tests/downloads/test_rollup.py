@@ -1,13 +1,15 @@
 """Rollups, the ranking interface and the display services."""
 
 from datetime import date
+from itertools import pairwise
 
+import duckdb
 import pytest
 
-from bastion.downloads import services
-from bastion.downloads.models import DailyDownloads, RollupSource
+from bastion.downloads import rollup, services, store
+from bastion.downloads.models import RollupDay
 
-from .conftest import export_row, write_jsonl
+from .conftest import export_row, rollup_counts, seed_rollup, write_jsonl
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +35,13 @@ def test_only_installer_downloads_are_ranked(data_dir, tmp_path):
     services.rebuild_rollup()
     day = date(2026, 3, 1)
     assert services.installer_downloads(day, day) == {"ranked": 2}
-    assert DailyDownloads.objects.filter(installer_class="mirror").count() == 2
+    assert rollup_counts() == {
+        ("ranked", "2026-03-01", "installer"): 2,
+        ("ranked", "2026-03-01", "mirror"): 1,
+        ("mirrored-only", "2026-03-01", "mirror"): 1,
+        ("browsed-only", "2026-03-01", "browser"): 1,
+        ("unknown-agent", "2026-03-01", "other"): 1,
+    }
 
 
 def test_the_ranking_window_includes_both_ends_and_names_not_hosted(data_dir, tmp_path):
@@ -51,7 +59,7 @@ def test_the_ranking_window_includes_both_ends_and_names_not_hosted(data_dir, tm
 def test_a_new_import_rebuilds_only_the_days_it_touches(data_dir, tmp_path):
     _import(tmp_path, "a.jsonl", [export_row(timestamp="2026-03-01 01:00:00 UTC")])
     services.rebuild_rollup()
-    untouched = DailyDownloads.objects.get(day=date(2026, 3, 1))
+    untouched = RollupDay.objects.get(day=date(2026, 3, 1))
     _import(
         tmp_path,
         "b.jsonl",
@@ -59,8 +67,11 @@ def test_a_new_import_rebuilds_only_the_days_it_touches(data_dir, tmp_path):
     )
     report = services.rebuild_rollup()
     assert report.days == ["2026-03-02"]
-    assert DailyDownloads.objects.get(day=date(2026, 3, 1)).pk == untouched.pk
-    assert DailyDownloads.objects.get(day=date(2026, 3, 2)).count == 2
+    assert RollupDay.objects.get(day=date(2026, 3, 1)).path == untouched.path
+    assert rollup_counts() == {
+        ("demo", "2026-03-01", "installer"): 1,
+        ("demo", "2026-03-02", "installer"): 2,
+    }
 
 
 def test_a_day_shared_by_two_imports_is_recomputed_from_both(data_dir, tmp_path):
@@ -68,7 +79,7 @@ def test_a_day_shared_by_two_imports_is_recomputed_from_both(data_dir, tmp_path)
     services.rebuild_rollup()
     _import(tmp_path, "b.jsonl", [export_row(timestamp="2026-03-01 02:00:00 UTC")])
     services.rebuild_rollup()
-    assert DailyDownloads.objects.get().count == 2
+    assert rollup_counts() == {("demo", "2026-03-01", "installer"): 2}
 
 
 ROLLUP_CSV = """project_name,day,installer_class,downloads
@@ -82,21 +93,48 @@ requests,2026-03-03,installer,-4
 """
 
 
-def test_import_rollup_replaces_counts_and_is_idempotent(data_dir, tmp_path):
+def test_import_rollup_checks_rows_and_is_idempotent(data_dir, tmp_path):
     path = tmp_path / "rollup.csv"
     path.write_text(ROLLUP_CSV)
     report = services.import_rollup(path)
-    assert (report.rows_read, report.rows_imported) == (7, 3)
+    assert (report.rows_read, report.rows_imported, report.projects) == (7, 3, 2)
     assert report.skipped == {
         "invalid project name": 1,
         "invalid day": 1,
         "unknown installer class": 1,
         "invalid download count": 1,
     }
-    services.import_rollup(path)
-    assert DailyDownloads.objects.filter(source=RollupSource.BIGQUERY).count() == 3
+    assert report.examples["invalid project name"] == ["bad name!,2026-03-01,installer,1"]
+    assert services.import_rollup(path).already_imported
+    services.rebuild_rollup()
     ranking = services.installer_downloads(date(2026, 3, 1), date(2026, 3, 2))
     assert ranking == {"requests": 1000, "flask-login": 7}
+
+
+def test_a_later_bigquery_rollup_replaces_earlier_counts_of_the_same_day(data_dir, tmp_path):
+    seed_rollup(tmp_path, [("requests", "2026-03-01", "installer", 1000)])
+    seed_rollup(
+        tmp_path,
+        [("requests", "2026-03-01", "installer", 1200), ("flask", "2026-03-01", "installer", 5)],
+    )
+    assert services.installer_downloads(date(2026, 3, 1), date(2026, 3, 1)) == {
+        "requests": 1200,
+        "flask": 5,
+    }
+
+
+def test_a_bigquery_rollup_of_a_day_supersedes_raw_exports_but_not_own_downloads(
+    data_dir, tmp_path
+):
+    """PyPI's downloads of a day come from one source; Bastion's own always add up."""
+    _import(tmp_path, "pypi.jsonl", [export_row(project="requests")] * 3)
+    (store.segments_dir()).mkdir(parents=True)
+    own = export_row(project="requests", timestamp="2026-03-01 11:00:00 UTC")
+    write_jsonl(store.segments_dir() / "own.jsonl", [own])
+    services.rebuild_rollup()
+    assert services.installer_downloads(date(2026, 3, 1), date(2026, 3, 1)) == {"requests": 4}
+    seed_rollup(tmp_path, [("requests", "2026-03-01", "installer", 1000)])
+    assert services.installer_downloads(date(2026, 3, 1), date(2026, 3, 1)) == {"requests": 1001}
 
 
 def test_import_rollup_refuses_a_file_without_the_query_columns(data_dir, tmp_path):
@@ -136,14 +174,12 @@ def test_recent_downloads_and_the_daily_series(data_dir, tmp_path):
     assert by_day["2026-01-01"]["installer"] == 1
 
 
-def test_a_rollup_bigger_than_one_insert_statement_writes_every_count(
+def test_a_rollup_of_many_projects_keeps_every_count_and_sorts_by_project(
     data_dir, tmp_path, monkeypatch
 ):
-    """Several fetched batches, each split into full multi-row statements and a remainder."""
-    from bastion.downloads import rollup
-
-    monkeypatch.setattr(rollup, "INSERT_BATCH", 300)
-    projects = [f"p{number}" for number in range(457)]
+    """Small row groups, so a project's lookup reads only the group its name falls in."""
+    monkeypatch.setattr(rollup, "ROLLUP_ROW_GROUP", 2048)
+    projects = [f"p{number}" for number in range(5000)]
     rows = [
         export_row(project=name, installer="pip")
         for number, name in enumerate(projects)
@@ -152,7 +188,50 @@ def test_a_rollup_bigger_than_one_insert_statement_writes_every_count(
     _import(tmp_path, "many.jsonl", rows)
     report = services.rebuild_rollup()
     day = date(2026, 3, 1)
-    assert report.rows == 457
+    assert report.rows == 5000
     assert services.installer_downloads(day, day) == {
         name: number % 3 + 1 for number, name in enumerate(projects)
     }
+    assert services.recent_downloads("p4997", today=day)["last_day"] == 3
+    files = str(store.rollup_dir() / RollupDay.objects.get().path / "*.parquet")
+    groups = duckdb.sql(
+        "SELECT stats_min_value, stats_max_value FROM parquet_metadata("  # noqa: S608
+        f"'{files}') WHERE path_in_schema = 'project' ORDER BY file_name, row_group_id"
+    ).fetchall()
+    assert len(groups) >= 2
+    assert all(low <= high for low, high in groups)
+    assert all(a[1] <= b[0] for a, b in pairwise(groups))
+
+
+def test_superseded_rollup_files_are_removed_after_a_grace_period(data_dir, tmp_path, monkeypatch):
+    _import(tmp_path, "a.jsonl", [export_row()])
+    services.rebuild_rollup()
+    first = RollupDay.objects.get().path.split("/")[0]
+    _import(tmp_path, "b.jsonl", [export_row(timestamp="2026-03-01 11:00:00 UTC")])
+    services.rebuild_rollup()
+    assert (store.rollup_dir() / first).is_dir()  # a reader may still be opening it
+    monkeypatch.setattr(rollup, "SUPERSEDED_GRACE_SECONDS", -1)
+    _import(tmp_path, "c.jsonl", [export_row(timestamp="2026-03-01 12:00:00 UTC")])
+    services.rebuild_rollup()
+    current = RollupDay.objects.get().path.split("/")[0]
+    assert [p.name for p in store.rollup_dir().iterdir()] == [current]
+    assert rollup_counts() == {("demo", "2026-03-01", "installer"): 3}
+
+
+def test_partitions_written_before_counting_moved_into_the_import_still_roll_up(data_dir, tmp_path):
+    """Such a partition holds one row per event and no downloads column."""
+    from bastion.downloads.models import EventPartition, PartitionKind
+
+    day_dir = store.events_dir() / "import-old" / "day=2026-03-01"
+    day_dir.mkdir(parents=True)
+    duckdb.sql(
+        "COPY (SELECT 'demo' AS project, 'installer' AS installer_class, "  # noqa: S608
+        "NULL::VARCHAR AS skip_reason, NULL::VARCHAR AS rejected_row FROM range(4)) "
+        f"TO '{day_dir / 'data_0.parquet'}' (FORMAT parquet)"
+    )
+    EventPartition.objects.create(
+        key="import-old", kind=PartitionKind.EXPORT, origin="old", rows=4, days=["2026-03-01"]
+    )
+    _import(tmp_path, "new.jsonl", [export_row()])
+    services.rebuild_rollup()
+    assert rollup_counts() == {("demo", "2026-03-01", "installer"): 5}

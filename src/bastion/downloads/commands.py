@@ -16,6 +16,10 @@ def _print_skips(skipped: dict[str, int], examples: dict[str, list[str]]) -> Non
             print(f"    e.g. {example[:200]}")
 
 
+def _report_json(report) -> dict:
+    return {**asdict(report), "rows_read": report.rows_read, "rows_skipped": report.rows_skipped}
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from bastion.downloads import services
 
@@ -26,10 +30,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "imports": [
-                        {**asdict(r), "rows_read": r.rows_read, "rows_skipped": r.rows_skipped}
-                        for r in reports
-                    ],
+                    "imports": [_report_json(r) for r in reports],
                     "failed": [str(f) for f in failed],
                 },
                 indent=2,
@@ -97,12 +98,15 @@ def cmd_import_rollup(args: argparse.Namespace) -> int:
         print(f"bastion: {failure}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(asdict(report), indent=2))
+        print(json.dumps(_report_json(report), indent=2))
+        return 0
+    if report.already_imported:
+        print(f"{args.file}: already imported (same content); nothing changed")
         return 0
     print(
         f"{args.file}: {report.rows_read:,} rows read, {report.rows_imported:,} imported, "
-        f"{sum(report.skipped.values()):,} skipped, {report.projects:,} projects, "
-        f"{len(report.days)} day(s)"
+        f"{report.rows_skipped:,} skipped, {report.projects:,} projects, "
+        f"{len(report.days)} day(s). Run 'bastion downloads rollup' to update the daily counts."
     )
     _print_skips(report.skipped, report.examples)
     return 0

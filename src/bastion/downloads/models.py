@@ -1,52 +1,51 @@
-"""Daily download rollups, and the event files they are computed from.
+"""The bookkeeping of download statistics; the counts themselves live in Parquet files.
 
-The rollup lives in the database so that every page and the critical-project designation read it
-the same way on SQLite and PostgreSQL. The events themselves stay in the data directory as
-Parquet, where DuckDB aggregates them far faster than any database row-by-row.
+Counts stay in the data directory, where DuckDB writes 16 million daily (project, class) rows in
+seconds and ranks 500,000 projects in one: loading them into SQLite one B-tree insert at a time
+took longer than importing the 50 million events they came from. The database keeps what must be
+transactional: which files have been imported, which are rolled up, and which rollup file is
+current for each day.
 """
 
 from django.db import models
 
 
-class RollupSource(models.TextChoices):
-    EVENTS = "events", "Events: Bastion's own downloads and imported PyPI rows"
+class PartitionKind(models.TextChoices):
+    EXPORT = "export", "An imported BigQuery file_downloads export"
+    RECORDED = "recorded", "Bastion's own downloads, compacted from the recorder's segments"
     BIGQUERY = "bigquery", "A rollup computed on BigQuery and imported"
 
 
-class DailyDownloads(models.Model):
-    """How often one project was downloaded on one day by one installer class."""
-
-    project_name = models.CharField(max_length=255, help_text="PEP 503 normalized name.")
-    day = models.DateField()
-    installer_class = models.CharField(max_length=16)
-    source = models.CharField(max_length=16, choices=RollupSource.choices)
-    count = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["project_name", "day", "installer_class", "source"],
-                name="one_count_per_project_day_class_source",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.project_name} {self.day} {self.installer_class}: {self.count}"
-
-
 class EventPartition(models.Model):
-    """One immutable set of download events in the data directory, and whether it is rolled up.
+    """One immutable, day-partitioned set of download counts in the data directory.
 
     ``key`` names the directory under ``DATA_DIR/downloads/events/``. For an import it is the
-    content hash of the export, which is what makes importing the same export twice a no-op.
+    content hash of the file, which is what makes importing the same file twice a no-op.
     """
 
     key = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=16, choices=PartitionKind.choices)
     origin = models.CharField(max_length=512, help_text="The imported file, or 'recorder'.")
-    rows = models.BigIntegerField()
-    days = models.JSONField(default=list, help_text="ISO dates the partition holds events for.")
+    rows = models.BigIntegerField(
+        help_text="Good rows imported: events, or rows of a BigQuery rollup."
+    )
+    days = models.JSONField(default=list, help_text="ISO dates the partition holds counts for.")
     created = models.DateTimeField(auto_now_add=True)
     rolled_up = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.key} ({self.rows} rows)"
+
+
+class RollupDay(models.Model):
+    """Which rollup file holds one day's counts: swapping these rows is what publishes a rollup,
+    so readers see either the old or the new counts of a day, never a half-written file."""
+
+    day = models.DateField(unique=True)
+    path = models.CharField(max_length=255, help_text="Relative to DATA_DIR/downloads/rollup/.")
+    rows = models.BigIntegerField(help_text="(project, installer class) rows of the day.")
+    downloads = models.BigIntegerField(help_text="Downloads of every class on the day.")
+    built = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.path}"

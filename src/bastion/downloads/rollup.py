@@ -1,32 +1,35 @@
-"""Daily rollups: DuckDB aggregates the event partitions, the database keeps the result.
+"""Daily rollups: DuckDB sums the partitions of each day into one file sorted by project.
 
 Only days touched by a partition that is not rolled up yet are recomputed, and each of those days
 is recomputed from every partition that holds it, so a rollup is always a full, exact rebuild of
 the days it touches and running it twice changes nothing.
+
+Each run writes a new *generation* directory and then points the rebuilt days at it in one
+database transaction (``RollupDay``); readers list a day's file from the database, so they see
+the old counts or the new ones, never a file being written. Files are sorted by project in small
+row groups, so one project's 180 days are found from the row groups' min/max statistics.
 """
 
 from __future__ import annotations
 
-import csv
 import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import chain
 from pathlib import Path
 
-from django.db import connection, transaction
-from packaging.utils import canonicalize_name
+from django.db import transaction
 
-from bastion.downloads import importer, queries, store
-from bastion.downloads.models import DailyDownloads, EventPartition, RollupSource
-from bastion.downloads.useragents import INSTALLER_CLASSES
+from bastion.downloads import importer, store
+from bastion.downloads.models import EventPartition, PartitionKind, RollupDay
 
-INSERT_BATCH = 50_000
-ROWS_PER_STATEMENT = 200  # 800 parameters, far below SQLite's limit of 32,766
-SQLITE_CACHE_KIB = 512 * 1024  # pages of a bulk rollup stay in memory instead of churning the WAL
 STALE_TEMPORARY_SECONDS = 600
+SUPERSEDED_GRACE_SECONDS = 600
+GENERATION_PREFIX = "gen-"
+# Rows per row group of a rollup file: a project's lookup reads one such group per day (found
+# from min/max statistics), and 89,000-row days at PyPI's scale still compress well.
+ROLLUP_ROW_GROUP = 10_240
 
 
 @dataclass
@@ -82,140 +85,105 @@ def rollup() -> RollupReport:
     if days:
         report.rows, report.partitions = _rebuild_days(set(days))
     EventPartition.objects.filter(pk__in=[p.pk for p in pending]).update(rolled_up=True)
+    _remove_superseded_generations()
     return report
+
+
+def _sources_by_day(days: set[str]) -> dict[str, list[EventPartition]]:
+    """The partitions each day is computed from.
+
+    A BigQuery rollup of a day already counts every PyPI download of it, so on such a day raw
+    exports are left out, or PyPI's downloads would be counted twice; Bastion's own recorded
+    downloads always count.
+    """
+    by_day: dict[str, list[EventPartition]] = {day: [] for day in days}
+    for partition in EventPartition.objects.order_by("pk"):
+        for day in days.intersection(partition.days):
+            by_day[day].append(partition)
+    for day, partitions in by_day.items():
+        if any(p.kind == PartitionKind.BIGQUERY for p in partitions):
+            by_day[day] = [p for p in partitions if p.kind != PartitionKind.EXPORT]
+    return by_day
+
+
+def _parquet(globs: list[str]) -> str:
+    """Partition files, old and new: before counting moved into the import, a partition held
+    one row per event and no ``downloads`` column."""
+    return (
+        f"SELECT day, project, installer_class, COALESCE(downloads, 1) AS downloads "  # noqa: S608
+        f"FROM read_parquet([{', '.join(importer.sql_literal(g) for g in globs)}], "
+        "hive_partitioning=true, hive_types={'day': DATE}, union_by_name=true)"
+    )
+
+
+def _day_counts_sql(by_day: dict[str, list[EventPartition]]) -> str:
+    """Events and recorded downloads add up; for BigQuery rollups the latest import of a
+    (project, day, class) replaces earlier ones, so re-exporting a window never double counts."""
+    added: list[str] = []
+    replaced: dict[int, list[str]] = {}
+    for day, partitions in by_day.items():
+        for partition in partitions:
+            glob = store.partition_day_glob(partition.key, day)
+            if partition.kind == PartitionKind.BIGQUERY:
+                replaced.setdefault(partition.pk, []).append(glob)
+            else:
+                added.append(glob)
+    parts = [_parquet(added)] if added else []
+    if replaced:
+        latest = " UNION ALL ".join(
+            f"SELECT *, {pk} AS seq FROM ({_parquet(globs)})"  # noqa: S608 - pk is an int
+            for pk, globs in replaced.items()
+        )
+        parts.append(
+            "SELECT day, project, installer_class, arg_max(downloads, seq) AS downloads "  # noqa: S608
+            "FROM (SELECT day, project, installer_class, seq, sum(downloads) AS downloads "
+            f"FROM ({latest}) GROUP BY ALL) GROUP BY day, project, installer_class"
+        )
+    return (
+        "SELECT day, project, installer_class, CAST(sum(downloads) AS BIGINT) AS downloads "  # noqa: S608
+        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL ORDER BY day, project, installer_class"
+    )
 
 
 def _rebuild_days(days: set[str]) -> tuple[int, int]:
-    globs = [
-        store.partition_day_glob(partition.key, day)
-        for partition in EventPartition.objects.all()
-        for day in partition.days
-        if day in days
-    ]
-    partitions = len({glob.rsplit("/day=", 1)[0] for glob in globs})
-    sql = (
-        "SELECT project, CAST(day AS VARCHAR), installer_class, count(*) "  # noqa: S608
-        f"FROM read_parquet([{', '.join(importer.sql_literal(g) for g in globs)}], "
-        "hive_partitioning=true, hive_types={'day': DATE}) "
-        "GROUP BY ALL ORDER BY ALL"
-    )
-    with store.connect() as con, transaction.atomic():
-        DailyDownloads.objects.filter(source=RollupSource.EVENTS, day__in=sorted(days)).delete()
-        written = _bulk_insert(con.execute(sql))
-    return written, partitions
+    """Write the days into a new rollup generation, then publish it in one transaction."""
+    by_day = _sources_by_day(days)
+    partitions = len({p.pk for sources in by_day.values() for p in sources})
+    generation = f"{GENERATION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    target = store.rollup_dir() / generation
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[date, int, int]] = []
+    with store.connect() as con:
+        if any(by_day.values()):
+            con.execute(
+                f"COPY ({_day_counts_sql(by_day)}) TO {importer.sql_literal(str(target))} "
+                f"(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false, "
+                f"ROW_GROUP_SIZE {ROLLUP_ROW_GROUP})"
+            )
+            written = con.execute(
+                "SELECT day, count(*), sum(downloads) FROM read_parquet("  # noqa: S608
+                f"{importer.sql_literal(str(target / '*' / '*.parquet'))}, "
+                "hive_partitioning=true, hive_types={'day': DATE}) GROUP BY day"
+            ).fetchall()
+    with transaction.atomic():
+        RollupDay.objects.filter(day__in=sorted(days)).delete()
+        RollupDay.objects.bulk_create(
+            RollupDay(
+                day=day, path=f"{generation}/day={day.isoformat()}", rows=rows, downloads=total
+            )
+            for day, rows, total in written
+        )
+    return sum(rows for _, rows, _ in written), partitions
 
 
-def _bulk_insert(result) -> int:
-    """Stream (project, day, class, count) rows into the rollup table as fast as the database
-    takes them: COPY on PostgreSQL, multi-row INSERTs with a large page cache on SQLite."""
-    table = DailyDownloads._meta.db_table
-    columns = "project_name, day, installer_class, source, count"
-    source = RollupSource.EVENTS.value
-    written = 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                while batch := result.fetchmany(INSERT_BATCH):
-                    for project, day, installer_class, count in batch:
-                        copy.write_row((project, day, installer_class, source, count))
-                    written += len(batch)
-            return written
-        if connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-
-        def insert(rows: int) -> str:
-            values = ", ".join([f"(%s, %s, %s, '{source}', %s)"] * rows)
-            return f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
-
-        while batch := result.fetchmany(INSERT_BATCH):
-            _insert_many(cursor, insert, batch)
-            written += len(batch)
-    return written
-
-
-def _insert_many(cursor, insert, batch: list[tuple]) -> None:
-    """Insert ROWS_PER_STATEMENT rows per statement: SQLite reads and writes the AUTOINCREMENT
-    counter once per statement, and per row that doubled the cost of the whole load."""
-    flat = list(chain.from_iterable(batch))
-    width = len(batch[0]) * ROWS_PER_STATEMENT
-    whole = len(flat) - len(flat) % width
-    if whole:
-        statements = [flat[start : start + width] for start in range(0, whole, width)]
-        cursor.executemany(insert(ROWS_PER_STATEMENT), statements)
-    if whole < len(flat):
-        cursor.execute(insert((len(flat) - whole) // len(batch[0])), flat[whole:])
-
-
-@dataclass
-class RollupImportReport:
-    rows_read: int = 0
-    rows_imported: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-    projects: int = 0
-    days: list[str] = field(default_factory=list)
-
-
-def import_rollup(path: Path) -> RollupImportReport:
-    """Load the CSV result of ``bigquery-sql``; each (project, day, class) count is replaced.
-
-    Replacing rather than adding makes a re-import (or an overlapping later export) idempotent,
-    and BigQuery may split one result over several files without any count getting lost.
-    """
-    report = RollupImportReport()
-    valid: dict[tuple[str, str, str], int] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(queries.ROLLUP_COLUMNS) - set(reader.fieldnames or ())
-        if missing:
-            raise importer.ImportFailed(f"{path}: missing columns {', '.join(sorted(missing))}")
-        for line_number, row in enumerate(reader, start=2):
-            report.rows_read += 1
-            reason, parsed = _check_rollup_row(row)
-            if reason:
-                report.skipped[reason] = report.skipped.get(reason, 0) + 1
-                examples = report.examples.setdefault(reason, [])
-                if len(examples) < importer.EXAMPLES_PER_REASON:
-                    examples.append(f"line {line_number}: {','.join(map(str, row.values()))}")
-                continue
-            key, count = parsed
-            valid[key] = valid.get(key, 0) + count
-    _upsert_bigquery_counts(valid)
-    report.rows_imported = report.rows_read - sum(report.skipped.values())
-    report.projects = len({project for project, _, _ in valid})
-    report.days = sorted({day for _, day, _ in valid})
-    return report
-
-
-def _check_rollup_row(row: dict) -> tuple[str | None, tuple]:
-    name = (row.get("project_name") or "").strip()
-    if not name or not queries.PROJECT_NAME.fullmatch(name):
-        return "invalid project name", ()
-    try:
-        day = date.fromisoformat((row.get("day") or "").strip()).isoformat()
-    except ValueError:
-        return "invalid day", ()
-    installer_class = (row.get("installer_class") or "").strip()
-    if installer_class not in INSTALLER_CLASSES:
-        return "unknown installer class", ()
-    try:
-        count = int((row.get("downloads") or "").strip())
-    except ValueError:
-        return "invalid download count", ()
-    if count < 0:
-        return "invalid download count", ()
-    return None, ((canonicalize_name(name), day, installer_class), count)
-
-
-def _upsert_bigquery_counts(counts: dict[tuple[str, str, str], int]) -> None:
-    table = DailyDownloads._meta.db_table
-    upsert = (
-        f"INSERT INTO {table} (project_name, day, installer_class, source, count) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s) "
-        "ON CONFLICT (project_name, day, installer_class, source) "
-        "DO UPDATE SET count = excluded.count"
-    )
-    rows = [(p, d, c, RollupSource.BIGQUERY, n) for (p, d, c), n in counts.items()]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_BATCH):
-            cursor.executemany(upsert, rows[start : start + INSERT_BATCH])
+def _remove_superseded_generations() -> None:
+    """Delete rollup generations no day points to any more, once no reader can still be using
+    them: a reader lists a day's path and opens it a moment later, never minutes later."""
+    directory = store.rollup_dir()
+    if not directory.is_dir():
+        return
+    current = {path.split("/", 1)[0] for path in RollupDay.objects.values_list("path", flat=True)}
+    cutoff = time.time() - SUPERSEDED_GRACE_SECONDS
+    for generation in directory.glob(f"{GENERATION_PREFIX}*"):
+        if generation.name not in current and generation.stat().st_mtime < cutoff:
+            shutil.rmtree(generation, ignore_errors=True)

@@ -7,19 +7,21 @@ including names this index does not host, because PyPI's data names them too.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
-from django.db.models import Sum
+from django.core.cache import cache
 from django.utils import timezone
 from packaging.utils import canonicalize_name
 
 from bastion.downloads import importer, queries, rollup, store
-from bastion.downloads.models import DailyDownloads
+from bastion.downloads.models import RollupDay
 from bastion.downloads.useragents import INSTALLER, INSTALLER_CLASSES
 
 CHART_DAYS = 180
+PROJECT_COUNTS_CACHE_SECONDS = 3600
 ImportFailed = importer.ImportFailed
 
 
@@ -43,15 +45,33 @@ def rebuild_rollup() -> rollup.RollupReport:
         return rollup.rollup()
 
 
-def import_rollup(path: Path) -> rollup.RollupImportReport:
-    """Load a rollup computed on BigQuery by :func:`bigquery_sql`."""
+def import_rollup(path: Path) -> importer.ImportReport:
+    """Load a rollup computed on BigQuery by :func:`bigquery_sql`; its counts replace earlier
+    BigQuery counts of the same (project, day, class) at the next rollup."""
     with store.maintenance_lock():
-        return rollup.import_rollup(Path(path))
+        return importer.import_bigquery_rollup(Path(path))
 
 
 def bigquery_sql(since: date) -> str:
     """The standard-SQL query that computes the daily rollup over PyPI's public table."""
     return queries.rollup_query(queries.BIGQUERY, since)
+
+
+def _rollup_relation(since: date, until: date) -> tuple[str, tuple[str, ...]] | None:
+    """The published rollup files of the days in [since, until] as a DuckDB relation, and the
+    paths themselves (which change whenever any of those days is rebuilt)."""
+    paths = tuple(
+        RollupDay.objects.filter(day__gte=since, day__lte=until)
+        .order_by("day")
+        .values_list("path", flat=True)
+    )
+    if not paths:
+        return None
+    globs = ", ".join(
+        importer.sql_literal(str(store.rollup_dir() / path / "*.parquet")) for path in paths
+    )
+    relation = f"read_parquet([{globs}], hive_partitioning=true, hive_types={{'day': DATE}})"
+    return relation, paths
 
 
 def installer_downloads(since: date, until: date) -> dict[str, int]:
@@ -60,36 +80,65 @@ def installer_downloads(since: date, until: date) -> dict[str, int]:
     Only real installs (pip, uv, poetry, …) count; mirrors, browsers and unknown agents are
     shown on project pages but never ranked.
     """
-    rows = (
-        DailyDownloads.objects.filter(installer_class=INSTALLER, day__gte=since, day__lte=until)
-        .order_by()
-        .values_list("project_name")
-        .annotate(total=Sum("count"))
+    found = _rollup_relation(since, until)
+    if found is None:
+        return {}
+    relation, _paths = found
+    return dict(
+        store.reader()
+        .execute(
+            f"SELECT project, CAST(sum(downloads) AS BIGINT) FROM {relation} "  # noqa: S608
+            "WHERE installer_class = ? GROUP BY project",
+            [INSTALLER],
+        )
+        .fetchall()
     )
-    return dict(rows.iterator(chunk_size=20_000))
 
 
 def _today() -> date:
     return timezone.now().date()
 
 
+def _project_counts(project_name: str, first: date, last: date) -> dict[date, dict[str, int]]:
+    """One project's downloads per day and installer class, cached until a day is rebuilt.
+
+    A project page asks for 180 days of files; the rollup changes hourly at most, and the
+    cache key holds the files' paths, so a rebuilt day is a different key.
+    """
+    found = _rollup_relation(first, last)
+    if found is None:
+        return {}
+    relation, paths = found
+    name = canonicalize_name(project_name)
+    key = "downloads:" + hashlib.sha256("\n".join((name, *paths)).encode()).hexdigest()
+    counts = cache.get(key)
+    if counts is None:
+        counts = {}
+        for day, installer_class, total in (
+            store.reader()
+            .execute(
+                f"SELECT day, installer_class, CAST(sum(downloads) AS BIGINT) "  # noqa: S608
+                f"FROM {relation} WHERE project = ? GROUP BY ALL",
+                [name],
+            )
+            .fetchall()
+        ):
+            counts.setdefault(day, {})[installer_class] = total
+        cache.set(key, counts, PROJECT_COUNTS_CACHE_SECONDS)
+    return counts
+
+
 def recent_downloads(project_name: str, today: date | None = None) -> dict[str, int]:
     """Installer downloads over the last day, week and month (30 days), today included."""
     today = today or _today()
-    per_day = dict(
-        DailyDownloads.objects.filter(
-            project_name=canonicalize_name(project_name),
-            installer_class=INSTALLER,
-            day__gt=today - timedelta(days=30),
-            day__lte=today,
-        )
-        .order_by()
-        .values_list("day")
-        .annotate(total=Sum("count"))
-    )
+    per_day = _project_counts(project_name, today - timedelta(days=29), today)
 
     def window(days: int) -> int:
-        return sum(n for day, n in per_day.items() if day > today - timedelta(days=days))
+        return sum(
+            classes.get(INSTALLER, 0)
+            for day, classes in per_day.items()
+            if day > today - timedelta(days=days)
+        )
 
     return {"last_day": window(1), "last_week": window(7), "last_month": window(30)}
 
@@ -100,19 +149,11 @@ def daily_series(
     """One entry per day, oldest first, with the downloads of every installer class."""
     today = today or _today()
     first = today - timedelta(days=days - 1)
-    counts: dict[date, dict[str, int]] = {
-        first + timedelta(days=offset): dict.fromkeys(INSTALLER_CLASSES, 0)
-        for offset in range(days)
-    }
-    rows = (
-        DailyDownloads.objects.filter(
-            project_name=canonicalize_name(project_name), day__gte=first, day__lte=today
-        )
-        .order_by()
-        .values_list("day", "installer_class")
-        .annotate(total=Sum("count"))
-    )
-    for day, installer_class, total in rows:
-        if installer_class in counts[day]:
-            counts[day][installer_class] += total
-    return [{"date": day.isoformat(), **classes} for day, classes in counts.items()]
+    per_day = _project_counts(project_name, first, today)
+    return [
+        {
+            "date": day.isoformat(),
+            **{name: per_day.get(day, {}).get(name, 0) for name in INSTALLER_CLASSES},
+        }
+        for day in (first + timedelta(days=offset) for offset in range(days))
+    ]

@@ -4,7 +4,10 @@ Layout under ``DATA_DIR/downloads/``:
 
 - ``segments/``: append-only JSON-lines files the recorder writes, one per process and flush.
 - ``events/<key>/day=YYYY-MM-DD/*.parquet``: immutable, day-partitioned event partitions, one per
-  import (keyed by the export's content hash) or per batch of compacted segments.
+  import (keyed by the content hash of the file) or per batch of compacted segments. Each holds
+  (project, installer class, downloads) counts: events are counted as they are imported.
+- ``rollup/<generation>/day=YYYY-MM-DD/*.parquet``: the daily rollup, one generation per rollup
+  run, sorted by project. ``RollupDay`` rows say which generation is current for each day.
 - ``maintenance.lock``: held while importing or rolling up, so two runs never interleave.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,13 +38,12 @@ def events_dir() -> Path:
     return downloads_dir() / "events"
 
 
+def rollup_dir() -> Path:
+    return downloads_dir() / "rollup"
+
+
 def partition_day_glob(key: str, day: str) -> str:
     return str(events_dir() / key / f"day={day}" / "*.parquet")
-
-
-def rejected_rows_glob(key: str) -> str:
-    """Rows that failed validation are kept beside the good ones, so reports can show examples."""
-    return str(events_dir() / key / "day=__HIVE_DEFAULT_PARTITION__" / "*.parquet")
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -57,6 +60,23 @@ def connect() -> duckdb.DuckDBPyConnection:
     # Track progress (query_progress) but never print DuckDB's bar: the import draws its own.
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
+_readers = threading.local()
+
+
+def reader() -> duckdb.DuckDBPyConnection:
+    """This thread's connection for reading the rollup from a request or the designation.
+
+    Opening DuckDB costs milliseconds, a project page's query about as much, so each thread keeps
+    one; queries only read small Parquet files and never spill.
+    """
+    con = getattr(_readers, "con", None)
+    if con is None:
+        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        con.execute("SET TimeZone = 'UTC'")
+        _readers.con = con
     return con
 
 
