@@ -16,7 +16,17 @@ def test_stored_files_are_readable_by_other_users(settings, tmp_path):
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".incoming-")]
 
 
-def test_keys_that_escape_the_files_directory_are_refused(settings, tmp_path):
+@pytest.mark.parametrize(
+    "key", ["../outside.whl", "ab/../../outside.whl", "/etc/passwd", ".", "ab/..", ""]
+)
+def test_keys_that_escape_the_files_directory_are_refused(settings, tmp_path, key):
     settings.FILES_DIR = tmp_path / "files"
     with pytest.raises(ValueError, match="escapes"):
-        storage.path_for("../outside.whl")
+        storage.path_for(key)
+
+
+def test_a_key_inside_is_placed_under_the_resolved_files_directory(settings, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    settings.FILES_DIR = tmp_path / "link"
+    assert storage.path_for("ab/cd/x/../spam.whl") == tmp_path / "real" / "ab" / "cd" / "spam.whl"
