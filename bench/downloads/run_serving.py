@@ -1,9 +1,11 @@
 """Benchmark: file-serving throughput with download counting off and on, in the same run.
 
-One data directory, one uploaded wheel, and ``bastion serve`` started once per phase with
-``BASTION_DOWNLOADS_COUNTING`` set to 0 or 1. Phases alternate (off, on, off, on, …) so drift in
-the machine's background load hits both modes alike; wrk sends pip's User-Agent. Afterwards the
-recorded segments are counted, to prove the "on" phases really counted every download.
+One data directory, one uploaded wheel, and two ``bastion serve`` instances side by side: one
+with ``BASTION_DOWNLOADS_COUNTING=0``, one with ``1``. wrk (with pip's User-Agent) loads them in
+turn, in many short bursts whose order flips every round (off-on, on-off, …): this machine's
+throughput drifts by ±30 % from minute to minute, so only neighbouring bursts are compared, and
+the median of those paired ratios is the result. Afterwards the recorded segments are counted,
+to prove the counting server really counted every download.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -95,14 +98,13 @@ def wrk(url: str, seconds: int, connections: int) -> float:
     if "Non-2xx" in output:
         raise SystemExit("wrk saw errors:\n" + output)
     requests_done = int(re.search(r"(\d+) requests in", output).group(1))
-    print(output)
     return requests_done / seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="off/on pairs")
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=12, help="off/on pairs of bursts")
+    parser.add_argument("--seconds", type=int, default=5, help="length of one burst")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -112,35 +114,42 @@ def main() -> None:
     WORK.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
     env["BASTION_DATA_DIR"] = str(WORK / "data")
-    process, url = start({**env, "BASTION_DOWNLOADS_COUNTING": "0"}, args.workers)
-    try:
-        path = publish(env, url)
-    finally:
-        stop(process)
+    servers = {
+        mode: start({**env, "BASTION_DOWNLOADS_COUNTING": flag}, args.workers)
+        for mode, flag in (("off", "0"), ("on", "1"))
+    }
     rates: dict[str, list[float]] = {"off": [], "on": []}
-    for _ in range(args.rounds):
-        for mode, flag in (("off", "0"), ("on", "1")):
-            process, url = start({**env, "BASTION_DOWNLOADS_COUNTING": flag}, args.workers)
-            try:
-                requests.get(url + path, timeout=10).raise_for_status()  # warm the workers
-                rates[mode].append(wrk(url + path, args.seconds, args.connections))
-            finally:
-                stop(process)
+    try:
+        path = publish(env, servers["off"][1])
+        for mode in ("off", "on"):  # warm both servers' workers
+            for _ in range(10):
+                requests.get(servers[mode][1] + path, timeout=10).raise_for_status()
+        for round_number in range(args.rounds):
+            order = ("off", "on") if round_number % 2 == 0 else ("on", "off")
+            for mode in order:
+                url = servers[mode][1] + path
+                rates[mode].append(wrk(url, args.seconds, args.connections))
+                print(f"round {round_number + 1} {mode}: {rates[mode][-1]:,.0f} req/s", flush=True)
+    finally:
+        for process, _url in servers.values():
+            stop(process)
     segments = WORK / "data" / "downloads" / "segments"
     recorded = sum(len(p.read_text().splitlines()) for p in segments.glob("*.jsonl"))
-    expected = sum(rates["on"]) * args.seconds + args.rounds  # plus the warm-up requests
-    off, on = (sum(rates[m]) / len(rates[m]) for m in ("off", "on"))
+    expected = sum(rates["on"]) * args.seconds + 10  # plus the warm-up requests
+    off, on = (statistics.median(rates[m]) for m in ("off", "on"))
+    paired = [100 * (b - a) / a for a, b in zip(rates["off"], rates["on"], strict=True)]
     results = {
         "file": path.rsplit("/", 1)[-1],
         "workers": args.workers,
         "connections": args.connections,
-        "seconds_per_phase": args.seconds,
+        "seconds_per_burst": args.seconds,
         "rounds": args.rounds,
         "requests_per_s_off": [round(r) for r in rates["off"]],
         "requests_per_s_on": [round(r) for r in rates["on"]],
-        "mean_off": round(off),
-        "mean_on": round(on),
-        "on_vs_off_percent": round(100 * (on - off) / off, 1),
+        "median_off": round(off),
+        "median_on": round(on),
+        "paired_on_vs_off_percent": [round(p, 1) for p in paired],
+        "median_paired_percent": round(statistics.median(paired), 1),
         "downloads_recorded": recorded,
         "requests_while_on": round(expected),
         "load_average": round(os.getloadavg()[0], 1),

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import UTC, date, datetime
 
@@ -143,3 +144,26 @@ def test_an_enormous_agent_is_cut_and_still_recognised(data_dir):
     buffer.record(WHEEL, PIP[:-1] + ',"pad":"' + "x" * 100_000 + '"}', NOON)
     (row,) = [json.loads(line) for line in buffer.flush().read_text().splitlines()]
     assert row["details"]["installer"] == {"name": "pip", "version": "24.2"}
+
+
+def test_a_forked_worker_counts_only_its_own_downloads(data_dir):
+    """uWSGI forks workers from a master that may have queued downloads (with --lazy-apps it
+    has not, but a preloading server would): the child must neither write them again nor
+    believe the parent's flusher thread runs in it."""
+    buffer = recorder.Recorder()
+    buffer.record(WHEEL, PIP, NOON)
+    child = os.fork()
+    if child == 0:
+        try:
+            buffer.record("demo_pkg-1.2.0.tar.gz", PIP, NOON)
+            written = buffer.flush()
+            flusher = [t for t in threading.enumerate() if t.name == "download-flusher"]
+            os._exit(0 if written and buffer._pid == os.getpid() and flusher else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    (segment,) = store.segments_dir().glob("*.jsonl")
+    assert json.loads(segment.read_text())["file"]["type"] == "sdist"
+    own = buffer.flush()
+    assert json.loads(own.read_text())["file"]["type"] == "bdist_wheel"

@@ -57,11 +57,17 @@ def event_line(timestamp: float, filename: str, user_agent: str | None) -> str |
     rest = _row_without_timestamp(filename, (user_agent or "")[:MAX_AGENT_CHARS])
     if rest is None:
         return None
-    return f'{{"timestamp":"{datetime.fromtimestamp(timestamp, UTC).isoformat()}",{rest}'
+    return f'{{"timestamp":"{_second(int(timestamp))}",{rest}'
+
+
+@lru_cache(maxsize=64)
+def _second(epoch_second: int) -> str:
+    """Whole seconds, as in PyPI's own data; a flush formats each second once, not each event."""
+    return datetime.fromtimestamp(epoch_second, UTC).isoformat()
 
 
 @lru_cache(maxsize=8192)
-def _row_without_timestamp(filename: str, user_agent: str | None) -> str | None:
+def _row_without_timestamp(filename: str, user_agent: str) -> str | None:
     """Everything but the time, cached: the same few files and agents come back all day."""
     file = describe_file(filename)
     if file is None:
@@ -87,18 +93,23 @@ class Recorder:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._sequence = itertools.count()
+        os.register_at_fork(after_in_child=self._forget_parent)
+
+    def _forget_parent(self) -> None:
+        """A forked worker must not inherit its parent's queue, nor believe its flusher runs."""
+        self._pid = None
+        self._pending = deque()
 
     def record(self, filename: str, user_agent: str | None, now: float | None = None) -> None:
-        if self._pid != os.getpid():
+        if self._pid is None:
             self._start()
         self._pending.append((time.time() if now is None else now, filename, user_agent))
 
     def _start(self) -> None:
-        """Start the flusher in this process; a forked worker must not inherit its parent's."""
+        """Start the flusher in this process, on its first download."""
         with self._start_lock:
-            if self._pid == os.getpid():
+            if self._pid is not None:
                 return
-            self._pending = deque()
             self._stop = threading.Event()
             self._pid = os.getpid()
             interval = float(settings.DOWNLOADS_FLUSH_SECONDS)
