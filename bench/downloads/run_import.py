@@ -14,21 +14,34 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
+import duckdb
 from generate import generate
+
+from bastion.downloads import queries
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "bench" / "work" / "downloads"
 BASTION = Path(sys.executable).parent / "bastion"
 RANKING = """
-import time, datetime, django
+import json, time, datetime, django
 django.setup()
-from bastion.downloads.services import installer_downloads
-started = time.perf_counter()
-ranking = installer_downloads(datetime.date(2026, 5, 29), datetime.date(2026, 11, 24))
-print(len(ranking), sum(ranking.values()), time.perf_counter() - started)
-"""
+from bastion.downloads.services import daily_series, installer_downloads
+def timed(call):
+    started = time.perf_counter()
+    result = call()
+    return result, round(time.perf_counter() - started, 4)
+ranking, seconds = timed(lambda: installer_downloads(datetime.date(2026, 5, 29), LAST_DAY))
+series = {}
+for name in ("project-1", "project-250000"):  # the head and the tail of the Zipf draw
+    _, first = timed(lambda: daily_series(name, today=LAST_DAY))
+    _, again = timed(lambda: daily_series(name, today=LAST_DAY))
+    series[name] = {"first_s": first, "cached_s": again}
+print(json.dumps({"names": len(ranking), "installs": sum(ranking.values()),
+                  "seconds": seconds, "project_series": series}))
+""".replace("LAST_DAY", "datetime.date(2026, 11, 24)")
 
 
 def measured(command: list[str], env: dict[str, str]) -> dict:
@@ -45,6 +58,35 @@ def measured(command: list[str], env: dict[str, str]) -> dict:
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mib": round(usage.ru_maxrss / 1024),
         "output": output,
+    }
+
+
+def bigquery_path(export: Path, args: argparse.Namespace) -> dict:
+    """PyPI's scale: the rollup query's result, as BigQuery would return it, imported.
+
+    The result is computed here by the query's DuckDB twin over the same export (what
+    ``bastion downloads bigquery-sql`` prints, rendered for DuckDB), written as CSV, then loaded
+    with ``import-rollup`` and ``rollup`` in a fresh data directory.
+    """
+    result = WORK / f"bigquery-result-{args.events // 1_000_000}M.csv"
+    if not result.exists():
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE VIEW file_downloads AS SELECT * FROM read_parquet('{export}')")  # noqa: S608
+        query = queries.rollup_query(queries.DUCKDB, date(2026, 5, 29))
+        con.execute(f"COPY ({query}) TO '{result}' (HEADER, DELIMITER ',')")
+    data = WORK / "data-bigquery"
+    shutil.rmtree(data, ignore_errors=True)
+    env = dict(os.environ, BASTION_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="bastion.settings")
+    subprocess.run([str(BASTION), "migrate"], env=env, check=True)
+    loaded = measured([str(BASTION), "downloads", "import-rollup", "--json", str(result)], env)
+    rolled = measured([str(BASTION), "downloads", "rollup", "--json"], env)
+    report = json.loads(loaded["output"])
+    return {
+        "bigquery_result_rows": report["rows_read"],
+        "bigquery_rows_imported": report["rows_imported"],
+        **{f"import_rollup_{key}": value for key, value in loaded.items() if key != "output"},
+        **{f"bigquery_rollup_{key}": value for key, value in rolled.items() if key != "output"},
     }
 
 
@@ -71,7 +113,7 @@ def main() -> None:
     }
     imported = json.loads(steps["import"]["output"])["imports"][0]
     rolled = json.loads(steps["rollup"]["output"])
-    names, installs, query_s = steps["ranking"]["output"].split()
+    ranked = json.loads(steps["ranking"]["output"])
     results = {
         "events": args.events,
         "projects": args.projects,
@@ -81,9 +123,10 @@ def main() -> None:
         "rows_imported": imported["rows_imported"],
         "projects_touched": imported["projects"],
         "rollup_rows": rolled["rollup_rows"],
-        "ranked_names": int(names),
-        "ranked_installs": int(installs),
-        "ranking_query_s": round(float(query_s), 2),
+        "ranked_names": ranked["names"],
+        "ranked_installs": ranked["installs"],
+        "ranking_query_s": round(ranked["seconds"], 2),
+        "project_series_s": ranked["project_series"],
         **{
             f"{step}_{key}": value
             for step, numbers in steps.items()
@@ -91,6 +134,7 @@ def main() -> None:
             if key != "output"
         },
     }
+    results.update(bigquery_path(export, args))
     total = results["import_wall_s"] + results["rollup_wall_s"]
     results["events_per_s_import"] = round(args.events / results["import_wall_s"])
     results["events_per_s_import_and_rollup"] = round(args.events / total)
