@@ -235,3 +235,12 @@ def test_partitions_written_before_counting_moved_into_the_import_still_roll_up(
     _import(tmp_path, "new.jsonl", [export_row()])
     services.rebuild_rollup()
     assert rollup_counts() == {("demo", "2026-03-01", "installer"): 5}
+
+
+def test_a_project_page_sees_a_rebuilt_day_at_once_despite_its_cache(data_dir, tmp_path):
+    seed_rollup(tmp_path, [("demo", "2026-03-01", "installer", 5)])
+    today = date(2026, 3, 1)
+    assert services.recent_downloads("demo", today=today)["last_day"] == 5
+    seed_rollup(tmp_path, [("demo", "2026-03-01", "installer", 7)])
+    assert services.recent_downloads("demo", today=today)["last_day"] == 7
+    assert services.daily_series("demo", today=today)[-1]["installer"] == 7

@@ -131,7 +131,8 @@ def _project_counts(project_name: str, first: date, last: date) -> dict[date, di
 def recent_downloads(project_name: str, today: date | None = None) -> dict[str, int]:
     """Installer downloads over the last day, week and month (30 days), today included."""
     today = today or _today()
-    per_day = _project_counts(project_name, today - timedelta(days=29), today)
+    # The chart's window, not 30 days: the project page then needs one query and one cache entry.
+    per_day = _project_counts(project_name, today - timedelta(days=CHART_DAYS - 1), today)
 
     def window(days: int) -> int:
         return sum(
