@@ -5,8 +5,8 @@
 1. Generates (once, cached under bench/work/critical/) a SQLite data directory with the inputs:
    projects with releases (PEP 440 ordering matters: versions like 1.9 and 1.10; some latest
    releases yanked), runtime and extras-only dependency edges, 180 days of download rollups
-   with installer and mirror rows (loaded with ``bastion downloads import-rollup`` and
-   ``rollup``), and accounts holding roles (so notices are sent).
+   with installer and mirror rows (loaded with ``bastion downloads import-rollup``), and
+   accounts holding roles (so notices are sent).
 2. Copies it, then times ``bastion critical designate --json`` as an operator runs it (a new
    process: Django start-up, reading the rollups and the graph, the computation, storing the
    designations, one notice per maintainer into the mail outbox, the stats snapshot), twice:
@@ -135,7 +135,7 @@ def generate(data_dir: Path, projects: int, edges: int, seed: int) -> dict:
         dependency_rows,
     )
     # Rollups: the top 20,000 are downloaded every day, the tail on 20 days or more. They are
-    # loaded as an operator would, as a BigQuery rollup result (import-rollup, then rollup).
+    # loaded as an operator would, as a BigQuery rollup result (import-rollup).
     rollup_rows = 0
     days = [(TODAY - timedelta(days=d)).isoformat() for d in range(1, DAYS + 1)]
     rollup_csv = data_dir / "rollup.csv"
@@ -182,10 +182,11 @@ def generate(data_dir: Path, projects: int, edges: int, seed: int) -> dict:
     database.commit()
     database.execute("ANALYZE")
     database.close()
-    for command in (["import-rollup", str(rollup_csv)], ["rollup"]):
-        subprocess.run(
-            [str(BIN / "bastion"), "downloads", *command], env=_env(data_dir), check=True
-        )
+    subprocess.run(
+        [str(BIN / "bastion"), "downloads", "import-rollup", str(rollup_csv)],
+        env=_env(data_dir),
+        check=True,
+    )
     rollup_csv.unlink()
     return {
         "projects": projects,

@@ -66,7 +66,7 @@ def bigquery_path(export: Path, args: argparse.Namespace) -> dict:
 
     The result is computed here by the query's DuckDB twin over the same export (what
     ``bastion downloads bigquery-sql`` prints, rendered for DuckDB), written as CSV, then loaded
-    with ``import-rollup`` and ``rollup`` in a fresh data directory.
+    with ``import-rollup`` (which also publishes its days) in a fresh data directory.
     """
     result = WORK / f"bigquery-result-{args.events // 1_000_000}M.csv"
     if not result.exists():
@@ -80,13 +80,11 @@ def bigquery_path(export: Path, args: argparse.Namespace) -> dict:
     env = dict(os.environ, BASTION_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="bastion.settings")
     subprocess.run([str(BASTION), "migrate"], env=env, check=True)
     loaded = measured([str(BASTION), "downloads", "import-rollup", "--json", str(result)], env)
-    rolled = measured([str(BASTION), "downloads", "rollup", "--json"], env)
     report = json.loads(loaded["output"])
     return {
         "bigquery_result_rows": report["rows_read"],
         "bigquery_rows_imported": report["rows_imported"],
         **{f"import_rollup_{key}": value for key, value in loaded.items() if key != "output"},
-        **{f"bigquery_rollup_{key}": value for key, value in rolled.items() if key != "output"},
     }
 
 

@@ -110,7 +110,7 @@ def write_csv(path: Path, rows: list[dict], malformed: list[str] = ()) -> Path:
 
 def seed_rollup(directory: Path, rows: list[tuple[str, str, str, int]]) -> None:
     """Publish (project, day, installer class, downloads) counts the way an operator would:
-    as a BigQuery rollup CSV, imported and rolled up."""
+    as a BigQuery rollup CSV, imported with ``import-rollup``."""
     from bastion.downloads import services
 
     path = directory / f"rollup-{len(list(directory.glob('rollup-*.csv')))}.csv"
@@ -122,7 +122,6 @@ def seed_rollup(directory: Path, rows: list[tuple[str, str, str, int]]) -> None:
     path.write_text("\n".join(lines) + "\n")
     report = services.import_rollup(path)
     assert report.rows_imported == len(rows), report
-    services.rebuild_rollup()
 
 
 def rollup_counts() -> dict[tuple[str, str, str], int]:

@@ -1,10 +1,12 @@
 """``bastion downloads …`` as an operator runs it: the summary, --json, and exit codes."""
 
 import json
+from datetime import date
 
 import pytest
 
 from bastion.cli import main
+from bastion.downloads import services
 
 from .conftest import BAD_ROWS, GOOD_ROWS, MALFORMED_LINES, write_jsonl
 
@@ -47,3 +49,6 @@ def test_bigquery_sql_and_import_rollup(data_dir, tmp_path, capsys):
     path.write_text("project_name,day,installer_class,downloads\nrequests,2026-05-01,installer,9\n")
     assert main(["downloads", "import-rollup", str(path)]) == 0
     assert "1 rows read, 1 imported, 0 skipped, 1 projects, 1 day(s)" in capsys.readouterr().out
+    assert services.installer_downloads(date(2026, 5, 1), date(2026, 5, 1)) == {"requests": 9}
+    assert main(["downloads", "import-rollup", str(path)]) == 0
+    assert "already imported" in capsys.readouterr().out

@@ -106,7 +106,6 @@ def test_import_rollup_checks_rows_and_is_idempotent(data_dir, tmp_path):
     }
     assert report.examples["invalid project name"] == ["bad name!,2026-03-01,installer,1"]
     assert services.import_rollup(path).already_imported
-    services.rebuild_rollup()
     ranking = services.installer_downloads(date(2026, 3, 1), date(2026, 3, 2))
     assert ranking == {"requests": 1000, "flask-login": 7}
 

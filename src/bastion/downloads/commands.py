@@ -106,7 +106,7 @@ def cmd_import_rollup(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: {report.rows_read:,} rows read, {report.rows_imported:,} imported, "
         f"{report.rows_skipped:,} skipped, {report.projects:,} projects, "
-        f"{len(report.days)} day(s). Run 'bastion downloads rollup' to update the daily counts."
+        f"{len(report.days)} day(s); the daily counts of those days are updated."
     )
     _print_skips(report.skipped, report.examples)
     return 0

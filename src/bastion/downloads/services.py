@@ -46,10 +46,13 @@ def rebuild_rollup() -> rollup.RollupReport:
 
 
 def import_rollup(path: Path) -> importer.ImportReport:
-    """Load a rollup computed on BigQuery by :func:`bigquery_sql`; its counts replace earlier
-    BigQuery counts of the same (project, day, class) at the next rollup."""
+    """Load a rollup computed on BigQuery by :func:`bigquery_sql` and publish its days at once;
+    its counts replace earlier BigQuery counts of the same (project, day, class)."""
     with store.maintenance_lock():
-        return importer.import_bigquery_rollup(Path(path))
+        report = importer.import_bigquery_rollup(Path(path))
+        if not report.already_imported:
+            rollup.rollup()
+        return report
 
 
 def bigquery_sql(since: date) -> str:
