@@ -211,6 +211,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Where distribution files live, addressed by content hash.
 FILES_DIR = DATA_DIR / "files"
+# Files of quarantined projects, moved out of FILES_DIR so no URL serves them (PEP 792).
+WITHHELD_DIR = DATA_DIR / "withheld"
 # Pre-rendered simple pages: the read path serves these and never touches the database.
 PAGES_DIR = DATA_DIR / "pages"
 

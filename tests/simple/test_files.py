@@ -151,3 +151,43 @@ def test_directories_and_in_flight_uploads_are_never_served(index, wheel, settin
     assert index.get(f"/files/{directory}/.incoming-abc").status == 404
     (settings.FILES_DIR / directory / "sub.whl").mkdir()
     assert index.get(f"/files/{directory}/sub.whl").status == 404
+
+
+def _set_status(project, status, committed):
+    from bastion.packaging.services import journal
+
+    with committed():
+        type(project).objects.filter(pk=project.pk).update(status=status)
+        journal(project, f"admin change to {project}: status")
+
+
+def test_a_quarantined_project_serves_no_files_until_released(index, wheel, url, committed):
+    """PEP 792: a quarantined project offers no files, by URL either, and nginx serving the
+    files directory must not find them; lifting the quarantine brings them back unchanged."""
+    from bastion.packaging import storage
+    from bastion.packaging.models import ProjectStatus
+
+    project = wheel.release.project
+    _set_status(project, ProjectStatus.QUARANTINED, committed)
+    assert index.get(url).status == 404
+    assert index.get(url + ".metadata").status == 404
+    assert not storage.path_for(wheel.path).exists()
+    page = index.get("/simple/ranges/", accept="application/vnd.pypi.simple.v1+json").json()
+    assert page["files"] == []
+    _set_status(project, ProjectStatus.ACTIVE, committed)
+    assert index.get(url).body == CONTENT
+    assert index.get(url + ".metadata").status == 200
+
+
+def test_a_file_deleted_while_quarantined_does_not_come_back(db, index, wheel, url, committed):
+    from bastion.packaging import storage
+    from bastion.packaging.models import ProjectStatus
+
+    project = wheel.release.project
+    _set_status(project, ProjectStatus.QUARANTINED, committed)
+    with committed():
+        wheel.delete()
+        storage.discard(project.normalized_name, [wheel.path, wheel.metadata_path])
+    _set_status(project, ProjectStatus.ACTIVE, committed)
+    assert index.get(url).status == 404
+    assert not any(storage.path_for(wheel.path).parent.parent.parent.rglob("*.whl"))

@@ -313,11 +313,6 @@ def _delete(
             reason=reason,
         )
         keys = [key for file in files for key in (file.path, file.metadata_path) if key]
-        transaction.on_commit(lambda: _discard_stored(keys))
+        # The rows are gone; now the bytes, so no URL keeps serving them (nor a quarantine's end).
+        transaction.on_commit(lambda: storage.discard(project.normalized_name, keys))
     return record
-
-
-def _discard_stored(keys: list[str]) -> None:
-    """Remove deleted files' bytes, so no URL keeps serving them. Their rows are already gone."""
-    for key in keys:
-        storage.path_for(key).unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """What the packaging app does: names, journal serials, yanking and role bookkeeping."""
 
+import logging
 import re
 import sys
 
@@ -11,9 +12,19 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import authz
-from bastion.packaging.models import JournalEntry, Project, Release, Role, RoleName
+from bastion.packaging import authz, storage
+from bastion.packaging.models import (
+    File,
+    JournalEntry,
+    Project,
+    ProjectStatus,
+    Release,
+    Role,
+    RoleName,
+)
 from bastion.packaging.signals import project_changed
+
+logger = logging.getLogger(__name__)
 
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE)
 
@@ -112,6 +123,22 @@ def journal(project: Project, action: str, *, version: str = "", user=None) -> i
     name = project.normalized_name
     transaction.on_commit(lambda: project_changed.send(sender=Project, normalized_name=name))
     return entry.pk
+
+
+def place_files_for_status(*, normalized_name: str, **_signal_kwargs) -> None:
+    """``project_changed`` receiver: a quarantined project offers no files (PEP 792), so its
+    files leave the served directory, and they come back when the quarantine ends."""
+    try:
+        project = Project.objects.filter(normalized_name=normalized_name).first()
+        if project is None:
+            return
+        if project.status != ProjectStatus.QUARANTINED:
+            storage.restore(normalized_name)
+            return
+        stored = File.objects.filter(release__project=project).values_list("path", "metadata_path")
+        storage.withhold(normalized_name, [key for keys in stored for key in keys if key])
+    except Exception:
+        logger.exception("could not place the files of %s for its status", normalized_name)
 
 
 def last_serial() -> int:

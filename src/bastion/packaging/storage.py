@@ -7,6 +7,7 @@ points at nothing. Writing the same key twice is harmless: the content is the sa
 """
 
 import os
+import shutil
 import tempfile
 from functools import lru_cache
 from io import BytesIO
@@ -25,18 +26,23 @@ def _resolved(directory: str) -> str:
     return os.path.realpath(directory)
 
 
-def path_for(key: str) -> Path:
-    """The absolute path of a key; refuses keys that would escape the files directory.
+def _checked(key: str) -> str:
+    """The key, normalised; refused if it would lead out of the directory it is relative to.
 
-    The check is on the text of the key, with no system call: every download comes through here,
-    and resolving the whole path took an lstat per component, almost half of a download's time.
+    The check is on the text, with no system call: every download comes through here, and
+    resolving the whole path took an lstat per component, almost half of a download's time.
     Bastion itself writes every file and directory under the root, so there are no symlinks in
     it to follow.
     """
     relative = os.path.normpath(key)
     if os.path.isabs(relative) or relative == "." or relative.split(os.sep, 1)[0] == "..":
         raise ValueError("storage key escapes the files directory")
-    return Path(_resolved(str(settings.FILES_DIR)), relative)
+    return relative
+
+
+def path_for(key: str) -> Path:
+    """The absolute path of a key; refuses keys that would escape the files directory."""
+    return Path(_resolved(str(settings.FILES_DIR)), _checked(key))
 
 
 def store(key: str, source) -> Path:
@@ -61,3 +67,48 @@ def store(key: str, source) -> Path:
 
 def store_bytes(key: str, data: bytes) -> Path:
     return store(key, BytesIO(data))
+
+
+def _withheld_root(group: str) -> Path:
+    if os.sep in group or group in ("", ".", ".."):
+        raise ValueError(f"not a storage group: {group!r}")
+    return Path(_resolved(str(settings.WITHHELD_DIR)), group)
+
+
+def _withheld_path(group: str, key: str) -> Path:
+    return _withheld_root(group) / _checked(key)
+
+
+def withhold(group: str, keys: list[str]) -> None:
+    """Move files out of the served directory, kept under ``group`` until :func:`restore`.
+
+    Moving them, rather than refusing them in the read path, also keeps nginx or a CDN origin
+    serving ``FILES_DIR`` directly from handing them out. Both directories are in the data
+    directory, so each move is one atomic rename.
+    """
+    for key in keys:
+        target = _withheld_path(group, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path_for(key), target)
+        except FileNotFoundError:
+            continue  # already withheld, or never stored
+
+
+def restore(group: str) -> None:
+    """Put every file withheld under ``group`` back where its URL serves it."""
+    root = _withheld_root(group)
+    if not root.is_dir():
+        return
+    for withheld in sorted(path for path in root.rglob("*") if path.is_file()):
+        target = path_for(str(withheld.relative_to(root)))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(withheld, target)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def discard(group: str, keys: list[str]) -> None:
+    """Remove files for good, wherever they are: served, or withheld under ``group``."""
+    for key in keys:
+        path_for(key).unlink(missing_ok=True)
+        _withheld_path(group, key).unlink(missing_ok=True)
