@@ -329,3 +329,28 @@ def test_the_product_wsgi_application_routes_reads_and_hands_the_rest_to_django(
     assert client.get("/simple/holy-grail/").header("Content-Type") == "text/html"
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.request("POST", "/simple/").status == 404  # not ours: Django answers
+
+
+def test_with_a_worker_the_project_list_is_rendered_off_the_request_once_per_burst(
+    holy_grail, index, committed, settings
+):
+    """With BASTION_TASK_BACKEND=database a change renders its project page at once, and the
+    worker renders the list (1.2 s at 500,000 projects); a burst of changes costs one render."""
+    from django_tasks_db.models import DBTaskResult
+
+    from bastion.jobs import worker
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    listed_before = index.get("/simple/", accept=JSON).json()["projects"]
+    with committed():
+        factory.make_project("Spam.Eggs")
+    with committed():
+        factory.make_project("Ham")
+    assert index.get("/simple/spam-eggs/").status == 200
+    assert index.get("/simple/", accept=JSON).json()["projects"] == listed_before
+    renders = DBTaskResult.objects.filter(task_path__endswith="refresh_project_list")
+    assert renders.filter(status="READY").count() == 2
+    worker.run(once=True)
+    names = [p["name"] for p in index.get("/simple/", accept=JSON).json()["projects"]]
+    assert names == ["Ham", "Holy_Grail", "Spam.Eggs"]
+    assert [r.return_value for r in renders.order_by("enqueued_at")] == [True, False]

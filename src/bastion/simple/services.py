@@ -129,15 +129,27 @@ def _rendered_serial(directory: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _render_unless_current(directory: Path, serial: int | None, render_page) -> None:
-    """One upload journals up to three changes (project, release, file), and each announces
-    itself after the commit; the pages of one serial never differ, so render them only once."""
-    if serial is None or _rendered_serial(directory) != serial:
-        render_page()
+def _render_unless_current(directory: Path, serial: int | None, render_page) -> bool:
+    """Render unless the page on disk is at ``serial`` or later; True if it rendered.
+
+    One upload journals up to three changes (project, release, file), and each announces itself
+    after the commit; the pages of one serial never differ, so they are rendered only once.
+    """
+    rendered = _rendered_serial(directory)
+    if serial is not None and rendered is not None and rendered >= serial:
+        return False
+    render_page()
+    return True
+
+
+def refresh_root(serial: int) -> bool:
+    """Render the project list unless the one on disk is at ``serial`` or later."""
+    return _render_unless_current(pages_root(), serial, render_root)
 
 
 def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
-    """``project_changed`` receiver: re-render the project and the list after a commit.
+    """``project_changed`` receiver: re-render the project after a commit, and have the project
+    list re-rendered (at once, or by the worker with ``BASTION_TASK_BACKEND=database``).
 
     The change is already committed, so a failure here must not fail the request that made it.
     Instead the possibly stale pages are removed: the next read renders them afresh.
@@ -151,7 +163,9 @@ def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
         _render_unless_current(
             pages_root() / normalized_name, serial, lambda: render_project(normalized_name)
         )
-        _render_unless_current(pages_root(), last_serial(), render_root)
+        from bastion.simple.tasks import refresh_project_list  # the tasks import this module
+
+        refresh_project_list.enqueue(last_serial())
     except Exception:
         logger.exception("could not render the simple pages of %s", normalized_name)
         for page in (HTML_PAGE, JSON_PAGE):
