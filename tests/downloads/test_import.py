@@ -1,5 +1,6 @@
 """Importing BigQuery ``file_downloads`` exports: every format, bad rows, and idempotency."""
 
+import csv
 import gzip
 import json
 import shutil
@@ -13,6 +14,7 @@ from .conftest import (
     BAD_ROWS,
     GOOD_ROWS,
     MALFORMED_LINES,
+    export_row,
     rollup_counts,
     write_csv,
     write_jsonl,
@@ -128,3 +130,26 @@ def test_gzipped_csv_and_a_gzip_without_gz_in_its_name(data_dir, tmp_path):
     misnamed.write_bytes(gzip.compress(b"\n".join(json.dumps(r).encode() for r in GOOD_ROWS[:3])))
     (json_report,) = services.import_exports([misnamed], progress=False)
     assert (json_report.rows_imported, json_report.rows_skipped) == (3, 0)
+
+
+def test_csv_with_records_kept_as_json_text(data_dir, tmp_path):
+    """A CSV cannot hold BigQuery's RECORD columns; exporters then write them as JSON text."""
+    path = tmp_path / "records.csv"
+    rows = [*GOOD_ROWS, export_row(project="-not-a-name-")]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["timestamp", "country_code", "project", "file", "details"])
+        for row in rows:
+            writer.writerow(
+                [row["timestamp"], "US", row["project"], json.dumps(row["file"]),
+                 json.dumps(row["details"]) if row["details"] else ""]
+            )  # fmt: skip
+        writer.writerow(["2026-03-01 10:00:00 UTC", "US", "demo", "{not json", "{not json"])
+    report = _only(services.import_exports([path], progress=False))
+    assert report.rows_imported == 8
+    assert report.skipped == {"invalid project name": 1}
+    services.rebuild_rollup()
+    assert rollup_counts() == {
+        **EXPECTED_ROLLUP,
+        ("demo", "2026-03-01", "other"): 1,  # unreadable details: an unknown agent
+    }

@@ -230,10 +230,18 @@ def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[tuple
 
 
 def _resolve(columns: dict[tuple[str, ...], str], path: tuple[str, ...]) -> str:
-    """A nested field, or its flattened spelling (``file.project``/``file_project``), or NULL."""
+    """A nested field, its flattened spelling (``file.project``/``file_project``), a field of a
+    record kept as JSON text (a CSV cannot hold records, so exporters write ``details`` as
+    JSON), or NULL."""
     for candidate in (path, (".".join(path),), ("_".join(path),)):
         if candidate in columns:
             return columns[candidate]
+    for depth in range(len(path) - 1, 0, -1):
+        record = path[:depth]
+        if record in columns and not any(c[:depth] == record and len(c) > depth for c in columns):
+            text = f"CAST({columns[record]} AS VARCHAR)"
+            inner = sql_literal("$." + ".".join(path[depth:]))
+            return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, {inner}) END"
     return "NULL"
 
 
