@@ -8,6 +8,7 @@ from bastion.accounts import ratelimit
 from bastion.events.models import SecurityEvent
 
 from .conftest import PASSWORD, mails_to
+from .test_reset import follow_reset_link
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +135,39 @@ def test_an_empty_login_form_shows_an_error_beside_each_field(client, db):
     for name in ("username", "password"):
         assert f'<label for="id_{name}">' in html
         assert f'id="id_{name}_errors"' in html
+
+
+@pytest.fixture
+def breach_list(tmp_path, settings):
+    """An offline Pwned Passwords file that lists the member's password."""
+    import hashlib
+
+    listed = hashlib.sha1(PASSWORD.encode(), usedforsecurity=False).hexdigest().upper()
+    path = tmp_path / "pwned.txt"
+    path.write_text(f"{listed}:3\n")
+    settings.HIBP_URL = None
+    settings.HIBP_RANGE_FILE = str(path)
+
+
+def test_a_breached_password_logs_no_one_in_and_mails_a_reset_link(
+    client, member, breach_list, mailbox
+):
+    response = log_in(client)
+    assert response.status_code == 200
+    assert "appeared in a data breach" in response.content.decode()
+    assert client.get("/manage/account/").status_code == 302  # not logged in
+    member.refresh_from_db()
+    assert not member.has_usable_password()
+    assert "account:password:disabled" in tags(member)
+    (mail,) = mails_to(mailbox, "maria@example.org")
+    assert "found in a data breach" in mail.subject
+    assert log_in(client).status_code == 200  # the old password stays refused
+    new = "a fresh passphrase nobody leaked 7"
+    assert follow_reset_link(Client(), mail, new).status_code == 302
+    assert log_in(client, password=new).status_code == 302
+
+
+def test_a_wrong_password_that_is_breached_changes_nothing(client, member, breach_list):
+    assert "not correct" in log_in(client, password="password").content.decode()
+    member.refresh_from_db()
+    assert member.has_usable_password()

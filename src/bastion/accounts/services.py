@@ -22,12 +22,21 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from bastion.accounts import mail, ratelimit
+from bastion.accounts import mail, passwords, ratelimit
 from bastion.accounts.models import Email, User
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 
 INVALID_LOGIN = "The username or password is not correct."
+BREACHED_LOGIN = (
+    "This password has appeared in a data breach of another service, so it no longer works "
+    "here. We sent a link to choose a new one to your verified email addresses."
+)
+BREACHED_LOGIN_NO_ADDRESS = (
+    "This password has appeared in a data breach of another service, so it no longer works "
+    "here. Your account has no verified email address to send a reset link to: ask an "
+    "administrator."
+)
 TOO_MANY_LOGINS = "Too many failed login attempts."
 TOO_MANY_RESETS = "Too many password reset requests."
 TOO_MANY_VERIFICATION_MAILS = "Too many verification emails requested."
@@ -121,7 +130,21 @@ def authenticate_password(request: HttpRequest, *, username: str, password: str)
                 "account:login:failure", user=known, origin=origin, reason="invalid_password"
             )
         raise LoginRefused(INVALID_LOGIN)
+    if passwords.breach_count(password) > 0:
+        _disable_breached_password(user, origin)
     return user
+
+
+def _disable_breached_password(user: User, origin: Origin) -> None:
+    """The right password, but one listed in a breach: attackers try those first, so it stops
+    working now, and the account's verified addresses get a link to choose a new one."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    events.record("account:password:disabled", user=user, origin=origin, reason="breached")
+    addresses = list(user.emails.filter(verified=True).values_list("email", flat=True))
+    if addresses:
+        mail.send_later("password-breached", addresses, {"user": user, "link": _reset_link(user)})
+    raise LoginRefused(BREACHED_LOGIN if addresses else BREACHED_LOGIN_NO_ADDRESS)
 
 
 def complete_login(request: HttpRequest, user: User, *, method: str = "password") -> None:
@@ -194,6 +217,11 @@ def request_password_reset(*, address: str, origin: Origin) -> None:
             "account:password:reset:attempt", user=user, origin=origin, reason="unverified"
         )
         return
+    mail.send_later("password-reset", [email.email], {"user": user, "link": _reset_link(user)})
+    events.record("account:password:reset:request", user=user, origin=origin)
+
+
+def _reset_link(user: User) -> str:
     path = reverse(
         "accounts:reset-confirm",
         kwargs={
@@ -201,9 +229,7 @@ def request_password_reset(*, address: str, origin: Origin) -> None:
             "token": reset_tokens.make_token(user),
         },
     )
-    link = settings.BASE_URL + path
-    mail.send_later("password-reset", [email.email], {"user": user, "link": link})
-    events.record("account:password:reset:request", user=user, origin=origin)
+    return settings.BASE_URL + path
 
 
 def reset_password(user: User, new_password: str, *, origin: Origin) -> None:
