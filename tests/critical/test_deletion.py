@@ -113,3 +113,31 @@ def test_renaming_a_critical_project_keeps_the_label_on_both_names(make_project,
     assert renamed.is_active and renamed.enforcement_date == original.enforcement_date
     assert Designation.objects.get(normalized_name="cheetah3").is_active
     assert not authz.may(authz.Actor(alice), authz.Action.UPLOAD, project).allowed
+
+
+def delete_project(actor, project):
+    return management.delete_project(
+        actor=actor, project=project, confirm=project.name, reason="abandoned", origin=CLI
+    )
+
+
+def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
+    atomicwrites, alice, make_user, enroll_totp
+):
+    owner = authz.Actor(alice)
+    with pytest.raises(PackagingError) as refused:
+        delete_project(owner, atomicwrites)
+    assert refused.value.status == 403
+    assert "would delete the whole project" in refused.value.message
+    assert "1 project(s) require it (pytest)" in refused.value.message
+    request = DeletionRequest.objects.get()
+    assert request.version == ""  # the whole project
+    assert atomicwrites.releases.count() == 2
+    deletions.decide(admin=make_user("root", admin=True), request=request, approve=True)
+    delete_project(owner, atomicwrites)
+    assert not Project.objects.filter(normalized_name="atomicwrites").exists()
+    assert Designation.objects.get(normalized_name="atomicwrites").is_active
+    mallory = make_user("mallory")
+    enroll_totp(mallory)
+    with pytest.raises(PackagingError, match="reserved"):
+        create_project(actor=authz.Actor(mallory), name="atomicwrites")

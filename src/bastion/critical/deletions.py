@@ -44,25 +44,34 @@ def what_would_break(project: Project) -> str:
 
 
 def require_approval(
-    *, actor_user: User, project: Project, release: Release, files: list[File], reason: str
+    *,
+    actor_user: User,
+    project: Project,
+    release: Release | None,
+    files: list[File],
+    reason: str,
 ) -> None:
     """Let the deletion through, or file a request for an admin and refuse with what would break.
 
-    An approved request for this release is used up by the deletion it allows.
+    ``release`` is None when the whole project goes. An approved request for this release (or
+    project) is used up by the deletion it allows.
     """
     if enforcement.designation_of(project.normalized_name) is None:
         return
     removed = [file.pk for file in files]
-    if File.objects.filter(release__project=project).exclude(pk__in=removed).exists():
+    if release is not None and (
+        File.objects.filter(release__project=project).exclude(pk__in=removed).exists()
+    ):
         return
+    version = release.version if release is not None else ""
     approved = DeletionRequest.objects.filter(
-        project=project, version=release.version, approved=True, used_at__isnull=True
+        project=project, version=version, approved=True, used_at__isnull=True
     )
     if approved.update(used_at=timezone.now()):
         return
     pending, created = DeletionRequest.objects.get_or_create(
         project=project,
-        version=release.version,
+        version=version,
         approved__isnull=True,
         defaults={"requested_by": actor_user, "reason": reason},
     )
@@ -71,11 +80,12 @@ def require_approval(
             "project:critical:deletion_requested",
             user=actor_user,
             project=project,
-            version=release.version,
+            version=version,
             reason=reason,
         )
+    what = "the whole project" if release is None else "the last of its files"
     raise PackagingError(
-        f"Project '{project.name}' is critical, and this would delete the last of its files, so "
+        f"Project '{project.name}' is critical, and this would delete {what}, so "
         f"an administrator must approve it first (request #{pending.pk} is waiting). What would "
         f"break: {what_would_break(project)}. Once it is approved, delete it again.",
         status=403,

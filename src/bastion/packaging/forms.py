@@ -36,6 +36,17 @@ class DeleteReleaseForm(forms.Form):
     )
 
 
+class DeleteProjectForm(forms.Form):
+    """Deleting a whole project cannot be undone, so the owner types its name."""
+
+    confirm = forms.CharField(label="Type the project name to confirm", max_length=255)
+    reason = forms.CharField(
+        label="Reason for deleting",
+        max_length=1000,
+        help_text="Kept in the index's history. Every filename stays reserved forever.",
+    )
+
+
 class DeleteFileForm(forms.Form):
     filename = forms.CharField(widget=forms.HiddenInput)
     confirm = forms.CharField(label="Type the filename to confirm", max_length=255)

@@ -258,6 +258,70 @@ def delete_file(
     return _delete(actor, project, file.release, [file], reason, origin, whole_release=False)
 
 
+def delete_project(
+    *, actor: authz.Actor, project: Project, confirm: str, reason: str, origin: Origin
+) -> DeletionRecord:
+    """Delete a project, once an owner has typed its name: every release and file, the roles,
+    and the project itself.
+
+    As on PyPI the name is then free to register again, but what made it safe stays behind:
+    every filename stays reserved, and the journal and the deletion record keep the history. A
+    critical name stays critical (designations belong to the name, not to the project row) and
+    stays with its maintainers; deleting a critical project waits for an admin's approval, like
+    deleting the last of its files.
+    """
+    _require(actor, authz.Action.DELETE, project)
+    _check_confirmation(confirm, project.name)
+    reason = _required_reason(reason)
+    files = list(File.objects.filter(release__project=project).select_related("release"))
+    critical_deletions.require_approval(
+        actor_user=actor.user, project=project, release=None, files=files, reason=reason
+    )
+    name = project.normalized_name
+    filenames = [file.filename for file in files]
+    keys = [key for file in files for key in (file.path, file.metadata_path) if key]
+    with transaction.atomic():
+        _reserve(filenames, name)
+        record = DeletionRecord.objects.create(
+            project=None,
+            project_name=name,
+            version="",
+            filenames=filenames,
+            whole_release=True,
+            reason=reason,
+            deleted_by=actor.user,
+        )
+        journal(project, "remove project", user=actor.user)
+        events.record(
+            "project:remove",
+            user=actor.user,
+            project=project,
+            origin=origin,
+            project_name=name,
+            releases=sorted({file.release.version for file in files}),
+            filenames=filenames,
+            reason=reason,
+        )
+        project.delete()
+        transaction.on_commit(lambda: storage.discard(name, keys))
+    return record
+
+
+def _required_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise PackagingError("Say why you are deleting it; the reason is kept.")
+    return reason
+
+
+def _reserve(filenames: list[str], project_name: str) -> None:
+    """A deleted filename can never be uploaded again, by anyone."""
+    for filename in filenames:
+        FilenameReservation.objects.get_or_create(
+            filename=filename, defaults={"project_name": project_name}
+        )
+
+
 def _check_confirmation(confirm: str, expected: str) -> None:
     if confirm.strip() != expected:
         raise PackagingError(f"Type '{expected}' exactly to confirm the deletion.")
@@ -273,18 +337,13 @@ def _delete(
     *,
     whole_release: bool = True,
 ) -> DeletionRecord:
-    reason = reason.strip()
-    if not reason:
-        raise PackagingError("Say why you are deleting it; the reason is kept.")
+    reason = _required_reason(reason)
     critical_deletions.require_approval(
         actor_user=actor.user, project=project, release=release, files=files, reason=reason
     )
     filenames = [file.filename for file in files]
     with transaction.atomic():
-        for filename in filenames:  # a deleted filename can never be uploaded again
-            FilenameReservation.objects.get_or_create(
-                filename=filename, defaults={"project_name": project.normalized_name}
-            )
+        _reserve(filenames, project.normalized_name)
         record = DeletionRecord.objects.create(
             project=project,
             project_name=project.normalized_name,

@@ -44,6 +44,7 @@ urlpatterns = [
         views.delete_file,
         name="delete_file",
     ),
+    path("manage/project/<str:name>/delete/", views.delete_project, name="delete_project"),
     path("manage/project/<str:name>/roles/", views.manage_roles, name="manage_roles"),
     path(
         "manage/project/<str:name>/roles/<int:role_id>/remove/",

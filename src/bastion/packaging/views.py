@@ -16,6 +16,7 @@ from bastion.packaging import management, selectors
 from bastion.packaging.authz import Action
 from bastion.packaging.forms import (
     DeleteFileForm,
+    DeleteProjectForm,
     DeleteReleaseForm,
     InviteForm,
     SettingsForm,
@@ -334,26 +335,53 @@ def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int
 
 @project_action(Action.SETTINGS)
 def project_settings(request: HttpRequest, project: Project) -> HttpResponse:
-    if request.method == "POST":
-        form = SettingsForm(request.POST)
-        if form.is_valid():
-            try:
-                management.set_requires_two_factor(
-                    actor=actor(request),
-                    project=project,
-                    enabled=form.cleaned_data["requires_two_factor"],
-                    origin=origin(request),
-                )
-            except PackagingError as error:
-                refusal = service_error(request, error)
-                if refusal is not None:
-                    return refusal
-                form.add_error("requires_two_factor", error.message)
-            else:
-                messages.success(request, "Settings saved.")
-                return redirect("project_settings", project.normalized_name)
-    else:
-        form = SettingsForm(initial={"requires_two_factor": project.requires_two_factor})
-    status = 400 if form.errors else 200
-    context = {"project": project, "form": form}
+    if request.method != "POST":
+        return _settings_page(request, project)
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            management.set_requires_two_factor(
+                actor=actor(request),
+                project=project,
+                enabled=form.cleaned_data["requires_two_factor"],
+                origin=origin(request),
+            )
+        except PackagingError as error:
+            refusal = service_error(request, error)
+            if refusal is not None:
+                return refusal
+            form.add_error("requires_two_factor", error.message)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("project_settings", project.normalized_name)
+    return _settings_page(request, project, form=form, status=400)
+
+
+def _settings_page(request, project, *, form=None, delete_form=None, status=200) -> HttpResponse:
+    context = {
+        "project": project,
+        "form": form or SettingsForm(initial={"requires_two_factor": project.requires_two_factor}),
+        "delete_form": delete_form or DeleteProjectForm(),
+    }
     return render(request, "packaging/manage/settings.html", context, status=status)
+
+
+@project_action(Action.DELETE)
+@require_POST
+@require_recent_auth
+def delete_project(request: HttpRequest, project: Project) -> HttpResponse:
+    form = DeleteProjectForm(request.POST)
+    if form.is_valid():
+        try:
+            management.delete_project(
+                actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
+            )
+        except PackagingError as error:
+            refusal = service_error(request, error)
+            if refusal is not None:
+                return refusal
+            form.add_error("confirm", error.message)
+        else:
+            messages.success(request, f"Deleted the project {project.name}.")
+            return redirect("my_projects")
+    return _settings_page(request, project, delete_form=form, status=400)
