@@ -331,6 +331,7 @@ def test_the_product_wsgi_application_routes_reads_and_hands_the_rest_to_django(
     assert client.request("POST", "/simple/").status == 404  # not ours: Django answers
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 def test_with_a_worker_the_project_list_is_rendered_off_the_request_once_per_burst(
     holy_grail, index, committed, settings
 ):
