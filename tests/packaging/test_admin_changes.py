@@ -19,9 +19,7 @@ def save_in_admin(obj, admin_user, **changes):
     form_class = modelform_factory(type(obj), fields=list(changes))
     form = form_class(data=changes, instance=obj)
     assert form.is_valid(), form.errors
-    request = RequestFactory().post("/admin/")
-    request.user = admin_user
-    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    model_admin.save_model(admin_request(admin_user), form.save(commit=False), form, change=True)
 
 
 @pytest.fixture
@@ -58,3 +56,55 @@ def test_a_yank_in_the_admin_moves_the_serial(project, make_user):
     project.refresh_from_db()
     assert project.last_serial > 0
     assert SecurityEvent.objects.filter(tag="admin:change", project=project).exists()
+
+
+@pytest.fixture
+def served(project):
+    """The project's release with a stored file and rendered pages, as an upload leaves them."""
+    from tests.simple import factory
+
+    factory.make_file(project.releases.get(), "spam-1.0.tar.gz")
+    pages.render_project("spam")
+    pages.render_root()
+    return project.releases.get().files.get()
+
+
+def admin_request(admin_user):
+    request = RequestFactory().post("/admin/")
+    request.user = admin_user
+    return request
+
+
+def test_deleting_a_project_in_the_admin_takes_it_off_the_index(
+    project, served, make_user, django_capture_on_commit_callbacks
+):
+    from bastion.packaging import storage
+    from bastion.packaging.models import DeletionRecord, FilenameReservation
+
+    admin_user = make_user("root", admin=True)
+    blob = storage.path_for(served.path)
+    with django_capture_on_commit_callbacks(execute=True):
+        site._registry[Project].delete_queryset(
+            admin_request(admin_user), Project.objects.filter(pk=project.pk)
+        )
+    assert not Project.objects.filter(normalized_name="spam").exists()
+    assert not blob.exists()  # the URL no longer serves the bytes
+    assert not (pages.pages_root() / "spam" / "index.html").exists()
+    assert "Spam" not in (pages.pages_root() / "index.json").read_text()
+    assert FilenameReservation.objects.filter(filename="spam-1.0.tar.gz").exists()
+    record = DeletionRecord.objects.get()
+    assert (record.project_name, record.deleted_by) == ("spam", admin_user)
+    assert SecurityEvent.objects.filter(tag="project:remove", user=admin_user).exists()
+
+
+def test_deleting_a_release_in_the_admin_removes_its_files(
+    project, served, make_user, django_capture_on_commit_callbacks
+):
+    from bastion.packaging import storage
+
+    blob = storage.path_for(served.path)
+    release = project.releases.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        site._registry[Release].delete_model(admin_request(make_user("root", admin=True)), release)
+    assert not Release.objects.exists() and not blob.exists()
+    assert "spam-1.0.tar.gz" not in (pages.pages_root() / "spam" / "index.html").read_text()

@@ -5,6 +5,7 @@ from django.contrib import admin
 from bastion.events import services as events
 from bastion.events.admin import SecurityEventInline
 from bastion.events.services import Origin
+from bastion.packaging import management
 from bastion.packaging.models import (
     DeletionRecord,
     FilenameReservation,
@@ -15,6 +16,8 @@ from bastion.packaging.models import (
     RoleInvitation,
 )
 from bastion.packaging.services import journal
+
+ADMIN_DELETION_REASON = "Deleted by an administrator in the admin."
 
 
 class JournalledAdmin(admin.ModelAdmin):
@@ -89,6 +92,20 @@ class ProjectAdmin(JournalledAdmin):
     def project_of(self, obj: Project) -> Project:
         return obj
 
+    def delete_model(self, request, obj: Project) -> None:
+        """Through the same removal as an owner's: the bytes go, the pages drop the project,
+        the filenames stay reserved and the deletion is recorded (the admin is the approver)."""
+        management.remove_project(
+            obj,
+            user=request.user,
+            reason=ADMIN_DELETION_REASON,
+            origin=Origin.from_request(request),
+        )
+
+    def delete_queryset(self, request, queryset) -> None:
+        for project in queryset:
+            self.delete_model(request, project)
+
 
 @admin.register(Release)
 class ReleaseAdmin(JournalledAdmin):
@@ -98,6 +115,20 @@ class ReleaseAdmin(JournalledAdmin):
     list_select_related = ["project"]
     raw_id_fields = ["project", "uploader"]
     readonly_fields = ["project", "version", "canonical_version", "created", "uploader"]
+
+    def delete_model(self, request, obj: Release) -> None:
+        management.remove_files(
+            obj.project,
+            obj,
+            list(obj.files.all()),
+            user=request.user,
+            reason=ADMIN_DELETION_REASON,
+            origin=Origin.from_request(request),
+        )
+
+    def delete_queryset(self, request, queryset) -> None:
+        for release in queryset.select_related("project"):
+            self.delete_model(request, release)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -277,9 +277,18 @@ def delete_project(
     critical_deletions.require_approval(
         actor_user=actor.user, project=project, release=None, files=files, reason=reason
     )
+    return remove_project(project, user=actor.user, reason=reason, origin=origin, files=files)
+
+
+def remove_project(
+    project: Project, *, user: User, reason: str, origin: Origin, files: list[File] | None = None
+) -> DeletionRecord:
+    """The deletion itself, for an owner the gate let through or for an admin: rows, bytes,
+    reservations, history and pages, all or nothing."""
+    if files is None:
+        files = list(File.objects.filter(release__project=project).select_related("release"))
     name = project.normalized_name
     filenames = [file.filename for file in files]
-    keys = [key for file in files for key in (file.path, file.metadata_path) if key]
     with transaction.atomic():
         _reserve(filenames, name)
         record = DeletionRecord.objects.create(
@@ -289,12 +298,12 @@ def delete_project(
             filenames=filenames,
             whole_release=True,
             reason=reason,
-            deleted_by=actor.user,
+            deleted_by=user,
         )
-        journal(project, "remove project", user=actor.user)
+        journal(project, "remove project", user=user)
         events.record(
             "project:remove",
-            user=actor.user,
+            user=user,
             project=project,
             origin=origin,
             project_name=name,
@@ -303,8 +312,15 @@ def delete_project(
             reason=reason,
         )
         project.delete()
-        transaction.on_commit(lambda: storage.discard(name, keys))
+        _discard_after_commit(name, files)
     return record
+
+
+def _discard_after_commit(project_name: str, files: list[File]) -> None:
+    """The rows are gone; then the bytes, so no URL keeps serving them (nor a quarantine's
+    end brings them back)."""
+    keys = [key for file in files for key in (file.path, file.metadata_path) if key]
+    transaction.on_commit(lambda: storage.discard(project_name, keys))
 
 
 def _required_reason(reason: str) -> str:
@@ -341,6 +357,29 @@ def _delete(
     critical_deletions.require_approval(
         actor_user=actor.user, project=project, release=release, files=files, reason=reason
     )
+    return remove_files(
+        project,
+        release,
+        files,
+        user=actor.user,
+        reason=reason,
+        origin=origin,
+        whole_release=whole_release,
+    )
+
+
+def remove_files(
+    project: Project,
+    release: Release,
+    files: list[File],
+    *,
+    user: User,
+    reason: str,
+    origin: Origin,
+    whole_release: bool = True,
+) -> DeletionRecord:
+    """The deletion of a release (or some of its files) itself, for an owner the gate let
+    through or for an admin."""
     filenames = [file.filename for file in files]
     with transaction.atomic():
         _reserve(filenames, project.normalized_name)
@@ -351,27 +390,23 @@ def _delete(
             filenames=filenames,
             whole_release=whole_release,
             reason=reason,
-            deleted_by=actor.user,
+            deleted_by=user,
         )
         if whole_release:
             release.delete()
-            journal(project, "remove release", version=release.version, user=actor.user)
+            journal(project, "remove release", version=release.version, user=user)
         else:
             File.objects.filter(pk__in=[file.pk for file in files]).delete()
             for filename in filenames:
-                journal(
-                    project, f"remove file {filename}", version=release.version, user=actor.user
-                )
+                journal(project, f"remove file {filename}", version=release.version, user=user)
         events.record(
             "release:remove" if whole_release else "file:remove",
-            user=actor.user,
+            user=user,
             project=project,
             origin=origin,
             version=release.version,
             filenames=filenames,
             reason=reason,
         )
-        keys = [key for file in files for key in (file.path, file.metadata_path) if key]
-        # The rows are gone; now the bytes, so no URL keeps serving them (nor a quarantine's end).
-        transaction.on_commit(lambda: storage.discard(project.normalized_name, keys))
+        _discard_after_commit(project.normalized_name, files)
     return record
