@@ -65,6 +65,7 @@ class ReleaseInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     max_num = 0
+    can_delete = False  # a release is deleted from its own page, which removes its files too
     show_change_link = True
 
 
