@@ -128,6 +128,8 @@ def _day_counts_sql(by_day: dict[str, list[EventPartition]]) -> str:
                 replaced.setdefault(partition.pk, []).append(glob)
             else:
                 added.append(glob)
+    if len(replaced) == 1:  # nothing to replace: one import's counts simply add up
+        added += replaced.popitem()[1]
     parts = [_parquet(added)] if added else []
     if replaced:
         latest = " UNION ALL ".join(
