@@ -101,3 +101,13 @@ def test_the_project_page_shows_downloads_and_the_chart(client, make_user, downl
     assert "<h2>Downloads</h2>" in html
     assert "<dt>Last week</dt><dd>15</dd>" in html
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="downloads-chart"' in html
+
+
+def test_missing_rollup_files_show_no_downloads_instead_of_failing(client, downloads_today):
+    import shutil
+
+    from bastion.downloads import store
+
+    shutil.rmtree(store.rollup_dir())
+    body = client.get("/stats/project/demo-pkg.json").json()
+    assert body["recent"] == {"last_day": 0, "last_week": 0, "last_month": 0}

@@ -8,10 +8,12 @@ including names this index does not host, because PyPI's data names them too.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 from django.core.cache import cache
 from django.utils import timezone
 from packaging.utils import canonicalize_name
@@ -19,6 +21,8 @@ from packaging.utils import canonicalize_name
 from bastion.downloads import importer, queries, rollup, store
 from bastion.downloads.models import RollupDay
 from bastion.downloads.useragents import INSTALLER, INSTALLER_CLASSES
+
+logger = logging.getLogger(__name__)
 
 CHART_DAYS = 180
 PROJECT_COUNTS_CACHE_SECONDS = 3600
@@ -116,16 +120,23 @@ def _project_counts(project_name: str, first: date, last: date) -> dict[date, di
     key = "downloads:" + hashlib.sha256("\n".join((name, *paths)).encode()).hexdigest()
     counts = cache.get(key)
     if counts is None:
-        counts = {}
-        for day, installer_class, total in (
-            store.reader()
-            .execute(
-                f"SELECT day, installer_class, CAST(sum(downloads) AS BIGINT) "  # noqa: S608
-                f"FROM {relation} WHERE project = ? GROUP BY ALL",
-                [name],
+        try:
+            rows = (
+                store.reader()
+                .execute(
+                    f"SELECT day, installer_class, CAST(sum(downloads) AS BIGINT) "  # noqa: S608
+                    f"FROM {relation} WHERE project = ? GROUP BY ALL",
+                    [name],
+                )
+                .fetchall()
             )
-            .fetchall()
-        ):
+        except duckdb.IOException:
+            # A page must not fail because statistics files went missing (a data directory
+            # restored without them, say); the ranking, which must not guess, still raises.
+            logger.exception("rollup files of the downloads are missing or unreadable")
+            return {}
+        counts = {}
+        for day, installer_class, total in rows:
             counts.setdefault(day, {})[installer_class] = total
         cache.set(key, counts, PROJECT_COUNTS_CACHE_SECONDS)
     return counts
