@@ -243,3 +243,16 @@ def test_a_project_page_sees_a_rebuilt_day_at_once_despite_its_cache(data_dir, t
     seed_rollup(tmp_path, [("demo", "2026-03-01", "installer", 7)])
     assert services.recent_downloads("demo", today=today)["last_day"] == 7
     assert services.daily_series("demo", today=today)[-1]["installer"] == 7
+
+
+def test_rollup_of_every_day_rebuilds_lost_files(data_dir, tmp_path):
+    import shutil
+
+    _import(tmp_path, "a.jsonl", [export_row(), export_row(timestamp="2026-03-02 01:00:00 UTC")])
+    services.rebuild_rollup()
+    before = rollup_counts()
+    shutil.rmtree(store.rollup_dir())
+    assert services.rebuild_rollup().days == []  # nothing new
+    report = services.rebuild_rollup(every_day=True)
+    assert report.days == ["2026-03-01", "2026-03-02"]
+    assert rollup_counts() == before

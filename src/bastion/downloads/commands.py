@@ -62,7 +62,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_rollup(args: argparse.Namespace) -> int:
     from bastion.downloads import services
 
-    report = services.rebuild_rollup()
+    report = services.rebuild_rollup(every_day=args.all)
     summary = {
         "days_rebuilt": report.days,
         "rollup_rows": report.rows,
@@ -124,6 +124,9 @@ def add_to(commands, command) -> None:
     imports.add_argument("--json", action="store_true")
     rollup = command("rollup", cmd_rollup, parent=downloads, help="rebuild affected daily counts")
     rollup.add_argument("--json", action="store_true")
+    rollup.add_argument(
+        "--all", action="store_true", help="rebuild every day, e.g. after rollup files were lost"
+    )
     sql = command(
         "bigquery-sql", cmd_bigquery_sql, parent=downloads, help="print the BigQuery rollup query"
     )

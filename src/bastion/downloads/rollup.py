@@ -76,11 +76,13 @@ def _remove_stale_temporaries(directory: Path) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def rollup() -> RollupReport:
-    """Rebuild every day that a new partition touches."""
+def rollup(*, every_day: bool = False) -> RollupReport:
+    """Rebuild every day that a new partition touches, or with ``every_day`` every day any
+    partition holds (the repair after rollup files were lost)."""
     report = RollupReport(compacted=compact_segments())
     pending = list(EventPartition.objects.filter(rolled_up=False))
-    days = sorted({day for partition in pending for day in partition.days})
+    sources = EventPartition.objects.all() if every_day else pending
+    days = sorted({day for partition in sources for day in partition.days})
     report.days = days
     if days:
         report.rows, report.partitions = _rebuild_days(set(days))

@@ -43,10 +43,11 @@ def import_exports(
     return results
 
 
-def rebuild_rollup() -> rollup.RollupReport:
-    """Fold in the recorder's segments and every new import, rebuilding the affected days."""
+def rebuild_rollup(*, every_day: bool = False) -> rollup.RollupReport:
+    """Fold in the recorder's segments and every new import, rebuilding the affected days
+    (or, with ``every_day``, all of them)."""
     with store.maintenance_lock():
-        return rollup.rollup()
+        return rollup.rollup(every_day=every_day)
 
 
 def import_rollup(path: Path) -> importer.ImportReport:
@@ -133,7 +134,7 @@ def _project_counts(project_name: str, first: date, last: date) -> dict[date, di
         except duckdb.IOException:
             # A page must not fail because statistics files went missing (a data directory
             # restored without them, say); the ranking, which must not guess, still raises.
-            logger.exception("rollup files of the downloads are missing or unreadable")
+            logger.exception("download rollup files unreadable; bastion downloads rollup --all")
             return {}
         counts = {}
         for day, installer_class, total in rows:
