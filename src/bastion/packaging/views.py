@@ -5,6 +5,9 @@ management view is wrapped in :func:`bastion.web.gate.project_action`, which ref
 with a 403 before anything else happens (even for a method the view does not accept).
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -179,30 +182,51 @@ def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> Http
     return redirect("manage_release", project.normalized_name, release.version)
 
 
+def _confirmed_deletion(request, form, delete, done) -> HttpResponse | None:
+    """Run a deletion its form confirms: ``done()``'s response after it, the gate's refusal, or
+    None when the form must be shown again with why (its own errors or the service's message)."""
+    if not form.is_valid():
+        return None
+    try:
+        delete(**form.cleaned_data)
+    except PackagingError as error:
+        refusal = service_error(request, error)
+        if refusal is None:
+            form.add_error("confirm", error.message)
+        return refusal
+    return done()
+
+
+def _done(request, message: str, *redirect_to) -> Callable[[], HttpResponse]:
+    def respond() -> HttpResponse:
+        messages.success(request, message)
+        return redirect(*redirect_to)
+
+    return respond
+
+
 @project_action(Action.DELETE)
 @require_POST
 @require_recent_auth
 def delete_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
     form = DeleteReleaseForm(request.POST)
-    if form.is_valid():
-        try:
-            management.delete_release(
-                actor=actor(request),
-                project=project,
-                version=release.version,
-                origin=origin(request),
-                **form.cleaned_data,
-            )
-        except PackagingError as error:
-            refusal = service_error(request, error)
-            if refusal is not None:
-                return refusal
-            form.add_error("confirm", error.message)
-        else:
-            messages.success(request, f"Deleted {project.name} {release.version}.")
-            return redirect("manage_project", project.normalized_name)
-    return _release_page(request, project, release, status=400, delete_form=form)
+    delete = partial(
+        management.delete_release,
+        actor=actor(request),
+        project=project,
+        version=release.version,
+        origin=origin(request),
+    )
+    done = _done(
+        request,
+        f"Deleted {project.name} {release.version}.",
+        "manage_project",
+        project.normalized_name,
+    )
+    return _confirmed_deletion(request, form, delete, done) or _release_page(
+        request, project, release, status=400, delete_form=form
+    )
 
 
 @project_action(Action.DELETE)
@@ -211,20 +235,19 @@ def delete_release(request: HttpRequest, project: Project, version: str) -> Http
 def delete_file(request: HttpRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
     form = DeleteFileForm(request.POST)
-    if form.is_valid():
-        try:
-            management.delete_file(
-                actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
-            )
-        except PackagingError as error:
-            refusal = service_error(request, error)
-            if refusal is not None:
-                return refusal
-            form.add_error("confirm", error.message)
-        else:
-            messages.success(request, f"Deleted {form.cleaned_data['filename']}.")
-            return redirect("manage_release", project.normalized_name, release.version)
-    return _release_page(request, project, release, status=400, file_form=form)
+    delete = partial(
+        management.delete_file, actor=actor(request), project=project, origin=origin(request)
+    )
+    done = _done(
+        request,
+        f"Deleted {request.POST.get('filename', '').strip()}.",
+        "manage_release",
+        project.normalized_name,
+        release.version,
+    )
+    return _confirmed_deletion(request, form, delete, done) or _release_page(
+        request, project, release, status=400, file_form=form
+    )
 
 
 # -- roles and invitations ------------------------------------------------------------------------
@@ -371,17 +394,10 @@ def _settings_page(request, project, *, form=None, delete_form=None, status=200)
 @require_recent_auth
 def delete_project(request: HttpRequest, project: Project) -> HttpResponse:
     form = DeleteProjectForm(request.POST)
-    if form.is_valid():
-        try:
-            management.delete_project(
-                actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
-            )
-        except PackagingError as error:
-            refusal = service_error(request, error)
-            if refusal is not None:
-                return refusal
-            form.add_error("confirm", error.message)
-        else:
-            messages.success(request, f"Deleted the project {project.name}.")
-            return redirect("my_projects")
-    return _settings_page(request, project, delete_form=form, status=400)
+    delete = partial(
+        management.delete_project, actor=actor(request), project=project, origin=origin(request)
+    )
+    done = _done(request, f"Deleted the project {project.name}.", "my_projects")
+    return _confirmed_deletion(request, form, delete, done) or _settings_page(
+        request, project, delete_form=form, status=400
+    )
