@@ -153,3 +153,21 @@ def test_csv_with_records_kept_as_json_text(data_dir, tmp_path):
         **EXPECTED_ROLLUP,
         ("demo", "2026-03-01", "other"): 1,  # unreadable details: an unknown agent
     }
+
+
+def test_csv_from_a_query_that_flattened_the_records(data_dir, tmp_path):
+    """BigQuery cannot export records to CSV: such a file comes from a query that selects the
+    fields, aliased as pypinfo does (``details.installer.name AS installer_name``)."""
+    path = tmp_path / "flattened.csv"
+    path.write_text(
+        "timestamp,project,version,installer_name\n"
+        "2026-03-01 10:00:00 UTC,Demo_Pkg,1.0,pip\n"
+        "2026-03-01 11:00:00 UTC,demo-pkg,1.0,bandersnatch\n"
+    )
+    report = _only(services.import_exports([path], progress=False))
+    assert report.rows_imported == 2
+    services.rebuild_rollup()
+    assert rollup_counts() == {
+        ("demo-pkg", "2026-03-01", "installer"): 1,
+        ("demo-pkg", "2026-03-01", "mirror"): 1,
+    }

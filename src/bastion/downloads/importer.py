@@ -230,10 +230,14 @@ def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> dict[tuple
 
 
 def _resolve(columns: dict[tuple[str, ...], str], path: tuple[str, ...]) -> str:
-    """A nested field, its flattened spelling (``file.project``/``file_project``), a field of a
-    record kept as JSON text (a CSV cannot hold records, so exporters write ``details`` as
-    JSON), or NULL."""
-    for candidate in (path, (".".join(path),), ("_".join(path),)):
+    """A nested field; its flattened spelling, with or without the record's name
+    (``details.installer.name``, ``details_installer_name``, ``installer_name``: BigQuery cannot
+    export records to CSV, so such files come from a query that selects the fields, and tools
+    such as pypinfo alias them that way); a field of a record kept as JSON text; or NULL."""
+    spellings = [path, (".".join(path),), ("_".join(path),)]
+    if len(path) > 1:
+        spellings += [(".".join(path[1:]),), ("_".join(path[1:]),)]
+    for candidate in spellings:
         if candidate in columns:
             return columns[candidate]
     for depth in range(len(path) - 1, 0, -1):
