@@ -107,3 +107,34 @@ def test_security_events_are_read_only(admin_client, world):
     assert admin_client.get(reverse("admin:events_securityevent_add")).status_code == 403
     event.refresh_from_db()
     assert event.tag == "token:use"
+
+
+def change_form_data(page) -> dict:
+    """Everything the admin's change form would post back unchanged, inlines included."""
+    data = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        for form in formset.forms:
+            for name, field in form.fields.items():
+                value = form.initial.get(name, field.initial)
+                if value is not None and value is not False:
+                    data[form.add_prefix(name)] = getattr(value, "pk", value)
+    return data
+
+
+def test_removing_a_role_inline_is_a_security_event(admin_client, world):
+    url = reverse("admin:packaging_project_change", args=[world.project.pk])
+    data = change_form_data(admin_client.get(url))
+    maintainer_form = next(
+        key.removesuffix("-user") for key, value in data.items()
+        if key.startswith("roles-") and key.endswith("-user") and value == world.maintainer.pk
+    )  # fmt: skip
+    data[f"{maintainer_form}-DELETE"] = "on"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert not world.project.roles.filter(user=world.maintainer).exists()
+    event = SecurityEvent.objects.get(tag="admin:change", additional__object="roles")
+    assert event.project == world.project
+    assert event.additional["changes"] == ["removed mario is Maintainer of Widget"]

@@ -38,6 +38,25 @@ class JournalledAdmin(admin.ModelAdmin):
             fields=form.changed_data,
         )
 
+    def save_formset(self, request, form, formset, change) -> None:
+        """Rows added, changed or removed inline (roles, above all) are events too: who may
+        publish a project is exactly what its security history must show."""
+        super().save_formset(request, form, formset, change)
+        changes = [f"added {obj}" for obj in formset.new_objects]
+        changes += [
+            f"changed {obj}: {', '.join(fields)}" for obj, fields in formset.changed_objects
+        ]
+        changes += [f"removed {obj}" for obj in formset.deleted_objects]
+        if changes:
+            events.record(
+                "admin:change",
+                user=request.user,
+                project=self.project_of(form.instance),
+                origin=Origin.from_request(request),
+                object=str(formset.model._meta.verbose_name_plural),
+                changes=changes,
+            )
+
     def project_of(self, obj) -> Project:
         return obj.project
 
