@@ -37,14 +37,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
 
-    from bastion.server import serve
+    from bastion.server import Options, serve
 
     call_command("migrate", interactive=False, verbosity=0)
     connections.close_all()  # never hand an open database connection to forked workers
-    serve(bind=args.bind, workers=args.workers)
+    options = Options(
+        workers=args.workers,
+        verbose=args.verbose,
+        access_log=settings.ACCESS_LOG and not args.no_access_log,
+        builtin_worker=settings.WORKER == "builtin",
+    )
+    serve(bind=args.bind, public_url=settings.BASE_URL, options=options)
     return 0
 
 
@@ -181,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, help="apply migrations, then serve the index")
     serve.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
     serve.add_argument("--workers", type=_positive_int, default=None, help="worker processes")
+    serve.add_argument(
+        "--verbose", action="store_true", help="also show uWSGI's own start-up and shutdown lines"
+    )
+    serve.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="do not log each request (also BASTION_ACCESS_LOG=0)",
+    )
 
     work = command("worker", cmd_worker, help="run scheduled jobs (and queued tasks)")
     work.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")

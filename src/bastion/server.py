@@ -5,20 +5,71 @@ one-line reason phrase that twine prints for a refused upload reaches the user (
 hyper or on ASGI replace it with the standard phrase). And it is written in C, with HTTP/1.1
 keep-alive straight into the workers: on the simple index's hot path it served about six times
 what gunicorn's threaded workers did on the same two processes (see bench/README.md).
+
+What an operator sees: one line saying where the index listens, then an access log in the
+combined log format, all on standard output. uWSGI's own start-up and shutdown chatter is
+dropped unless ``--verbose`` asks for it; anything else a process writes (a traceback, a
+warning) is kept.
 """
 
+from __future__ import annotations
+
 import os
+import shlex
+import sys
+from dataclasses import dataclass
 
 import pyuwsgi
+
+#: Apache's combined log format, which log tools parse without configuration.
+ACCESS_LOG_FORMAT = (
+    '%(addr) - - [%(ltime)] "%(method) %(uri) %(proto)" %(status) %(size) "%(referer)" "%(uagent)"'
+)
+
+#: uWSGI's informational lines at start-up and shutdown. Anchored, so request lines, Python's
+#: warnings and tracebacks never match.
+UWSGI_CHATTER = (
+    r"^(\*\*\* |compiled with version|os: |nodename: |machine: |clock source|pcre |detected "
+    r"|current working directory|uWSGI running as root|your |lock engine|thunder lock"
+    r"|uwsgi socket \d+ bound|Python version|--- Python VM|Python main interpreter"
+    r"|python threads support|mapped \d+ bytes|spawned uWSGI|WSGI app \d+ |SIGINT/SIGTERM"
+    r"|worker \d+ buried|goodbye to uWSGI|gracefully killing|Respawned uWSGI|\[uwsgi-daemons\]"
+    r"|spawned \d+ offload|cache |chdir\(\) to |VACUUM|running \"print:)"
+)
 
 
 def default_workers() -> int:
     return max(2, os.cpu_count() or 1)
 
 
-def uwsgi_arguments(*, bind: str, workers: int | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Options:
+    """What ``bastion serve`` was asked for, beyond the address."""
+
+    workers: int | None = None
+    verbose: bool = False
+    access_log: bool = True
+    builtin_worker: bool = True  # run ``bastion worker`` beside the web processes
+
+
+def worker_command() -> str:
+    """The shell command of the built-in worker: this interpreter, this package's CLI."""
+    return f"{shlex.quote(sys.executable)} -m bastion.cli worker"
+
+
+def banner(*, bind: str, public_url: str, options: Options) -> str:
+    """The one line printed once the first web process accepts requests."""
+    worker = "built in" if options.builtin_worker else "external (run `bastion worker`)"
+    log = "access log on standard output" if options.access_log else "access log off"
+    return (
+        f"Bastion listening on http://{bind}/ (public URL {public_url}, admin at "
+        f"{public_url}/admin/); worker: {worker}; {log}"
+    )
+
+
+def uwsgi_arguments(*, bind: str, options: Options = Options(), banner_line: str = "") -> list[str]:
     """The uWSGI command line; kept separate so tests can check what production runs."""
-    return [
+    arguments = [
         "--strict",
         "--master",
         "--need-app",
@@ -35,7 +86,7 @@ def uwsgi_arguments(*, bind: str, workers: int | None = None) -> list[str]:
         "--module",
         "bastion.wsgi:application",
         "--processes",
-        str(workers or default_workers()),
+        str(options.workers or default_workers()),
         "--threads",
         "4",
         "--buffer-size",
@@ -44,16 +95,29 @@ def uwsgi_arguments(*, bind: str, workers: int | None = None) -> list[str]:
         "120",
         "--listen",
         "128",
-        "--disable-logging",
-        "--log-4xx",
-        "--log-5xx",
         "--ignore-sigpipe",
         "--ignore-write-errors",
         "--disable-write-exception",
+        # One process collects every worker's output, so lines never interleave mid-line and
+        # the chatter filter below applies to all of them.
+        "--log-master",
     ]
+    if options.access_log:
+        arguments += ["--log-format", ACCESS_LOG_FORMAT]
+    else:
+        arguments += ["--disable-logging", "--log-5xx"]
+    if not options.verbose:
+        arguments += ["--log-drain", UWSGI_CHATTER]
+    if banner_line:
+        arguments += ["--hook-accepting1-once", f"print:{banner_line}"]
+    if options.builtin_worker:
+        # The master starts the worker, restarts it if it dies, and sends it SIGTERM on stop.
+        arguments += ["--attach-daemon2", f"cmd={worker_command()},stopsignal=15,reloadsignal=15"]
+    return arguments
 
 
-def serve(*, bind: str, workers: int | None = None) -> None:
+def serve(*, bind: str, public_url: str, options: Options = Options()) -> None:
     """Run until stopped (SIGTERM or SIGINT)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
-    pyuwsgi.run(uwsgi_arguments(bind=bind, workers=workers))
+    line = banner(bind=bind, public_url=public_url, options=options)
+    pyuwsgi.run(uwsgi_arguments(bind=bind, options=options, banner_line=line))

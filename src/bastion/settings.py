@@ -232,11 +232,28 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 DOWNLOADS_COUNTING = os.environ.get("BASTION_DOWNLOADS_COUNTING", "1") != "0"
 DOWNLOADS_FLUSH_SECONDS = float(os.environ.get("BASTION_DOWNLOADS_FLUSH_SECONDS", "2"))
 
+# `bastion serve` logs every request on standard output unless this is 0 (or --no-access-log).
+ACCESS_LOG = os.environ.get("BASTION_ACCESS_LOG", "1") != "0"
+
+# Who runs the schedule (download rollups, the daily designation, reminders) and, with the
+# database task backend, the queued tasks: "builtin" starts `bastion worker` beside the web
+# processes of `bastion serve`; "external" means an operator runs `bastion worker` themselves.
+WORKERS = ("builtin", "external")
+WORKER = os.environ.get("BASTION_WORKER", "builtin")
+if WORKER not in WORKERS:
+    raise ImproperlyConfigured(
+        f"BASTION_WORKER must be one of {', '.join(WORKERS)}, not '{WORKER}'"
+    )
+# How often the worker folds recorded downloads into the daily counts that pages show.
+DOWNLOADS_ROLLUP_SECONDS = float(os.environ.get("BASTION_DOWNLOADS_ROLLUP_SECONDS", "30"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BASTION_LOG_LEVEL", "WARNING")},
+    # A refused request is already a line of the access log; only server errors are worth more.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 # Background work (django-tasks). "immediate" runs each task as it is enqueued, so the quick start

@@ -116,9 +116,12 @@ def _start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> LiveInd
     env.update(
         BASTION_DATA_DIR=str(tmp / "data"),
         BASTION_BASE_URL=url,
+        # Tests run the schedule's jobs themselves, when they choose; the built-in worker is
+        # tested on its own (tests/e2e/test_quick_start.py).
+        BASTION_WORKER="external",
         **{k: v for k, v in os.environ.items() if k == "BASTION_DATABASE_URL"},
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed when the process is reaped
     process = subprocess.Popen(
         [str(VENV_BIN / "bastion"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],

@@ -12,7 +12,7 @@ from bastion.accounts import mail as account_mail
 from bastion.critical.models import StatsSnapshot
 from bastion.jobs import worker
 from bastion.jobs.models import ScheduledRun
-from bastion.jobs.schedule import SCHEDULE, enqueue_due
+from bastion.jobs.schedule import SCHEDULE, enqueue_due, rollup_interval
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,8 +23,10 @@ def test_every_job_runs_once_per_interval():
     start = timezone.now()
     assert enqueue_due(start) == [job.name for job in SCHEDULE]
     assert StatsSnapshot.objects.count() == 1  # the critical job really ran (immediate backend)
-    assert enqueue_due(start + timedelta(minutes=59)) == []
-    assert enqueue_due(start + timedelta(hours=1)) == ["downloads-rollup"]
+    rollup = rollup_interval()
+    assert enqueue_due(start + rollup - timedelta(seconds=1)) == []
+    assert enqueue_due(start + rollup) == ["downloads-rollup"]
+    assert enqueue_due(start + timedelta(hours=23)) == ["downloads-rollup"]
     assert set(enqueue_due(start + timedelta(days=1, hours=1))) == {j.name for j in SCHEDULE}
     assert ScheduledRun.objects.count() == len(SCHEDULE)
 
@@ -62,3 +64,8 @@ def test_a_failing_pass_does_not_stop_the_scheduler(monkeypatch):
 
     monkeypatch.setattr(worker, "enqueue_due", broken)
     assert worker.tick() == []
+
+
+def test_downloads_are_rolled_up_every_half_minute_and_the_scheduler_looks_often_enough():
+    assert rollup_interval() == timedelta(seconds=30)
+    assert worker.tick_seconds() == 5  # so a rollup starts at most 5 s after it is due

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tasks.base import Task
@@ -28,8 +29,14 @@ class Job:
     task: Task
 
 
+def rollup_interval() -> timedelta:
+    """How often recorded downloads are folded in: a rollup rebuilds only the days they touch,
+    so running it often is cheap, and a download shows on its project page soon after."""
+    return timedelta(seconds=settings.DOWNLOADS_ROLLUP_SECONDS)
+
+
 SCHEDULE: tuple[Job, ...] = (
-    Job("downloads-rollup", timedelta(hours=1), downloads_tasks.rollup_downloads),
+    Job("downloads-rollup", rollup_interval(), downloads_tasks.rollup_downloads),
     Job("critical-daily", timedelta(days=1), critical_tasks.designate_and_remind),
     Job("keys-reminders", timedelta(days=1), keys_tasks.send_key_reminders),
     Job("accounts-check-domains", timedelta(days=1), accounts_tasks.check_email_domains),

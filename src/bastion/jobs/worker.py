@@ -16,12 +16,18 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import close_old_connections
 
-from bastion.jobs.schedule import enqueue_due
+from bastion.jobs.schedule import SCHEDULE, enqueue_due
 
 logger = logging.getLogger(__name__)
 
-#: How often the scheduler looks for due jobs. The shortest interval in the schedule is an hour.
-TICK_SECONDS = 60
+#: The longest the scheduler sleeps between two looks for due jobs.
+MAX_TICK_SECONDS = 60
+
+
+def tick_seconds() -> float:
+    """A sixth of the shortest interval: a job runs at most a sixth of its interval late."""
+    shortest = min(job.every.total_seconds() for job in SCHEDULE)
+    return max(0.5, min(MAX_TICK_SECONDS, shortest / 6))
 
 
 def uses_database_backend() -> bool:
@@ -42,7 +48,7 @@ def tick() -> list[str]:
 def _schedule_until(stopped: threading.Event) -> None:
     while not stopped.is_set():
         tick()
-        stopped.wait(TICK_SECONDS)
+        stopped.wait(tick_seconds())
 
 
 def run(*, once: bool = False) -> None:

@@ -1,0 +1,40 @@
+"""The uWSGI command line that ``bastion serve`` runs, for each of its choices."""
+
+from bastion.server import Options, banner, uwsgi_arguments, worker_command
+
+
+def _value(arguments: list[str], option: str) -> str:
+    return arguments[arguments.index(option) + 1]
+
+
+def test_by_default_requests_are_logged_and_uwsgi_chatter_is_dropped():
+    arguments = uwsgi_arguments(bind="127.0.0.1:8000")
+    assert "--disable-logging" not in arguments
+    assert _value(arguments, "--log-format").startswith("%(addr) - - [%(ltime)]")
+    assert "--log-drain" in arguments
+
+
+def test_verbose_keeps_uwsgi_chatter_and_the_access_log_can_be_turned_off():
+    arguments = uwsgi_arguments(bind="x:1", options=Options(verbose=True, access_log=False))
+    assert "--log-drain" not in arguments
+    assert "--disable-logging" in arguments
+    assert "--log-5xx" in arguments  # server errors are still shown
+
+
+def test_the_built_in_worker_is_a_daemon_of_the_master_unless_external():
+    builtin = uwsgi_arguments(bind="x:1")
+    assert _value(builtin, "--attach-daemon2") == (
+        f"cmd={worker_command()},stopsignal=15,reloadsignal=15"
+    )
+    assert "--attach-daemon2" not in uwsgi_arguments(
+        bind="x:1", options=Options(builtin_worker=False)
+    )
+
+
+def test_the_banner_names_the_address_the_admin_and_the_worker():
+    line = banner(bind="127.0.0.1:8000", public_url="https://pkgs.example", options=Options())
+    assert line.startswith("Bastion listening on http://127.0.0.1:8000/ ")
+    assert "https://pkgs.example/admin/" in line
+    assert "worker: built in" in line
+    arguments = uwsgi_arguments(bind="127.0.0.1:8000", banner_line=line)
+    assert _value(arguments, "--hook-accepting1-once") == f"print:{line}"
