@@ -156,7 +156,11 @@ class Bastion(Server):
         self.data_dir = self.work / "data"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
         self.env.update(
-            BASTION_DATA_DIR=str(self.data_dir), BASTION_BASE_URL=f"http://localhost:{self.port}"
+            BASTION_DATA_DIR=str(self.data_dir),
+            BASTION_BASE_URL=f"http://localhost:{self.port}",
+            # Like nginx here (access_log off) and devpi: no per-request log, no background jobs.
+            BASTION_ACCESS_LOG="0",
+            BASTION_WORKER="external",
         )
 
     def cli(self, *args: str) -> str:

@@ -47,7 +47,12 @@ def start(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
     log = open(WORK / "server.log", "ab")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [str(BIN / "bastion"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-        env={**env, "BASTION_BASE_URL": url},
+        env={
+            **env,
+            "BASTION_BASE_URL": url,
+            "BASTION_ACCESS_LOG": "0",
+            "BASTION_WORKER": "external",
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )
