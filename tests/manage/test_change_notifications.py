@@ -11,6 +11,7 @@ import pytest
 from django.contrib.admin.sites import site
 from django.forms import modelform_factory
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from bastion.accounts.models import Email
@@ -219,39 +220,69 @@ def admin_request(admin_user):
     return request
 
 
-def test_a_role_removed_inline_in_the_admin_tells_the_owners_and_the_person(
-    world, make_user, mail_queue
-):
-    admin_user = make_user("root", admin=True)
+def save_roles_inline(world, admin_user, rows: list[dict]) -> None:
+    """Post the project's role rows through the admin's own inline formset, as the page does."""
     model_admin = site._registry[Project]
     request = admin_request(admin_user)
     inline = next(i for i in model_admin.get_inline_instances(request) if i.model is Role)
     FormSet = inline.get_formset(request, world.project)
     prefix = FormSet.get_default_prefix()
-    roles = list(Role.objects.filter(project=world.project).order_by("pk"))
     data = {
-        f"{prefix}-TOTAL_FORMS": str(len(roles)),
-        f"{prefix}-INITIAL_FORMS": str(len(roles)),
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(sum(1 for row in rows if "id" in row)),
     }
-    for index, role in enumerate(roles):
-        data |= {
-            f"{prefix}-{index}-id": str(role.pk),
-            f"{prefix}-{index}-project": str(world.project.pk),
-            f"{prefix}-{index}-user": str(role.user_id),
-            f"{prefix}-{index}-role_name": role.role_name,
-        }
-        if role.user == world.maintainer:
-            data[f"{prefix}-{index}-DELETE"] = "on"
+    for index, row in enumerate(rows):
+        data |= {f"{prefix}-{index}-{field}": value for field, value in row.items()}
     formset = FormSet(data, instance=world.project, prefix=prefix)
     assert formset.is_valid(), formset.errors
     form = modelform_factory(Project, fields=["name"])(instance=world.project)
+    model_admin.save_formset(request, form, formset, change=True)
+
+
+def role_rows(world, **edits) -> list[dict]:
+    """The current role rows, with ``edits`` (by username) applied to them."""
+    rows = []
+    for role in Role.objects.filter(project=world.project).order_by("pk"):
+        row = {"id": str(role.pk), "user": str(role.user_id), "role_name": role.role_name}
+        rows.append(row | edits.get(role.user.username, {}))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "edit, owners_read, mario_reads",
+    [
+        ({"DELETE": "on"}, "mario was removed as a maintainer", "You were removed"),
+        ({"role_name": "Owner"}, "from Maintainer to Owner", "Your role on Widget changed"),
+    ],
+)
+def test_roles_edited_inline_in_the_admin_tell_the_owners_and_the_person(
+    world, make_user, mail_queue, edit, owners_read, mario_reads
+):
     with mail_queue.committed():
-        model_admin.save_formset(request, form, formset, change=True)
+        save_roles_inline(world, make_user("root", admin=True), role_rows(world, mario=edit))
     sent = mails(mail_queue.deliver())
-    assert "mario was removed as a maintainer of Widget" in sent["olivia@example.com"][0].body
-    assert "By: root" in sent["olivia@example.com"][0].body
-    assert "You were removed" in sent["mario@example.com"][0].body
+    [to_owner] = sent["olivia@example.com"]
+    assert owners_read in to_owner.body and "By: root" in to_owner.body
+    assert mario_reads in sent["mario@example.com"][0].body
     assert event("admin:change").additional["notified"] == ["mario", "olivia"]
+
+
+def test_a_role_added_or_handed_to_another_account_in_the_admin_tells_everyone_concerned(
+    world, make_user, mail_queue
+):
+    eve = make_user("eve")
+    rows = role_rows(world, mario={"user": str(eve.pk)})  # mario's row now names eve
+    rows.append({"user": str(world.stranger.pk), "role_name": "Owner"})
+    with mail_queue.committed():
+        save_roles_inline(world, make_user("root", admin=True), rows)
+    sent = mails(mail_queue.deliver())
+    assert "You were removed as a maintainer" in sent["mario@example.com"][0].body
+    assert "You were added as a maintainer" in sent["eve@example.com"][0].body
+    assert "You were added as an owner" in sent["sam@example.com"][0].body
+    owner_mails = " ".join(m.body for m in sent["olivia@example.com"])
+    assert "eve was added" in owner_mails and "mario was removed" in owner_mails
+    assert "sam was added as an owner" in owner_mails
+    assert event("admin:change").additional["notified"] == ["eve", "mario", "olivia", "sam"]
 
 
 def test_a_yank_in_the_admin_tells_everyone_with_a_role(world, make_user, mail_queue):
@@ -267,3 +298,12 @@ def test_a_yank_in_the_admin_tells_everyone_with_a_role(world, make_user, mail_q
     sent = mails(mail_queue.deliver())
     assert "Reason: malware" in sent["mario@example.com"][0].body
     assert event("admin:change").additional["notified"] == ["mario", "olivia"]
+
+
+def test_the_project_history_shows_who_was_told(world, owner_client, mail_queue):
+    role = Role.objects.get(user=world.maintainer)
+    with mail_queue.committed():
+        owner_client.post(reverse("remove_role", args=["widget", role.pk]))
+    assert len(mail_queue.deliver()) == 2  # the web page notifies through the same service
+    page = owner_client.get(reverse("project_history", args=["widget"])).content.decode()
+    assert "notified:</span> mario, olivia" in page

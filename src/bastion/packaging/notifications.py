@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bastion.accounts import mail
@@ -75,13 +76,13 @@ def tell(
     if audience is Audience.OWNERS:
         roles = roles.filter(role_name=RoleName.OWNER)
     people = {role.user: role.role_name for role in roles if role.user != affected}
-    addresses = _verified_addresses([*people, *([affected] if affected else [])])
+    addresses = _verified_addresses([*people, *([affected] if affected is not None else [])])
     told: set[str] = set()
     for role_name in RoleName.values:
         group = [user for user, held in people.items() if held == role_name]
         because = f"you are {_a(role_name)} of {project.name}"
         told |= _send(project, actor, notice, group, addresses, because)
-    if affected is not None:
+    if affected is not None and affected.is_active:
         because = f"your role on {project.name} changed"
         told |= _send(project, actor, affected_notice or notice, [affected], addresses, because)
     return sorted(told)
@@ -102,7 +103,9 @@ def _send(
     to = [address for user in reached for address in addresses[user.pk]]
     context = {
         "project": project.name,
-        "history": f"/manage/project/{project.normalized_name}/history/" if notice.history else "",
+        "history": reverse("project_history", args=[project.normalized_name])
+        if notice.history
+        else "",
         "headline": notice.headline,
         "summary": notice.summary,
         "details": [("Project", project.name), *notice.details, ("By", _name(actor))],
