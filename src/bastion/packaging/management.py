@@ -1,8 +1,9 @@
 """What owners and invitees do from the management UI: roles, invitations, settings, deletion.
 
 Every function asks the gate first (through :func:`services._require`), so the web views, the CLI
-and any later API share one set of rules. Each change leaves a security event; changes that alter
-what the index serves also write a journal entry, which re-renders the simple pages.
+and any later API share one set of rules. Each change leaves a security event, and the project's
+people hear of it by mail (:mod:`bastion.packaging.notifications`; the event lists who); changes
+that alter what the index serves also write a journal entry, which re-renders the simple pages.
 """
 
 from copy import copy
