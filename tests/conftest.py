@@ -1,4 +1,5 @@
 import pytest
+from django.core import mail
 
 from bastion.accounts.services import create_user
 from bastion.packaging import authz
@@ -19,6 +20,40 @@ def make_user(db):
 @pytest.fixture
 def alice(make_user):
     return make_user("alice")
+
+
+class MailQueue:
+    """Mail handed to the task queue and not yet sent.
+
+    ``with queue.committed():`` runs a change and then its on-commit callbacks, as a real commit
+    would; ``deliver()`` then runs the queued tasks, as ``bastion worker`` would.
+    """
+
+    def __init__(self, backend, capture):
+        self.backend = backend
+        self.committed = lambda: capture(execute=True)
+
+    def tasks(self) -> list[str]:
+        return [result.task.name for result in self.backend.results]
+
+    def deliver(self) -> list:
+        """Send what was queued; the outbox must be empty until then (no request sends mail)."""
+        assert mail.outbox == [], "mail was sent at once, not through the task queue"
+        for result in self.backend.results:
+            result.task.call(*result.args, **result.kwargs)
+        self.backend.clear()
+        return mail.outbox
+
+
+@pytest.fixture
+def mail_queue(settings, django_capture_on_commit_callbacks) -> MailQueue:
+    """Tasks wait in django-tasks' dummy backend until the test delivers them."""
+    from django_tasks import default_task_backend
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    return MailQueue(default_task_backend, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture

@@ -141,3 +141,36 @@ def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
     enroll_totp(mallory)
     with pytest.raises(PackagingError, match="reserved"):
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
+
+
+def test_owners_hear_of_a_deletion_request_and_of_the_admins_decision(
+    atomicwrites, alice, make_user, mail_queue
+):
+    """A takeover that tries to delete a critical project is seen before an admin decides."""
+    from bastion.events.models import SecurityEvent
+    from bastion.packaging.models import Role, RoleName
+
+    second_owner = make_user("bob")
+    Role.objects.create(user=second_owner, project=atomicwrites, role_name=RoleName.OWNER)
+    with pytest.raises(PackagingError), mail_queue.committed():
+        delete_project(authz.Actor(alice), atomicwrites)
+    sent = mail_queue.deliver()
+    assert sorted(m.to[0] for m in sent) == ["alice@example.com", "bob@example.com"]
+    assert sent[0].subject == "[Bastion] atomicwrites: deletion of the whole project requested"
+    assert "alice asked to delete the whole project of the critical project" in sent[0].body
+    assert "Reason: abandoned" in sent[0].body
+    requested = SecurityEvent.objects.get(tag="project:critical:deletion_requested")
+    assert requested.additional["notified"] == ["alice", "bob"]
+
+    sent.clear()
+    with mail_queue.committed():
+        deletions.decide(
+            admin=make_user("root", admin=True), request=DeletionRequest.objects.get(),
+            approve=False, note="still required by pytest",
+        )  # fmt: skip
+    sent = mail_queue.deliver()
+    assert len(sent) == 2
+    assert sent[0].subject == "[Bastion] atomicwrites: deletion of the whole project rejected"
+    assert "Note: still required by pytest" in sent[0].body and "By: root" in sent[0].body
+    decided = SecurityEvent.objects.get(tag="project:critical:deletion_rejected")
+    assert decided.additional["notified"] == ["alice", "bob"]

@@ -131,7 +131,11 @@ def test_owner_removes_a_maintainer(world, owner_client):
     assert response.status_code == 302
     assert not Role.objects.filter(pk=role.pk).exists()
     event = SecurityEvent.objects.get(tag="role:remove")
-    assert event.additional == {"username": "mario", "role": "Maintainer"}
+    assert event.additional == {
+        "username": "mario",
+        "role": "Maintainer",
+        "notified": ["mario", "olivia"],
+    }
 
 
 def test_last_owner_cannot_be_removed(world, owner_client):
@@ -177,7 +181,12 @@ def test_owner_makes_a_maintainer_an_owner_and_back(world, owner_client):
     role.refresh_from_db()
     assert role.role_name == RoleName.OWNER
     event = SecurityEvent.objects.get(tag="role:change")
-    assert event.additional == {"username": "mario", "role": "Owner", "previous_role": "Maintainer"}
+    assert event.additional == {
+        "username": "mario",
+        "role": "Owner",
+        "previous_role": "Maintainer",
+        "notified": ["mario", "olivia"],
+    }
     owner_client.post(url, {"role_name": "Maintainer"})
     role.refresh_from_db()
     assert role.role_name == RoleName.MAINTAINER

@@ -16,6 +16,7 @@ from bastion.critical import enforcement
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
+from bastion.packaging import notifications
 from bastion.packaging.models import Dependency, File, Project, Release, Role
 from bastion.packaging.services import PackagingError
 
@@ -82,6 +83,7 @@ def require_approval(
             project=project,
             version=version,
             reason=reason,
+            notified=notifications.deletion_requested(project, actor_user, version, reason),
         )
     what = "the whole project" if release is None else "the last of its files"
     raise PackagingError(
@@ -116,6 +118,9 @@ def decide(
             origin=origin,
             version=request.version,
             note=note,
+            notified=notifications.deletion_decided(
+                request.project, admin, request.version, approve, note
+            ),
         )
     return request
 

@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 
+from bastion.accounts.models import User
 from bastion.events import services as events
 from bastion.events.admin import SecurityEventInline
 from bastion.events.services import Origin
-from bastion.packaging import management
+from bastion.packaging import management, notifications
 from bastion.packaging.models import (
     DeletionRecord,
     FilenameReservation,
@@ -36,7 +37,12 @@ class JournalledAdmin(admin.ModelAdmin):
             origin=Origin.from_request(request),
             object=str(obj),
             fields=form.changed_data,
+            notified=self.notify_change(request, obj, form),
         )
+
+    def notify_change(self, request, obj, form) -> list[str]:
+        """Tell the project's people of an edit they must hear about; the usernames told."""
+        return []
 
     def save_formset(self, request, form, formset, change) -> None:
         """Rows added, changed or removed inline (roles, above all) are events too: who may
@@ -55,10 +61,47 @@ class JournalledAdmin(admin.ModelAdmin):
                 origin=Origin.from_request(request),
                 object=str(formset.model._meta.verbose_name_plural),
                 changes=changes,
+                notified=_notify_role_rows(request.user, formset),
             )
 
     def project_of(self, obj) -> Project:
         return obj.project
+
+
+def _notify_role_rows(admin_user, formset) -> list[str]:
+    """Roles edited inline tell the owners and the person, as an owner's edits do."""
+    if formset.model is not Role:
+        return []
+    told: set[str] = set()
+    for role in formset.new_objects:
+        told.update(
+            notifications.collaborator_added(role.project, admin_user, role.user, role.role_name)
+        )
+    for role, fields in formset.changed_objects:
+        before = next(form.initial for form in formset.forms if form.instance is role)
+        if "user" in fields:
+            previous = User.objects.get(pk=before["user"])
+            told.update(
+                notifications.collaborator_removed(
+                    role.project, admin_user, previous, before["role_name"]
+                )
+            )
+            told.update(
+                notifications.collaborator_added(
+                    role.project, admin_user, role.user, role.role_name
+                )
+            )
+        elif "role_name" in fields:
+            told.update(
+                notifications.role_changed(
+                    role.project, admin_user, role.user, before["role_name"], role.role_name
+                )
+            )
+    for role in formset.deleted_objects:
+        told.update(
+            notifications.collaborator_removed(role.project, admin_user, role.user, role.role_name)
+        )
+    return sorted(told)
 
 
 class RoleInline(admin.TabularInline):
@@ -135,6 +178,13 @@ class ReleaseAdmin(JournalledAdmin):
     list_select_related = ["project"]
     raw_id_fields = ["project", "uploader"]
     readonly_fields = ["project", "version", "canonical_version", "created", "uploader"]
+
+    def notify_change(self, request, obj: Release, form) -> list[str]:
+        if "yanked" not in form.changed_data:
+            return []
+        return notifications.release_yanked(
+            obj.project, request.user, obj.version, obj.yanked, obj.yanked_reason
+        )
 
     def delete_model(self, request, obj: Release) -> None:
         management.remove_files(

@@ -1,8 +1,9 @@
 """What owners and invitees do from the management UI: roles, invitations, settings, deletion.
 
 Every function asks the gate first (through :func:`services._require`), so the web views, the CLI
-and any later API share one set of rules. Each change leaves a security event; changes that alter
-what the index serves also write a journal entry, which re-renders the simple pages.
+and any later API share one set of rules. Each change leaves a security event, and the project's
+people hear of it by mail (:mod:`bastion.packaging.notifications`; the event lists who); changes
+that alter what the index serves also write a journal entry, which re-renders the simple pages.
 """
 
 from copy import copy
@@ -16,7 +17,7 @@ from bastion.accounts.services import notify_account
 from bastion.critical import deletions as critical_deletions
 from bastion.events import services as events
 from bastion.events.services import Origin
-from bastion.packaging import authz, storage
+from bastion.packaging import authz, notifications, storage
 from bastion.packaging.models import (
     DeletionRecord,
     File,
@@ -86,9 +87,13 @@ def accept_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin:
             user=actor.user, project=project, defaults={"role_name": invitation.role_name}
         )
         invitation.delete()
+        notified = notifications.collaborator_added(
+            project, actor.user, actor.user, role.role_name, invited_by=invitation.invited_by
+        )
         _record_role_change(
             actor, role, origin, tag="role:add",
             entry=f"add {role.role_name} {actor.user.username}", role=role.role_name,
+            notified=notified,
         )  # fmt: skip
     return role
 
@@ -163,9 +168,13 @@ def remove_role(*, actor: authz.Actor, role: Role, origin: Origin) -> None:
     with transaction.atomic():
         _keep_an_owner(role, "cannot be removed. Invite another owner first.")
         role.delete()
+        notified = notifications.collaborator_removed(
+            role.project, actor.user, role.user, role.role_name
+        )
         _record_role_change(
             actor, role, origin, tag="role:remove",
             entry=f"remove {role.role_name} {role.user.username}", role=role.role_name,
+            notified=notified,
         )  # fmt: skip
 
 
@@ -180,10 +189,13 @@ def change_role(*, actor: authz.Actor, role: Role, role_name: str, origin: Origi
         _keep_an_owner(role, "must stay an owner. Make someone else an owner first.")
         previous, role.role_name = role.role_name, role_name
         role.save(update_fields=["role_name"])
+        notified = notifications.role_changed(
+            role.project, actor.user, role.user, previous, role_name
+        )
         _record_role_change(
             actor, role, origin, tag="role:change",
             entry=f"change {previous} {role.user.username} to {role_name}",
-            role=role_name, previous_role=previous,
+            role=role_name, previous_role=previous, notified=notified,
         )  # fmt: skip
     return role
 
@@ -301,15 +313,17 @@ def remove_project(
             deleted_by=user,
         )
         journal(project, "remove project", user=user)
+        releases = sorted({file.release.version for file in files})
         events.record(
             "project:remove",
             user=user,
             project=project,
             origin=origin,
             project_name=name,
-            releases=sorted({file.release.version for file in files}),
+            releases=releases,
             filenames=filenames,
             reason=reason,
+            notified=notifications.project_deleted(project, user, releases, reason),
         )
         project.delete()
         _discard_after_commit(name, files)
@@ -407,6 +421,9 @@ def remove_files(
             version=release.version,
             filenames=filenames,
             reason=reason,
+            notified=notifications.files_deleted(
+                project, user, release.version, filenames, reason, whole_release=whole_release
+            ),
         )
         _discard_after_commit(project.normalized_name, files)
     return record

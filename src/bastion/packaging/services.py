@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import authz, storage
+from bastion.packaging import authz, notifications, storage
 from bastion.packaging.models import (
     File,
     JournalEntry,
@@ -189,5 +189,6 @@ def set_yanked(
             origin=origin,
             version=release.version,
             reason=reason,
+            notified=notifications.release_yanked(project, user, release.version, yanked, reason),
         )
     return release

@@ -18,7 +18,7 @@ from django.utils import timezone
 from bastion.accounts.services import notify_account
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import authz
+from bastion.packaging import authz, notifications
 from bastion.packaging.models import Project
 from bastion.tokens.models import APIToken
 
@@ -64,6 +64,9 @@ def create_token(
         display_prefix=secret[: len(PREFIX) + 4],
         expires=timezone.now() + timedelta(days=expires_days) if expires_days else None,
     )
+    # A token scoped to a project is a new way to publish it: its owners hear of it. The
+    # creator's own mail (token-changed) covers tokens for all of their projects.
+    notified = notifications.token_created(project, actor.user, token.name) if project else []
     events.record(
         "token:create",
         user=actor.user,
@@ -71,6 +74,7 @@ def create_token(
         origin=origin,
         token=token.name,
         scope=project.normalized_name if project else "user",
+        notified=notified,
     )
     _notify(token, "created")
     return MintedToken(token=token, secret=secret)
