@@ -4,7 +4,10 @@ The same rules apply to the form an upload client sends and to the ``METADATA``/
 inside the archive; the archive's copy is the one the index keeps.
 """
 
+import email.parser
+import email.policy
 import email.utils
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -39,6 +42,12 @@ KNOWN_HEADERS = frozenset(
 _FIRST_FIELDS = ("metadata-version", "name", "version")
 
 _SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
+
+#: How a multi-line ``Description`` header goes on: the core metadata spec's spaces and a pipe
+#: (its text says seven spaces, its example shows eight) ...
+_PIPE_CONTINUATION = re.compile(r"[ \t]{1,8}\|")
+#: ... or the eight spaces of distutils' and setuptools' ``rfc822_escape``.
+_SETUPTOOLS_CONTINUATION = " " * 8
 
 
 def _tolerate(raw: RawMetadata) -> RawMetadata:
@@ -207,11 +216,43 @@ def validate(raw: RawMetadata, *, source: str) -> tuple[Metadata, RawMetadata]:
     return meta, tolerated
 
 
+def unfold_description(value: str) -> str:
+    """A ``Description`` header's text as its author wrote it.
+
+    Metadata older than 2.1 (and much of 2.1, from setuptools before 2022) puts the description
+    in a header, indenting every line after the first so an RFC 822 parser reads it as one field.
+    ``packaging.metadata.parse_email`` keeps that indentation, and twine sends it as it is, so
+    reStructuredText would read the whole description as one indented block (and fail on its
+    directives). The indentation goes only when every continuation line carries it: a value that
+    was never folded that way stays as it is.
+    """
+    first, *rest = re.split(r"\r\n|\r|\n", value)
+    if not rest:
+        return value
+    written = [line for line in rest if line.strip()]
+    if all(_PIPE_CONTINUATION.match(line) for line in written):
+        unfolded = [
+            _PIPE_CONTINUATION.sub("", line, count=1) if line.strip() else "" for line in rest
+        ]
+    elif all(line.startswith(_SETUPTOOLS_CONTINUATION) for line in written):
+        unfolded = [line[len(_SETUPTOOLS_CONTINUATION) :] for line in rest]
+    else:
+        return value
+    return "\n".join([first, *unfolded])
+
+
+def _has_description_header(data: bytes) -> bool:
+    """Whether the description is a header (to unfold) rather than the message body (verbatim)."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
+    return "Description" in headers
+
+
 def parse_file(data: bytes, *, source: str) -> tuple[Metadata, RawMetadata]:
     """Validate a ``METADATA``/``PKG-INFO`` file; returns the metadata and its raw fields.
 
     Headers no spec defines are ignored, as PyPI ignores unknown form fields; a known header
-    that cannot be read (a single-use field given twice, say) is an error.
+    that cannot be read (a single-use field given twice, say) is an error. A description
+    folded into its header is unfolded, so the index keeps (and renders) the author's text.
     """
     raw, unparsed = parse_email(data)
     unreadable = sorted(set(unparsed) & KNOWN_HEADERS)
@@ -220,4 +261,6 @@ def parse_file(data: bytes, *, source: str) -> tuple[Metadata, RawMetadata]:
             [InvalidMetadata(header, f"{header!r} has invalid data") for header in unreadable],
             source,
         )
+    if "description" in raw and _has_description_header(data):
+        raw["description"] = unfold_description(raw["description"])
     return validate(raw, source=source)
