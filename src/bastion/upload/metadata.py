@@ -43,10 +43,10 @@ _FIRST_FIELDS = ("metadata-version", "name", "version")
 
 _SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
 
-#: How a multi-line ``Description`` header goes on: the core metadata spec's spaces and a pipe
-#: (its text says seven spaces, its example shows eight) ...
-_PIPE_CONTINUATION = re.compile(r"[ \t]{1,8}\|")
-#: ... or the eight spaces of distutils' and setuptools' ``rfc822_escape``.
+#: How a multi-line ``Description`` header goes on: seven spaces and a pipe, as the core metadata
+#: spec says (PEP 345) and distlib writes, or the eight spaces of distutils' and setuptools'
+#: ``rfc822_escape``. The two cannot be confused: an eighth character is a pipe or a space.
+_PIPE_CONTINUATION = " " * 7 + "|"
 _SETUPTOOLS_CONTINUATION = " " * 8
 
 
@@ -230,15 +230,10 @@ def unfold_description(value: str) -> str:
     if not rest:
         return value
     written = [line for line in rest if line.strip()]
-    if all(_PIPE_CONTINUATION.match(line) for line in written):
-        unfolded = [
-            _PIPE_CONTINUATION.sub("", line, count=1) if line.strip() else "" for line in rest
-        ]
-    elif all(line.startswith(_SETUPTOOLS_CONTINUATION) for line in written):
-        unfolded = [line[len(_SETUPTOOLS_CONTINUATION) :] for line in rest]
-    else:
-        return value
-    return "\n".join([first, *unfolded])
+    for prefix in (_PIPE_CONTINUATION, _SETUPTOOLS_CONTINUATION):
+        if all(line.startswith(prefix) for line in written):
+            return "\n".join([first, *(line[len(prefix) :] for line in rest)])
+    return value
 
 
 def _has_description_header(data: bytes) -> bool:
