@@ -76,8 +76,14 @@ def _declared_metadata_version(path: Path) -> str:
     return pkg_info.split("\n", 1)[0].removeprefix("Metadata-Version: ")
 
 
-def test_real_old_sdists_upload_and_show_their_descriptions(live_index):
-    paths = [fetch(sdist.file) for sdist in REAL_SDISTS]
+@pytest.fixture(scope="module")
+def real_sdist_paths() -> list[Path]:
+    """Fetched (or skipped for want of PyPI) before the module's server starts."""
+    return [fetch(sdist.file) for sdist in REAL_SDISTS]
+
+
+def test_real_old_sdists_upload_and_show_their_descriptions(real_sdist_paths, live_index):
+    paths = real_sdist_paths
     versions = [_declared_metadata_version(path) for path in paths]
     assert versions == [sdist.metadata_version for sdist in REAL_SDISTS]
     token = live_index.user_with_token("oldtimer")
