@@ -18,7 +18,7 @@ class VendorAdmin(admin.ModelAdmin):
     fields = ["slug", "name", "redeem_url", "instructions"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["slug"] if obj else []  # the import matches vendors by slug
+        return ["slug"] if obj else []  # the import and the offer form match vendors by slug
 
 
 @admin.register(PromoCode)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
+from django.utils.text import slugify
 
 from bastion.accounts import mail
 from bastion.accounts.models import Email, User
@@ -38,7 +39,8 @@ from bastion.mfa.services import two_factor_methods
 CODE_SECRET = b"bastion.keys.promo-code.v1"
 CODE_DIGEST = b"bastion.keys.promo-code-digest.v1"
 HEADER = ["code", "vendor", "country", "batch"]
-VENDOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: A vendor's name as a CSV gives it ("Google Titan"); its short name is derived, so both fit 64.
+MAX_VENDOR_NAME = 64
 #: Where a claimer registers the key once it arrives.
 REGISTER_KEY_PATH = "/manage/account/two-factor/webauthn/"
 #: The offer page; the critical-project mails link to it.
@@ -86,6 +88,103 @@ def _digest(code: str) -> str:
     return crypto.digest(code, CODE_DIGEST)
 
 
+def vendor_key(name: str) -> str:
+    """A vendor's short name, derived from the name a CSV gives: "Google Titan" -> "google-titan".
+
+    It is what the offer form sends and what the import matches on, so two spellings of one
+    name ("Google Titan", "google  titan") are one vendor.
+    """
+    return slugify(name, allow_unicode=True)
+
+
+def _vendor_problem(name: str) -> str:
+    if not name:
+        return "the vendor is empty"
+    if len(name) > MAX_VENDOR_NAME or len(vendor_key(name)) > MAX_VENDOR_NAME:
+        return f"the vendor is longer than {MAX_VENDOR_NAME} characters"
+    if not vendor_key(name):
+        return "the vendor has no letters or digits"
+    return ""
+
+
+def _known_vendor(name: str, vendors: Iterable[Vendor]) -> Vendor | None:
+    """The vendor a CSV means: by its short name as written (titan, or a legacy feitian.tech),
+    by the short name derived from it, or by its name in any case."""
+    vendors = list(vendors)
+    exact = [vendor for vendor in vendors if vendor.slug == name]
+    derived = [
+        vendor
+        for vendor in vendors
+        if vendor.slug == vendor_key(name) or vendor.name.casefold() == name.casefold()
+    ]
+    return next(iter(exact + derived), None)
+
+
+def _words(name: str) -> frozenset[str]:
+    return frozenset(vendor_key(name).split("-")) - {""}
+
+
+def _looks_alike(name: str, other: str) -> bool:
+    """Whether the words of one name are all in the other, as with titan and Google Titan.
+
+    Loaded as they are, such names would silently become two vendors, each with part of the
+    stock, and claimers would see the same keys offered twice.
+    """
+    mine, theirs = _words(name), _words(other)
+    return mine != theirs and (mine <= theirs or theirs <= mine)
+
+
+def _vendor_problems(first_lines: dict[str, int], vendors: list[Vendor]) -> list[tuple[int, str]]:
+    """New vendor names that look like a known vendor, or like another new name in the file.
+
+    A new name is usually a new vendor, but "Google Titan" in a file when "titan" is loaded (or
+    the other way round) is far more often the same one written two ways. The file is refused
+    with the fix; a vendor that really is another one is added in the admin first.
+    """
+    problems = []
+    new: dict[str, str] = {}  # short name -> the first name in the file that derives it
+    for name, line in sorted(first_lines.items(), key=lambda item: item[1]):
+        if _known_vendor(name, vendors) is not None or vendor_key(name) in new:
+            continue
+        known = next(
+            (v for v in vendors if _looks_alike(name, v.name) or _looks_alike(name, v.slug)), None
+        )
+        earlier = next((n for n in new.values() if _looks_alike(name, n)), None)
+        if known is not None:
+            problems.append(
+                (
+                    line,
+                    f"the vendor '{name}' is new but looks like the vendor '{known.name}' "
+                    f"(short name '{known.slug}'): write '{known.slug}', or rename that vendor to "
+                    f"'{name}' in the admin; if it is another vendor, add it in the admin first",
+                )
+            )
+        elif earlier is not None:
+            problems.append(
+                (
+                    line,
+                    f"the vendors '{earlier}' (line {first_lines[earlier]}) and '{name}' look "
+                    "like one vendor: write the same name on both, or, if they are two, add "
+                    "them in the admin first",
+                )
+            )
+        new[vendor_key(name)] = name
+    return problems
+
+
+def _vendors_for(names: Iterable[str]) -> dict[str, Vendor]:
+    """Each name's vendor, creating those not known yet (named as the CSV writes them)."""
+    vendors = list(Vendor.objects.all())
+    found: dict[str, Vendor] = {}
+    for name in names:  # in the file's order: the first spelling names a new vendor
+        vendor = _known_vendor(name, vendors)
+        if vendor is None:
+            vendor, _ = Vendor.objects.get_or_create(slug=vendor_key(name), defaults={"name": name})
+            vendors.append(vendor)
+        found[name] = vendor
+    return found
+
+
 def _check_row(row: dict[str, str]) -> str:
     """Why a row cannot be loaded, or "" when it can."""
     if None in row or any(row[column] is None for column in HEADER):
@@ -94,8 +193,9 @@ def _check_row(row: dict[str, str]) -> str:
         return "the code is empty"
     if any(character.isspace() for character in row["code"]) or len(row["code"]) > 200:
         return "the code has spaces in it or is longer than 200 characters"
-    if not VENDOR.fullmatch(row["vendor"]):
-        return "the vendor must be a short name of letters, digits, '.', '_' or '-' (e.g. titan)"
+    vendor_problem = _vendor_problem(row["vendor"])
+    if vendor_problem:
+        return vendor_problem
     if row["country"] and row["country"] not in COUNTRIES:
         return f"'{row['country']}' is not an ISO 3166-1 alpha-2 country code"
     if len(row["batch"]) > 64:
@@ -105,6 +205,10 @@ def _check_row(row: dict[str, str]) -> str:
 
 def import_codes(path: Path) -> ImportResult:
     """Load a CSV with the header ``code,vendor,country,batch``; ``country`` empty = anywhere.
+
+    ``vendor`` is the vendor's name as people read it ("Google Titan") or the short name of a
+    vendor already loaded ("titan"); a new name makes a new vendor, unless it looks like a known
+    one (see :func:`_vendor_problems`).
 
     Codes already loaded (or repeated in the file) are duplicates and skipped, so importing the
     same file twice adds nothing. Any bad row refuses the whole file: the operator fixes it and
@@ -127,6 +231,8 @@ def import_codes(path: Path) -> ImportResult:
         if not any(row.get(column) for column in HEADER):
             continue  # a blank line
         row["country"] = (row["country"] or "").upper()
+        if row["vendor"]:
+            row["vendor"] = " ".join(row["vendor"].split())  # a name, spaced as people read it
         problem = _check_row(row)
         if problem:
             result.bad.append((line, problem))
@@ -138,14 +244,17 @@ def import_codes(path: Path) -> ImportResult:
             pending[digest] = (line, row)
     if result.bad:
         return result
+    first_lines: dict[str, int] = {}
+    for line, row in pending.values():
+        first_lines.setdefault(row["vendor"], line)
+    result.bad = _vendor_problems(first_lines, list(Vendor.objects.all()))
+    if result.bad:
+        return result
     with transaction.atomic():
         known = set(
             PromoCode.objects.filter(digest__in=list(pending)).values_list("digest", flat=True)
         )
-        vendors = {
-            slug: Vendor.objects.get_or_create(slug=slug, defaults={"name": slug})[0]
-            for slug in sorted({row["vendor"] for _, row in pending.values()})
-        }
+        vendors = _vendors_for(first_lines)
         fresh = []
         for digest, (line, row) in pending.items():
             if digest in known:

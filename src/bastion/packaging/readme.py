@@ -13,7 +13,8 @@ import readme_renderer.txt
 from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 
-#: What PyPI assumes when a release declares no content type (core metadata's default).
+#: What a description that declares no content type is tried as first; core metadata says to
+#: fall back to plain text when it is not valid reStructuredText, as :func:`render` does.
 DEFAULT_CONTENT_TYPE = "text/x-rst"
 
 _RENDERERS = {
@@ -42,7 +43,11 @@ def _render_as_declared(description: str, content_type: str) -> str | None:
 
 
 def renders(description: str, content_type: str = "") -> bool:
-    """Whether the description renders as it declares; uploads that do not are refused."""
+    """Whether the description renders as ``content_type`` (reStructuredText when empty).
+
+    An upload is refused only when it declared the type that fails; :func:`render` shows an
+    undeclared description that is not valid reStructuredText as plain text.
+    """
     return not description or _render_as_declared(description, content_type) is not None
 
 

@@ -4,7 +4,10 @@ The same rules apply to the form an upload client sends and to the ``METADATA``/
 inside the archive; the archive's copy is the one the index keeps.
 """
 
+import email.parser
+import email.policy
 import email.utils
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -39,6 +42,12 @@ KNOWN_HEADERS = frozenset(
 _FIRST_FIELDS = ("metadata-version", "name", "version")
 
 _SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
+
+#: How a multi-line ``Description`` header goes on: seven spaces and a pipe, as the core metadata
+#: spec says (PEP 345) and distlib writes, or the eight spaces of distutils' and setuptools'
+#: ``rfc822_escape``. The two cannot be confused: an eighth character is a pipe or a space.
+_PIPE_CONTINUATION = " " * 7 + "|"
+_SETUPTOOLS_CONTINUATION = " " * 8
 
 
 def _tolerate(raw: RawMetadata) -> RawMetadata:
@@ -207,11 +216,38 @@ def validate(raw: RawMetadata, *, source: str) -> tuple[Metadata, RawMetadata]:
     return meta, tolerated
 
 
+def unfold_description(value: str) -> str:
+    """A ``Description`` header's text as its author wrote it.
+
+    Metadata older than 2.1 (and much of 2.1, from setuptools before 2022) puts the description
+    in a header, indenting every line after the first so an RFC 822 parser reads it as one field.
+    ``packaging.metadata.parse_email`` keeps that indentation, and twine sends it as it is, so
+    reStructuredText would read the whole description as one indented block (and fail on its
+    directives). The indentation goes only when every continuation line carries it: a value that
+    was never folded that way stays as it is.
+    """
+    first, *rest = re.split(r"\r\n|\r|\n", value)
+    if not rest:
+        return value
+    written = [line for line in rest if line.strip()]
+    for prefix in (_PIPE_CONTINUATION, _SETUPTOOLS_CONTINUATION):
+        if all(line.startswith(prefix) for line in written):
+            return "\n".join([first, *(line[len(prefix) :] for line in rest)])
+    return value
+
+
+def _has_description_header(data: bytes) -> bool:
+    """Whether the description is a header (to unfold) rather than the message body (verbatim)."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
+    return "Description" in headers
+
+
 def parse_file(data: bytes, *, source: str) -> tuple[Metadata, RawMetadata]:
     """Validate a ``METADATA``/``PKG-INFO`` file; returns the metadata and its raw fields.
 
     Headers no spec defines are ignored, as PyPI ignores unknown form fields; a known header
-    that cannot be read (a single-use field given twice, say) is an error.
+    that cannot be read (a single-use field given twice, say) is an error. A description
+    folded into its header is unfolded, so the index keeps (and renders) the author's text.
     """
     raw, unparsed = parse_email(data)
     unreadable = sorted(set(unparsed) & KNOWN_HEADERS)
@@ -220,4 +256,6 @@ def parse_file(data: bytes, *, source: str) -> tuple[Metadata, RawMetadata]:
             [InvalidMetadata(header, f"{header!r} has invalid data") for header in unreadable],
             source,
         )
+    if "description" in raw and _has_description_header(data):
+        raw["description"] = unfold_description(raw["description"])
     return validate(raw, source=source)

@@ -338,9 +338,14 @@ def _check_license_files(meta: Metadata, archive: archives.Archive, filename: st
 
 
 def _check_description(meta: Metadata) -> None:
-    """PyPI refuses a description that does not render as its declared content type."""
-    content_type = meta.description_content_type or readme.DEFAULT_CONTENT_TYPE
-    if not readme.renders(meta.description or "", content_type):
+    """Refuse a description that does not render as the content type it declares.
+
+    One that declares none is reStructuredText if it renders as that and plain text otherwise
+    (core metadata's rule), so it is never refused: most releases from before Metadata 2.1
+    declare nothing, and many of them were never meant as reStructuredText.
+    """
+    content_type = meta.description_content_type
+    if content_type and not readme.renders(meta.description or "", content_type):
         raise UploadRejected(
             400,
             f"The description failed to render for '{content_type}'. "
