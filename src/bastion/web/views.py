@@ -1,5 +1,6 @@
 """Site-wide views that belong to no single domain: health, the home page, user profiles."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -34,3 +35,12 @@ def user_profile(request: HttpRequest, username: str) -> HttpResponse:
     user = get_object_or_404(get_user_model(), username=username, is_active=True)
     context = {"profile": user, "roles": selectors.projects_of(user)}
     return render(request, "web/user.html", context)
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    """What each error the upload and management paths link to means, and what to do about it."""
+    context = {
+        "base_url": settings.BASE_URL,
+        "max_upload_mb": f"{settings.MAX_UPLOAD_BYTES / 1024**2:g}",
+    }
+    return render(request, "web/help.html", context)
