@@ -19,8 +19,10 @@ from bastion.accounts.forms import (
     RegistrationForm,
 )
 from bastion.accounts.ratelimit import RateLimited
+from bastion.critical import enforcement
 from bastion.events.services import Origin
 from bastion.mfa.login import second_factor_step
+from bastion.mfa.services import has_two_factor
 
 RESET_NEUTRAL_MESSAGE = (
     "If that address is a verified address of an account, we have sent it a link to reset the "
@@ -152,8 +154,23 @@ class ResetConfirm(PasswordResetConfirmView):
         return HttpResponseRedirect(self.success_url)
 
 
+def _critical_deadlines(user) -> list[dict]:
+    """The critical projects the user maintains without a second factor, with their dates."""
+    return [
+        {
+            "name": name,
+            "date": designation.enforcement_date,
+            "enforced": enforcement.is_enforced(designation),
+        }
+        for name, designation in enforcement.unprotected_designations(user)
+    ]
+
+
 def _account_page(request: HttpRequest, *, status: int = 200, **forms) -> HttpResponse:
+    """The account page; without a second factor it leads with the call to add one."""
     context = {
+        "has_two_factor": has_two_factor(request.user),
+        "critical_deadlines": _critical_deadlines(request.user),
         "emails": request.user.emails.order_by("-primary", "created"),
         "add_form": forms.get("add_form") or AddEmailForm(),
         "password_form": forms.get("password_form") or ChangePasswordForm(request.user),
