@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from bastion.events.describe import describe
 from bastion.events.models import SecurityEvent
 
 
@@ -20,7 +21,7 @@ class ReadOnlyEventsMixin:
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyEventsMixin, admin.ModelAdmin):
-    list_display = ["time", "tag", "user", "project", "ip_address", "user_agent"]
+    list_display = ["time", "tag", "what_happened", "user", "project", "ip_address", "user_agent"]
     list_filter = ["tag"]
     search_fields = ["tag", "user__username", "project__normalized_name", "ip_address"]
     date_hierarchy = "time"
@@ -28,12 +29,18 @@ class SecurityEventAdmin(ReadOnlyEventsMixin, admin.ModelAdmin):
     readonly_fields = [
         "time",
         "tag",
+        "what_happened",
         "user",
         "project",
         "ip_address",
         "user_agent",
         "additional",
     ]
+
+    @admin.display(description="What happened")
+    def what_happened(self, event: SecurityEvent) -> str:
+        """The sentence users read on their history pages, beside the raw tag and fields."""
+        return describe(event.tag, event.additional).sentence
 
 
 class SecurityEventInline(ReadOnlyEventsMixin, admin.TabularInline):
