@@ -306,4 +306,4 @@ def test_the_project_history_shows_who_was_told(world, owner_client, mail_queue)
         owner_client.post(reverse("remove_role", args=["widget", role.pk]))
     assert len(mail_queue.deliver()) == 2  # the web page notifies through the same service
     page = owner_client.get(reverse("project_history", args=["widget"])).content.decode()
-    assert "notified:</span> mario, olivia" in page
+    assert "Told by mail:</span> mario, olivia" in page

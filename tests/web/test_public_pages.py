@@ -1,12 +1,10 @@
-"""The public pages: home with search, the project page, user profiles."""
-
-import re
+"""The public pages: the project page and user profiles (lists and search: see test_lists)."""
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from bastion.packaging.models import Project, Release
+from bastion.packaging.models import Release
 from tests.manage.conftest import add_release
 
 pytestmark = pytest.mark.django_db
@@ -15,37 +13,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def client():
     return Client()
-
-
-def names(response) -> list[str]:
-    return re.findall(r'<li><a href="/project/[^/]+/">([^<]+)</a></li>', response.content.decode())
-
-
-def test_search_puts_the_normalized_exact_match_first(client, make_project, alice):
-    for name in ["zope.interface", "Foo_Bar", "foo-bar-extra", "afoo-bar", "unrelated"]:
-        make_project(name, alice)
-    response = client.get("/", {"q": "FOO.bar"})
-    assert names(response) == ["Foo_Bar", "afoo-bar", "foo-bar-extra"]
-
-
-def test_search_matches_substrings_of_the_display_name(client, make_project, alice):
-    make_project("zope.interface", alice)
-    assert names(client.get("/", {"q": "pe.int"})) == ["zope.interface"]
-    assert names(client.get("/", {"q": "PE-INT"})) == ["zope.interface"]
-
-
-def test_search_without_match_says_so(client, make_project, alice):
-    make_project("widget", alice)
-    page = client.get("/", {"q": "<nothing>"}).content.decode()
-    assert "0 results" in page and "&lt;nothing&gt;" in page
-
-
-def test_home_without_query_shows_recently_changed_projects(client, make_project, alice):
-    project = make_project("Widget", alice)
-    Project.objects.filter(pk=project.pk).update(last_serial=5)
-    page = client.get("/").content.decode()
-    assert "Recently updated" in page and "Widget" in page
-    assert '<label for="id_q">Search projects</label>' in page
 
 
 def test_project_page_shows_release_files_hashes_and_maintainers(client, world):

@@ -34,6 +34,10 @@ class Project(models.Model):
 
     class Meta:
         ordering = ["normalized_name"]
+        indexes = [
+            # The home page: the most recently changed projects first, at any number of them.
+            models.Index(fields=["-last_serial"], name="project_newest_first"),
+        ]
 
     def __str__(self) -> str:
         return self.name

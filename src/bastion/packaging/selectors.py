@@ -1,5 +1,10 @@
 """Read-only queries for pages: dashboards, profiles, search. They never change anything."""
 
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from packaging.version import Version
@@ -24,23 +29,137 @@ def projects_of(user) -> QuerySet[Role]:
     )
 
 
-def search_projects(query: str, limit: int = 50) -> list[Project]:
-    """Projects whose name matches: the exact normalized name first, then substrings A to Z."""
-    query = query.strip()
-    if not query:
-        return []
-    normalized = normalize(query)
-    exact = list(Project.objects.filter(normalized_name=normalized))
-    substrings = (
-        Project.objects.filter(Q(normalized_name__contains=normalized) | Q(name__icontains=query))
-        .exclude(normalized_name=normalized)
-        .order_by("normalized_name")
+#: Projects per page of a list or of search results.
+PAGE_SIZE = 20
+
+#: How many of the newest releases the third tier of a search reads (summaries and names that
+#: merely contain the query). Bounded so a search costs the same at 500,000 projects as at 50.
+CONTAINS_WINDOW = 50_000
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One row of a project list: what PyPI shows, plus the viewer's role where it matters."""
+
+    project: Project
+    version: str = ""
+    summary: str = ""
+    released: datetime | None = None
+    role: str = ""
+
+
+def listings(projects, roles: dict[int, str] | None = None) -> list[Listing]:
+    """Latest version, summary and release date of each project of one page, in one query."""
+    projects = list(projects)
+    releases: dict[int, list[Release]] = defaultdict(list)
+    fields = ("project_id", "version", "summary", "created", "yanked", "is_prerelease")
+    for release in Release.objects.filter(project__in=projects).only(*fields):
+        releases[release.project_id].append(release)
+    rows = []
+    for project in projects:
+        newest = sorted(releases[project.pk], key=lambda r: Version(r.version), reverse=True)
+        current = current_release(newest)
+        rows.append(
+            Listing(
+                project,
+                version=current.version if current else "",
+                summary=current.summary if current else "",
+                released=current.created if current else None,
+                role=(roles or {}).get(project.pk, ""),
+            )
+        )
+    return rows
+
+
+def _name_prefix(normalized: str) -> Q:
+    """Names starting with ``normalized``, as a range the unique index on the name answers.
+
+    SQLite's LIKE ignores case and so never uses the index; a range does, and normalized names
+    compare byte by byte there. PostgreSQL answers ``LIKE 'x%'`` from the ``varchar_pattern_ops``
+    index Django creates beside every unique CharField, whatever the database's collation.
+    """
+    if connection.vendor == "sqlite":
+        return Q(normalized_name__gte=normalized, normalized_name__lt=normalized + "\U0010ffff")
+    return Q(normalized_name__startswith=normalized)
+
+
+class RankedSearch:
+    """Search results in rank order: the exact name, then names starting with the query (A to
+    Z), then projects whose summary or name contains it, among the newest
+    :data:`CONTAINS_WINDOW` releases (most recently changed first). Names containing the query
+    elsewhere, and summaries of older releases, are not searched: that would read every row.
+
+    Each tier is a query the indexes answer; :class:`django.core.paginator.Paginator` slices
+    this object, and a page reads only the tiers it shows.
+    """
+
+    def __init__(self, query: str):
+        query = query.strip()
+        normalized = normalize(query)
+        prefix = _name_prefix(normalized)
+        self.tiers = [
+            Project.objects.filter(normalized_name=normalized),
+            Project.objects.filter(prefix)
+            .exclude(normalized_name=normalized)
+            .order_by("normalized_name"),
+            Project.objects.filter(pk__in=_containing(query, normalized))
+            .exclude(prefix)
+            .order_by("-last_serial", "normalized_name"),
+        ]
+        self._counts: list[int] | None = None
+
+    def counts(self) -> list[int]:
+        if self._counts is None:
+            self._counts = [tier.count() for tier in self.tiers]
+        return self._counts
+
+    def count(self) -> int:
+        return sum(self.counts())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[Project]:
+        start, stop = window.start or 0, window.stop if window.stop is not None else self.count()
+        found: list[Project] = []
+        for tier, size in zip(self.tiers, self.counts(), strict=True):
+            if start < size and stop > 0:
+                found += list(tier[max(start, 0) : min(stop, size)])
+            start, stop = start - size, stop - size
+        return found
+
+
+def _containing(query: str, normalized: str) -> QuerySet:
+    """Ids of projects with one of the newest releases whose summary or name contains the query.
+
+    "Newest" is the last :data:`CONTAINS_WINDOW` release ids (fewer where releases were deleted),
+    found from the primary key's maximum, so the scan it bounds never starts with one.
+    """
+    newest = Release.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    window = Release.objects.filter(id__gt=newest - CONTAINS_WINDOW)
+    matching = window.filter(
+        Q(summary__icontains=query) | Q(project__normalized_name__contains=normalized)
     )
-    return exact + list(substrings[: limit - len(exact)])
+    return matching.values("project_id")
 
 
-def recently_changed(limit: int = 20) -> QuerySet[Project]:
-    return Project.objects.filter(last_serial__gt=0).order_by("-last_serial")[:limit]
+def search_projects(query: str) -> RankedSearch:
+    """Ranked results of a search (see :class:`RankedSearch`); paginate them."""
+    return RankedSearch(query)
+
+
+def recently_changed() -> QuerySet[Project]:
+    """Projects with at least one upload, the most recently changed first."""
+    return Project.objects.filter(last_serial__gt=0).order_by("-last_serial")
+
+
+def listed_projects_of(user) -> list[Listing]:
+    """The user's projects for "Your projects" and the profile: the newest release first."""
+    roles = dict(Role.objects.filter(user=user).values_list("project_id", "role_name"))
+    projects = Project.objects.filter(pk__in=roles)
+    rows = listings(projects, roles)
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(rows, key=lambda row: (row.released or epoch, row.project.pk), reverse=True)
 
 
 def releases_newest_first(project: Project) -> list[Release]:

@@ -10,6 +10,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -75,8 +76,9 @@ def _links(release) -> list[tuple[str, str]]:
 
 @login_required
 def my_projects(request: HttpRequest) -> HttpResponse:
+    listed = selectors.listed_projects_of(request.user)
     context = {
-        "roles": selectors.projects_of(request.user),
+        "page": Paginator(listed, selectors.PAGE_SIZE).get_page(request.GET.get("page")),
         "invitations": selectors.pending_invitations(request.user),
     }
     return render(request, "packaging/manage/projects.html", context)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,24 +18,25 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _page(request: HttpRequest, projects) -> Page:
+    return Paginator(projects, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+
+
 def home(request: HttpRequest) -> HttpResponse:
-    """Search by name; without a query, the projects that changed most recently."""
+    """Ranked search results; without a query, the most recently changed projects."""
     form = SearchForm(request.GET or None)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    context = {
-        "form": form,
-        "query": query,
-        "results": selectors.search_projects(query) if query else None,
-        "recent": selectors.recently_changed() if not query else [],
-    }
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    projects = selectors.search_projects(query) if query else selectors.recently_changed()
+    page = _page(request, projects)
+    context = {"form": form, "query": query, "page": page, "rows": selectors.listings(page)}
     return render(request, "web/home.html", context)
 
 
 def user_profile(request: HttpRequest, username: str) -> HttpResponse:
     """A public profile: the user's projects and roles. Never their email addresses."""
     user = get_object_or_404(get_user_model(), username=username, is_active=True)
-    context = {"profile": user, "roles": selectors.projects_of(user)}
-    return render(request, "web/user.html", context)
+    page = _page(request, selectors.listed_projects_of(user))
+    return render(request, "web/user.html", {"profile": user, "page": page})
 
 
 def help_page(request: HttpRequest) -> HttpResponse:
