@@ -138,3 +138,10 @@ def test_removing_a_role_inline_is_a_security_event(admin_client, world):
     event = SecurityEvent.objects.get(tag="admin:change", additional__object="roles")
     assert event.project == world.project
     assert event.additional["changes"] == ["removed mario is Maintainer of Widget"]
+
+
+def test_the_admin_carries_bastions_name_and_links_back_to_the_site(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Bastion administration" in page and "Django administration" not in page
+    assert "<title>Operate this index | Bastion admin</title>" in page
+    assert '<a href="/">View site</a>' in page
