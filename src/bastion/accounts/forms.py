@@ -1,11 +1,21 @@
 """Forms for the account pages. They check shape; the services in ``services.py`` decide."""
 
 from django import forms
-from django.contrib.auth.forms import PasswordChangeForm
-from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.html import format_html, format_html_join
 
 from bastion.accounts.models import Email, User
+
+
+def password_help_html() -> str:
+    """The password rules in force, as a list; read per form so a rule that is off (the breach
+    check without a source) is never promised. Django's own helper keeps empty items and is
+    read once, at import."""
+    rules = [text for text in password_validators_help_texts() if text]
+    items = format_html_join("", "<li>{}</li>", ((rule,) for rule in rules))
+    return format_html("<ul>{}</ul>", items) if rules else ""
 
 
 def _password(label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
@@ -29,8 +39,12 @@ class RegistrationForm(forms.Form):
         help_text="We send a link to confirm it. You need a verified address to publish.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    password1 = _password("Password", "new-password", password_validators_help_text_html())
+    password1 = _password("Password", "new-password")
     password2 = _password("Password (again)", "new-password")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_help_html()
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
@@ -80,3 +94,12 @@ class ChangePasswordForm(PasswordChangeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["old_password"].widget.attrs.pop("autofocus", None)
+        self.fields["new_password1"].help_text = password_help_html()
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """Django's form for a new password after a reset, with the rules actually in force."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = password_help_html()

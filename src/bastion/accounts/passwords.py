@@ -113,6 +113,10 @@ def breach_count(password: str) -> int:
     return 0
 
 
+def breach_check_configured() -> bool:
+    return bool(getattr(settings, "HIBP_URL", None) or getattr(settings, "HIBP_RANGE_FILE", None))
+
+
 class BreachedPasswordValidator:
     """A Django password validator: refuse passwords listed in Pwned Passwords."""
 
@@ -121,4 +125,7 @@ class BreachedPasswordValidator:
             raise ValidationError(BREACHED_MESSAGE, code="password_breached")
 
     def get_help_text(self) -> str:
+        """Promise the check only where it runs: it is off unless a source is configured."""
+        if not breach_check_configured():
+            return ""
         return "Your password can't be one that has appeared in a known data breach."

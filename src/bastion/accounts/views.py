@@ -17,6 +17,7 @@ from bastion.accounts.forms import (
     LoginForm,
     PasswordResetRequestForm,
     RegistrationForm,
+    ResetPasswordForm,
 )
 from bastion.accounts.ratelimit import RateLimited
 from bastion.critical import enforcement
@@ -70,8 +71,9 @@ def register(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Welcome! We sent a link to {form.cleaned_data['email']}: open it to verify "
-                "the address. You need a verified address to publish.",
+                f"Welcome, {form.cleaned_data['username']}! You are signed in. We sent a link to "
+                f"{form.cleaned_data['email']}: open it in this browser to verify the address. "
+                "You need a verified address to publish.",
             )
             return redirect("accounts:account")
     return render(request, "accounts/register.html", {"form": form})
@@ -139,6 +141,7 @@ class ResetConfirm(PasswordResetConfirmView):
     """Django's reset view (the token moves from the URL into the session), with our service."""
 
     token_generator = services.reset_tokens
+    form_class = ResetPasswordForm
     template_name = "accounts/reset_confirm.html"
     post_reset_login = False
     success_url = reverse_lazy("accounts:login")
