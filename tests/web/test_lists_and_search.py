@@ -42,28 +42,36 @@ def published(make_project, alice):
     return make
 
 
-def test_search_ranks_exact_name_then_prefix_then_name_or_summary_containing(client, published):
+def test_search_ranks_exact_name_then_prefix_then_summary_match(client, published):
     published("zope.interface", summary="Interfaces for Python")
     published("Foo_Bar", summary="The exact one")
     published("foo-bar-extra", serial=1)
     published("foo-bar-a", serial=2)
-    published("afoo-bar", serial=3)
+    published("afoo-bar", summary="Not quite foo-bar", serial=3)
     published("barista", summary="Makes coffee with foo.bar", serial=9)
     published("unrelated", summary="nothing")
     assert names(client.get("/", {"q": "FOO.bar"})) == [
         "Foo_Bar",  # exact, after normalization
         "foo-bar-a",  # names that start with it, A to Z
         "foo-bar-extra",
-        "barista",  # then name or summary containing it, most recently changed first
-        "afoo-bar",
+        "barista",  # then summaries containing it, the most recently changed first
     ]
+    summary_says_foo_bar = ["Foo_Bar", "foo-bar-a", "foo-bar-extra", "afoo-bar"]
+    assert names(client.get("/", {"q": "foo-bar"})) == summary_says_foo_bar
 
 
-def test_search_finds_summaries_and_parts_of_names(client, published):
+def test_search_finds_words_of_summaries_in_any_case(client, published):
     published("zope.interface", summary="Interfaces for Python")
     published("httpish", summary="A friendly HTTP client")
-    assert names(client.get("/", {"q": "pe.int"})) == ["zope.interface"]
+    assert names(client.get("/", {"q": "interfaces"})) == ["zope.interface"]
     assert names(client.get("/", {"q": "http client"})) == ["httpish"]
+
+
+def test_the_summary_tier_is_bounded(client, published, monkeypatch):
+    for number in range(5):
+        published(f"tool-{number}", summary="a parser", serial=number)
+    monkeypatch.setattr(selectors, "CONTAINS_LIMIT", 3)
+    assert names(client.get("/", {"q": "parser"})) == ["tool-4", "tool-3", "tool-2"]
 
 
 def test_search_without_match_says_so(client, published):

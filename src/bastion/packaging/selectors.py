@@ -32,9 +32,11 @@ def projects_of(user) -> QuerySet[Role]:
 #: Projects per page of a list or of search results.
 PAGE_SIZE = 20
 
-#: How many of the newest releases the third tier of a search reads (summaries and names that
-#: merely contain the query). Bounded so a search costs the same at 500,000 projects as at 50.
+#: How many of the newest releases the third tier of a search reads (summaries that contain
+#: the query), and how many projects it shows at most. Both bounded so that a search costs the
+#: same at 500,000 projects as at 50 (see bench/search/).
 CONTAINS_WINDOW = 50_000
+CONTAINS_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -85,32 +87,44 @@ def _name_prefix(normalized: str) -> Q:
 
 class RankedSearch:
     """Search results in rank order: the exact name, then names starting with the query (A to
-    Z), then projects whose summary or name contains it, among the newest
-    :data:`CONTAINS_WINDOW` releases (most recently changed first). Names containing the query
-    elsewhere, and summaries of older releases, are not searched: that would read every row.
+    Z), then projects whose summary contains it (most recently changed first; at most
+    :data:`CONTAINS_LIMIT`, among the newest :data:`CONTAINS_WINDOW` releases).
 
-    Each tier is a query the indexes answer; :class:`django.core.paginator.Paginator` slices
-    this object, and a page reads only the tiers it shows.
+    Each tier is a query an index answers (the third reads a bounded window of releases), and
+    :class:`django.core.paginator.Paginator` slices this object: a page reads only its tiers.
     """
 
     def __init__(self, query: str):
-        query = query.strip()
-        normalized = normalize(query)
-        prefix = _name_prefix(normalized)
-        self.tiers = [
-            Project.objects.filter(normalized_name=normalized),
-            Project.objects.filter(prefix)
-            .exclude(normalized_name=normalized)
-            .order_by("normalized_name"),
-            Project.objects.filter(pk__in=_containing(query, normalized))
-            .exclude(prefix)
-            .order_by("-last_serial", "normalized_name"),
-        ]
+        self.query = query.strip()
+        self.normalized = normalize(self.query)
+        self.prefix = _name_prefix(self.normalized)
+        self.exact = Project.objects.filter(normalized_name=self.normalized)
+        self.starting = (
+            Project.objects.filter(self.prefix)
+            .exclude(normalized_name=self.normalized)
+            .order_by("normalized_name")
+        )
         self._counts: list[int] | None = None
+        self._containing: list[int] | None = None
+
+    def containing(self) -> list[int]:
+        """Ids of the third tier, read once: counting and showing them cost one scan."""
+        if self._containing is None:
+            newest = Release.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            summaries = Release.objects.filter(
+                id__gt=newest - CONTAINS_WINDOW, summary__icontains=self.query
+            ).values("project_id")
+            ranked = (
+                Project.objects.filter(pk__in=summaries)
+                .exclude(self.prefix)
+                .order_by("-last_serial", "normalized_name")
+            )
+            self._containing = list(ranked.values_list("pk", flat=True)[:CONTAINS_LIMIT])
+        return self._containing
 
     def counts(self) -> list[int]:
         if self._counts is None:
-            self._counts = [tier.count() for tier in self.tiers]
+            self._counts = [self.exact.count(), self.starting.count(), len(self.containing())]
         return self._counts
 
     def count(self) -> int:
@@ -119,28 +133,21 @@ class RankedSearch:
     def __len__(self) -> int:
         return self.count()
 
+    def _tier(self, number: int, start: int, stop: int) -> list[Project]:
+        if number < 2:
+            return list((self.exact, self.starting)[number][start:stop])
+        ids = self.containing()[start:stop]
+        found = Project.objects.in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
+
     def __getitem__(self, window: slice) -> list[Project]:
         start, stop = window.start or 0, window.stop if window.stop is not None else self.count()
         found: list[Project] = []
-        for tier, size in zip(self.tiers, self.counts(), strict=True):
+        for number, size in enumerate(self.counts()):
             if start < size and stop > 0:
-                found += list(tier[max(start, 0) : min(stop, size)])
+                found += self._tier(number, max(start, 0), min(stop, size))
             start, stop = start - size, stop - size
         return found
-
-
-def _containing(query: str, normalized: str) -> QuerySet:
-    """Ids of projects with one of the newest releases whose summary or name contains the query.
-
-    "Newest" is the last :data:`CONTAINS_WINDOW` release ids (fewer where releases were deleted),
-    found from the primary key's maximum, so the scan it bounds never starts with one.
-    """
-    newest = Release.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    window = Release.objects.filter(id__gt=newest - CONTAINS_WINDOW)
-    matching = window.filter(
-        Q(summary__icontains=query) | Q(project__normalized_name__contains=normalized)
-    )
-    return matching.values("project_id")
 
 
 def search_projects(query: str) -> RankedSearch:
