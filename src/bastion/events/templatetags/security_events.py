@@ -11,3 +11,9 @@ register = template.Library()
 def described(event) -> Described:
     """``{% with about=event|described %}``: ``about.sentence`` and ``about.details``."""
     return describe(event.tag, event.additional)
+
+
+@register.filter
+def event_label(tag: str) -> str:
+    """The sentence of a tag alone, for templates that have no event at hand."""
+    return describe(tag, {}).sentence
