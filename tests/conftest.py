@@ -1,7 +1,12 @@
+from types import SimpleNamespace
+
 import pytest
+from django.test import Client
 
 from bastion.accounts.services import create_user
+from bastion.mfa import reauth
 from bastion.packaging import authz
+from tests.mfa.conftest import enrol_totp  # noqa: F401 - the operator below needs a factor
 
 
 @pytest.fixture
@@ -19,6 +24,20 @@ def make_user(db):
 @pytest.fixture
 def alice(make_user):
     return make_user("alice")
+
+
+@pytest.fixture
+def admin_client(make_user, enrol_totp) -> Client:  # noqa: F811 - enrol_totp is the fixture
+    """A client signed in as an operator ("root") the admin opens for: staff, with an
+    authenticator app, and a password-and-factor confirmation in the last 15 minutes."""
+    root = make_user("root", admin=True)
+    enrol_totp(root)
+    client = Client()
+    client.force_login(root)
+    session = client.session
+    reauth.mark_recent_auth(SimpleNamespace(session=session))
+    session.save()
+    return client
 
 
 @pytest.fixture
