@@ -218,11 +218,12 @@ PAGES_DIR = DATA_DIR / "pages"
 
 
 def _switch(name: str) -> bool:
-    """A 0/1 setting; anything else is a mistake to refuse, not to read as off."""
-    raw = os.environ.get(name, "0").strip()
-    if raw not in ("0", "1", ""):
+    """A 0/1 setting (read as ``bastion.critical.policy`` reads its flags); anything else is a
+    mistake to refuse at start-up, not to read as off."""
+    raw = os.environ.get(name, "0").strip().lower()
+    if raw not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
         raise ImproperlyConfigured(f"{name} must be 1 or 0, not {raw!r}")
-    return raw == "1"
+    return raw in {"1", "true", "yes", "on"}
 
 
 # The admin opens only for staff with a second factor; with this, only with a security key or a

@@ -121,6 +121,9 @@ def test_the_admin_is_for_staff_with_a_second_factor(make_user, actor_for, enrol
     assert authz.may(actor_for(root), A.CREATE_PROJECT, new_name).allowed  # only the admin
     enrol_totp(root)
     assert authz.may(actor_for(root), A.USE_ADMIN).allowed
+    root.emails.update(verified=False)  # the gate's other rules apply as to any change
+    unverified = authz.may(actor_for(root), A.USE_ADMIN)
+    assert not unverified.allowed and unverified.fix_url == "/manage/account/"
 
 
 def test_with_webauthn_required_the_admin_needs_a_key_or_passkey(

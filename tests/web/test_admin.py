@@ -172,6 +172,8 @@ def test_the_admin_login_url_checks_no_password(client, operator):
     assert response.url == "/account/login/?next=%2Fadmin%2F"
     assert not _signed_in(client)
     assert client.get("/admin/").status_code == 302
+    elsewhere = client.get("/admin/login/?next=https://evil.example/")
+    assert elsewhere.url == "/account/login/?next=%2Fadmin%2F"
 
 
 def test_wrong_admin_passwords_meet_the_sign_in_limits_and_are_recorded(client, operator):
