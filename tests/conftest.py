@@ -35,7 +35,7 @@ def admin_client(make_user, enrol_totp) -> Client:  # noqa: F811 - enrol_totp is
     client = Client()
     client.force_login(root)
     session = client.session
-    reauth.mark_recent_auth(SimpleNamespace(session=session))
+    reauth.mark_recent_auth(SimpleNamespace(session=session), "totp")
     session.save()
     return client
 

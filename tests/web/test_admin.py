@@ -1,11 +1,11 @@
 """The Django admin for operators: users, projects, tokens and the read-only security log."""
 
+import json
 import time
 
 import pytest
 from django.urls import reverse
 
-from bastion.accounts.models import User
 from bastion.events.models import SecurityEvent
 from bastion.mfa import reauth
 from bastion.packaging import authz
@@ -210,15 +210,28 @@ def test_staff_without_a_second_factor_is_sent_to_set_one_up(client, make_user):
     assert "The admin site needs a second factor" in page
 
 
-def test_with_webauthn_required_an_operator_with_only_totp_is_refused(
-    admin_client, settings, enrol_key
+def test_with_webauthn_required_totp_does_not_open_the_admin(
+    client, operator, settings, enrol_key, authenticator
 ):
     settings.ADMIN_REQUIRE_WEBAUTHN = True  # BASTION_ADMIN_REQUIRE_WEBAUTHN=1
-    assert _admin_refusal(admin_client) == reverse("mfa:manage")
-    page = admin_client.get(reverse("mfa:manage")).content.decode()
+    client.post(reverse("accounts:login"), {"username": "root", "password": PASSWORD})
+    client.post(reverse("mfa:two-factor"), {"code": code_at(operator.totp_secret, time.time())})
+    assert _admin_refusal(client) == reverse("mfa:manage")
+    page = client.get(reverse("mfa:manage")).content.decode()
     assert "security key or a passkey" in page
-    enrol_key(User.objects.get(username="root"))
-    assert admin_client.get("/admin/").status_code == 200
+
+    # With a key added, a confirmation by TOTP still does not open it: only one by the key.
+    enrol_key(operator)
+    assert _admin_refusal(client) == reauth.reauth_url("/admin/")
+    code = code_at(operator.totp_secret, time.time() + 30)
+    client.post(reauth.reauth_url("/admin/"), {"password": PASSWORD, "code": code})
+    assert _admin_refusal(client) == reauth.reauth_url("/admin/")
+    options = client.post(reverse("mfa:reauth-webauthn-options")).json()
+    body = {"credential": authenticator.get(options), "fields": {"password": PASSWORD}}
+    client.post(
+        reverse("mfa:reauth-webauthn-verify"), json.dumps(body), content_type="application/json"
+    )
+    assert client.get("/admin/").status_code == 200
 
 
 def test_an_idle_admin_session_confirms_again_after_15_minutes(client, operator, monkeypatch):

@@ -8,7 +8,9 @@ sign-in rate limits or the security log. Here it has none: its login URL sends t
 - the account is active staff with a second factor (a security key or passkey where
   ``BASTION_ADMIN_REQUIRE_WEBAUTHN=1``): the gate's :attr:`~authz.Action.USE_ADMIN`;
 - the session proved the password and a factor in the last 15 minutes: sudo mode
-  (:mod:`bastion.mfa.reauth`), the same confirmation the site's sensitive pages ask for.
+  (:mod:`bastion.mfa.reauth`), the same confirmation the site's sensitive pages ask for; with
+  ``BASTION_ADMIN_REQUIRE_WEBAUTHN=1`` the factor that proved it must be a key or passkey too,
+  else a phished password and TOTP code would open the admin of an account that also has a key.
 
 Whoever the admin refuses lands on its login URL, which sends them to what they lack: the
 sign-in, the two-factor set-up page, or the confirmation page.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -29,18 +32,25 @@ from bastion.mfa.login import safe_next
 from bastion.packaging import authz
 from bastion.web import gate
 
+NEEDS_KEY_REAUTH = (
+    "Confirm it's you with your password and your security key or passkey: the admin does not "
+    "accept an authenticator app here. The confirmation lasts 15 minutes."
+)
+
 
 def _decision(request: HttpRequest) -> authz.Decision:
     return authz.may(gate.actor(request), authz.Action.USE_ADMIN)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return reauth.has_recent_auth(request, phishing_resistant=settings.ADMIN_REQUIRE_WEBAUTHN)
 
 
 class BastionAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         """Active staff with a second factor, confirmed in the last 15 minutes."""
         return (
-            super().has_permission(request)
-            and reauth.has_recent_auth(request)
-            and _decision(request).allowed
+            super().has_permission(request) and _confirmed(request) and _decision(request).allowed
         )
 
     @method_decorator(never_cache)
@@ -56,7 +66,8 @@ class BastionAdminSite(admin.AdminSite):
             return HttpResponseRedirect(decision.fix_url)
         if not decision.allowed:
             return gate.refuse_decision(request, decision)
-        if not reauth.has_recent_auth(request):
-            messages.warning(request, reauth.NEEDS_REAUTH)
+        if not _confirmed(request):
+            key_only = settings.ADMIN_REQUIRE_WEBAUTHN
+            messages.warning(request, NEEDS_KEY_REAUTH if key_only else reauth.NEEDS_REAUTH)
             return HttpResponseRedirect(reauth.reauth_url(next_path))
         return HttpResponseRedirect(next_path)
