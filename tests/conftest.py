@@ -1,8 +1,13 @@
+from types import SimpleNamespace
+
 import pytest
 from django.core import mail
+from django.test import Client
 
 from bastion.accounts.services import create_user
+from bastion.mfa import reauth
 from bastion.packaging import authz
+from tests.mfa.conftest import enrol_totp  # noqa: F401 - the operator below needs a factor
 
 
 @pytest.fixture
@@ -54,6 +59,20 @@ def mail_queue(settings, django_capture_on_commit_callbacks) -> MailQueue:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
     return MailQueue(default_task_backend, django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def admin_client(make_user, enrol_totp) -> Client:  # noqa: F811 - enrol_totp is the fixture
+    """A client signed in as an operator ("root") the admin opens for: staff, with an
+    authenticator app, and a password-and-factor confirmation in the last 15 minutes."""
+    root = make_user("root", admin=True)
+    enrol_totp(root)
+    client = Client()
+    client.force_login(root)
+    session = client.session
+    reauth.mark_recent_auth(SimpleNamespace(session=session), "totp")
+    session.save()
+    return client
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ ALLOWED_HOSTS = ["*"]
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bastion.web.apps.AdminConfig",  # Django's admin behind the site's sign-in (web/admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -215,6 +215,20 @@ FILES_DIR = DATA_DIR / "files"
 WITHHELD_DIR = DATA_DIR / "withheld"
 # Pre-rendered simple pages: the read path serves these and never touches the database.
 PAGES_DIR = DATA_DIR / "pages"
+
+
+def _switch(name: str) -> bool:
+    """A 0/1 setting (read as ``bastion.critical.policy`` reads its flags); anything else is a
+    mistake to refuse at start-up, not to read as off."""
+    raw = os.environ.get(name, "0").strip().lower()
+    if raw not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+        raise ImproperlyConfigured(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in {"1", "true", "yes", "on"}
+
+
+# The admin opens only for staff with a second factor; with this, only with a security key or a
+# passkey (phishing-resistant), an authenticator app alone is not enough.
+ADMIN_REQUIRE_WEBAUTHN = _switch("BASTION_ADMIN_REQUIRE_WEBAUTHN")
 
 # After an admin resets a lost account's factors, it may not publish for this long (see mfa).
 RECOVERY_COOLING_OFF_HOURS = int(os.environ.get("BASTION_RECOVERY_COOLING_OFF_HOURS", "72"))
