@@ -350,13 +350,19 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{port};
+        # The headers Bastion's read path sends (bastion.simple.replies.SECURITY_HEADERS);
+        # a location with an add_header of its own inherits none, so each lists them.
         location /simple/ {{
             root {pages};
             add_header Vary Accept;
+            add_header X-Content-Type-Options nosniff always;
+            add_header X-Frame-Options DENY always;
             try_files $uri$simple_page =404;
         }}
         location /files/ {{
             alias {files}/;
+            add_header X-Content-Type-Options nosniff always;
+            add_header X-Frame-Options DENY always;
         }}
     }}
 }}

@@ -12,10 +12,14 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from bastion import datadir
+
 BASE_DIR = Path(__file__).resolve().parent
 
 DATA_DIR = Path(os.environ.get("BASTION_DATA_DIR", "./.bastion")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Everything written from here on is the server account's alone (umask 077), except the two trees
+# a static server reads; an existing data directory is tightened. See bastion.datadir.
+datadir.make_private(DATA_DIR)
 
 BASE_URL = os.environ.get("BASTION_BASE_URL", "http://localhost:8000").rstrip("/")
 _base = urlsplit(BASE_URL)

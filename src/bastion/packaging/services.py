@@ -10,6 +10,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Replace
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging import authz, notifications, storage
@@ -59,21 +60,50 @@ def _stdlib_names() -> frozenset[str]:
     return frozenset(normalize(module) for module in sys.stdlib_module_names)
 
 
-def _confusable_with(name: str) -> Project | None:
-    """An existing project whose name differs from ``name`` but looks the same."""
-    key = F("normalized_name")
+def _ultranormalized(field: str) -> Replace:
+    """``ultranormalize`` in SQL, over a column that already holds normalized names."""
+    key = F(field)
     for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
         key = Replace(key, Value(separator_or_letter), Value(replacement))
+    return key
+
+
+def _confusable_project(name: str) -> Project | None:
+    """An existing project whose name differs from ``name`` but looks the same."""
     return (
-        Project.objects.annotate(ultranormalized=key)
+        Project.objects.annotate(ultranormalized=_ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
         .exclude(normalized_name=normalize(name))
         .first()
     )
 
 
+def _confusable_protected_name(name: str) -> str | None:
+    """A protected name that differs from ``name`` but looks the same.
+
+    Protected are the names of every active designation, hosted here or not: critical by
+    downloads or dependency (often designated from imported data before anyone uploads here),
+    designated by an admin, and the names of deleted critical projects kept for their former
+    maintainers. Without this, ``ghostpkg`` could pre-empt the critical ``ghost-pkg`` and the
+    rightful maintainer would then be refused as too similar. A name that is itself protected is
+    its own rightful claim and is not refused for resembling another protected name; the mandate
+    (``bastion.critical.enforcement.for_project``) decides who may create it.
+    """
+    normalized = normalize(name)
+    protected = Designation.objects.active()
+    if protected.filter(normalized_name=normalized).exists():
+        return None
+    return (
+        protected.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        .filter(ultranormalized=ultranormalize(name))
+        .values_list("normalized_name", flat=True)
+        .first()
+    )
+
+
 def validate_new_project_name(name: str) -> None:
-    """Refuse names nobody may create: invalid, a stdlib module, or confusable with a project."""
+    """Refuse names nobody may create: invalid, a stdlib module, or confusable with a project
+    or with a protected (critical or reserved) name."""
     help_url = f"{settings.BASE_URL}/help/#project-name"
     if not is_valid_project_name(name):
         raise PackagingError(
@@ -85,10 +115,16 @@ def validate_new_project_name(name: str) -> None:
             f"The name '{name}' isn't allowed (conflict with Python Standard Library module "
             f"name). See {help_url} for more information."
         )
-    if _confusable_with(name) is not None:
+    if _confusable_project(name) is not None:
         raise PackagingError(
             f"The name '{name}' is too similar to an existing project. "
             f"See {help_url} for more information."
+        )
+    protected = _confusable_protected_name(name)
+    if protected is not None:
+        raise PackagingError(
+            f"The name '{name}' is too similar to '{protected}', a name reserved for a critical "
+            f"project. See {help_url} for more information."
         )
 
 
