@@ -1,9 +1,13 @@
 """Tasks deferred past a response: enqueued when the server closes it, at once elsewhere."""
 
+import pytest
 from django.core.signals import request_finished, request_started
 from django_tasks import task
 
 from bastion.jobs.after_response import enqueue_after_response
+
+# Django's own receivers of the request signals close and reopen database connections.
+pytestmark = pytest.mark.django_db
 
 ran: list[str] = []
 
