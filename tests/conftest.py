@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import caches
 
 from bastion.accounts.services import create_user
 from bastion.packaging import authz
@@ -27,6 +28,24 @@ def actor_for():
         return authz.Actor(user=user, token=token)
 
     return make
+
+
+@pytest.fixture
+def fresh_rate_limits(django_db_setup, django_db_blocker):
+    """No rate limit used before or after the test.
+
+    The counters live in a database table (the ``ratelimit`` cache) that a transactional test's
+    flush does not empty, so they are cleared explicitly.
+    """
+
+    def clear():
+        with django_db_blocker.unblock():
+            caches["ratelimit"].clear()
+            caches["default"].clear()
+
+    clear()
+    yield
+    clear()
 
 
 def pytest_collection_modifyitems(config, items):

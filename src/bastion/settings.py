@@ -4,6 +4,7 @@ Every knob an operator may turn is a ``BASTION_*`` variable; everything else is 
 that a fresh checkout runs on SQLite and local files with no configuration at all.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -124,13 +125,39 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+
+def _trusted_proxies() -> tuple:
+    """Proxies whose X-Forwarded-For is believed (bastion.web.client_address): none by default."""
+    value = os.environ.get("BASTION_TRUSTED_PROXIES", "")
+    try:
+        return tuple(
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in value.split(",")
+            if item.strip()
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"BASTION_TRUSTED_PROXIES: {exc}") from exc
+
+
+TRUSTED_PROXIES = _trusted_proxies()
+
+
 REDIS_URL = os.environ.get("BASTION_REDIS_URL")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES = {"default": _redis, "ratelimit": _redis}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The general cache stays in-process for speed; rate limits must be shared by every worker
+    # (bastion.accounts.cache explains the choice). `bastion migrate` creates the table.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "bastion.accounts.cache.RateLimitCache",
+            "LOCATION": "bastion_ratelimit",
+            # Culling drops live counts; only a flood of distinct keys should ever reach it.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+    }
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

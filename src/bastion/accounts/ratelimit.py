@@ -1,4 +1,7 @@
-"""Rate limits kept in the Django cache, so every worker shares them when Redis is configured.
+"""Rate limits kept in the Django cache ``ratelimit``, which every worker of the server shares.
+
+That cache is Redis when ``BASTION_REDIS_URL`` is set and otherwise a database table
+(:mod:`bastion.accounts.cache`); never a per-process cache, or each worker would count alone.
 
 A :class:`RateLimiter` has a name and one or more :class:`Limit` windows (``10 per 5 minutes``,
 ``50 per day``). Callers ``check`` a key before doing the expensive or risky thing, and ``hit`` it
@@ -55,7 +58,7 @@ class RateLimiter:
 
     @property
     def cache(self) -> BaseCache:
-        return self._cache if self._cache is not None else caches["default"]
+        return self._cache if self._cache is not None else caches["ratelimit"]
 
     def retry_after(self, key: str, now: float | None = None) -> int | None:
         """Seconds until ``key`` may try again, or None when it is within every limit."""
