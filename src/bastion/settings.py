@@ -6,6 +6,7 @@ that a fresh checkout runs on SQLite and local files with no configuration at al
 
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -158,6 +159,32 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }
+
+_LIMIT = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]*)\s*(second|minute|hour|day)s?\s*")
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _rate_limit(variable: str, default: str) -> tuple[tuple[int, int], ...]:
+    """``20/minute``, ``40/hour,200/day`` or ``5/10minutes``: (count, seconds) per window."""
+    value = os.environ.get(variable, default)
+    windows = []
+    for part in value.split(","):
+        match = _LIMIT.fullmatch(part)
+        if match is None or int(match[1]) < 1 or match[2] == "0":
+            raise ImproperlyConfigured(
+                f"{variable}={value!r}: expected COUNT/UNIT, e.g. 20/minute or 40/hour,200/day"
+            )
+        windows.append((int(match[1]), int(match[2] or 1) * _UNIT_SECONDS[match[3]]))
+    return tuple(windows)
+
+
+# Limits beyond the sign-in forms (bastion.accounts.ratelimit); the sign-in ones are fixed there.
+RATELIMIT_TOKEN_FAILURES_PER_IP = _rate_limit(
+    "BASTION_RATELIMIT_TOKEN_FAILURES_PER_IP", "20/minute"
+)
+RATELIMIT_PROJECTS_PER_USER = _rate_limit("BASTION_RATELIMIT_PROJECTS_PER_USER", "20/hour")
+RATELIMIT_PROJECTS_PER_IP = _rate_limit("BASTION_RATELIMIT_PROJECTS_PER_IP", "40/hour")
+RATELIMIT_UPLOADS_PER_USER = _rate_limit("BASTION_RATELIMIT_UPLOADS_PER_USER", "300/minute")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

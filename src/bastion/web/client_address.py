@@ -27,11 +27,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-try:  # present inside a uWSGI worker only
-    import uwsgi
-except ImportError:
-    uwsgi = None
-
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -60,15 +55,19 @@ def client_address_from_environ(environ: dict) -> str | None:
 
 def peer_address(environ: dict) -> str | None:
     """The address at the other end of the connection: under uWSGI read from the socket."""
-    if uwsgi is not None:
-        peer = _uwsgi_connection_peer()
-        if peer is not None:
-            return peer
-    return environ.get("REMOTE_ADDR") or None
+    peer = _uwsgi_connection_peer()
+    return peer if peer is not None else (environ.get("REMOTE_ADDR") or None)
 
 
 def _uwsgi_connection_peer() -> str | None:
-    """``getpeername`` on this request's connection; None for a Unix socket or on any error."""
+    """``getpeername`` on this request's connection; None for a Unix socket, outside uWSGI or
+    on any error."""
+    try:
+        # Imported here: the master process imports this module before uWSGI exists, and its
+        # workers are forked from it.
+        import uwsgi
+    except ImportError:
+        return None
     try:
         connection = socket.socket(fileno=uwsgi.connection_fd())
     except (OSError, SystemError, ValueError):
