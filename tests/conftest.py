@@ -2,6 +2,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core import mail
+from django.core.cache import caches
 from django.test import Client
 
 from bastion.accounts.services import create_user
@@ -81,6 +82,38 @@ def actor_for():
         return authz.Actor(user=user, token=token)
 
     return make
+
+
+@pytest.fixture
+def fresh_rate_limits(django_db_setup, django_db_blocker):
+    """No rate limit used before or after the test.
+
+    The counters live in a database table (the ``ratelimit`` cache) that a transactional test's
+    flush does not empty, so they are cleared explicitly.
+    """
+
+    def clear():
+        with django_db_blocker.unblock():
+            caches["ratelimit"].clear()
+            caches["default"].clear()
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_outlives_a_transactional_test(request, django_db_blocker):
+    """A transactional test's flush leaves the rate limits' table (it is no model's): empty it,
+    or uploads from 127.0.0.1 in one test would count against projects created in the next."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames):
+        with django_db_blocker.unblock():
+            caches["ratelimit"].clear()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -33,6 +33,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    call_command("createcachetable", verbosity=0)  # the rate limits' table, without Redis
     return 0
 
 
@@ -44,6 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bastion.server import Options, serve
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
     connections.close_all()  # never hand an open database connection to forked workers
     options = Options(
         workers=args.workers,

@@ -10,6 +10,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Replace
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from bastion.accounts import ratelimit
 from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
@@ -128,15 +129,39 @@ def validate_new_project_name(name: str) -> None:
         )
 
 
-def create_project(*, actor: authz.Actor, name: str, origin: Origin = CLI) -> Project:
+TOO_MANY_NEW_PROJECTS = "Too many new projects created."
+
+
+def check_project_creation_limits(user, origin: Origin) -> None:
+    """Raise ``ratelimit.RateLimited`` when the account or the address (if there is one, so not
+    the command line) has created too many projects lately, as PyPI limits both."""
+    ratelimit.PROJECTS_PER_ACCOUNT.check(str(user.pk), TOO_MANY_NEW_PROJECTS)
+    if origin.ip_address:
+        ratelimit.PROJECTS_PER_IP.check(origin.ip_address, TOO_MANY_NEW_PROJECTS)
+
+
+def _count_project_creation(user, origin: Origin) -> None:
+    """Counted in the caller's transaction: a creation that is rolled back does not count."""
+    ratelimit.PROJECTS_PER_ACCOUNT.hit(str(user.pk))
+    if origin.ip_address:
+        ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
+
+
+def create_project(
+    *, actor: authz.Actor, name: str, origin: Origin = CLI, ratelimited: bool = True
+) -> Project:
     """Create a project named ``name`` (its display name) with the actor's user as Owner.
 
     Call inside the caller's transaction: the project only exists together with whatever the
     caller creates next (the first file of an upload), so a refused upload leaves no project.
+    Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
     """
     validate_new_project_name(name)
     project = Project(name=name, normalized_name=normalize(name))
     _require(actor, authz.Action.CREATE_PROJECT, project)
+    if ratelimited:
+        check_project_creation_limits(actor.user, origin)
+        _count_project_creation(actor.user, origin)
     project.save()
     Role.objects.create(user=actor.user, project=project, role_name=RoleName.OWNER)
     journal(project, "create", user=actor.user)
