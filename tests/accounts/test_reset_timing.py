@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.mail.backends.locmem import EmailBackend
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -75,7 +75,7 @@ def timed_reset(address: str) -> float:
         "wsgi.errors": BytesIO(),
     }
     status = []
-    cache.clear()  # the rate limits are not under test: every request is a first one
+    caches["ratelimit"].clear()  # the rate limits are not under test: every request is a first
     # As Django's test client does: the test's transaction must outlive the "request".
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
