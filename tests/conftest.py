@@ -2,6 +2,12 @@ import pytest
 
 from bastion.accounts.services import create_user
 from bastion.packaging import authz
+from tests import e2e_progress
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter is set up
+def pytest_configure(config):
+    e2e_progress.register(config)
 
 
 @pytest.fixture
