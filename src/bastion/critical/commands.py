@@ -32,11 +32,14 @@ def cmd_designate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    print(
-        f"Window {data['window']['since']} to {data['window']['until']}: "
-        f"{data['ranked_names']:,} names ranked; the cut-off is rank {data['cutoff_rank']:,} "
-        f"with {data['cutoff_downloads']:,} downloads."
-    )
+    window = f"Window {data['window']['since']} to {data['window']['until']}"
+    if data["ranked_names"]:
+        print(
+            f"{window}: {data['ranked_names']:,} names ranked; the cut-off is rank "
+            f"{data['cutoff_rank']:,} with {data['cutoff_downloads']:,} downloads."
+        )
+    else:
+        print(f"{window}: no installer downloads, so no name is critical by rank.")
     verb = "would be" if args.dry_run else "is"
     print(f"{data['critical']:,} names {verb} critical, {len(data['added']):,} of them new.")
     for added in data["added"]:
