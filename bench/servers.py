@@ -172,6 +172,7 @@ class Bastion(Server):
         result = subprocess.run(
             [str(BASTION_BIN / "bastion"), *args],
             env=self.env,
+            stdin=subprocess.DEVNULL,  # never the terminal: users create would ask for a password
             capture_output=True,
             text=True,
         )

@@ -8,7 +8,13 @@ from django.test import Client
 from bastion.accounts.services import create_user
 from bastion.mfa import reauth
 from bastion.packaging import authz
+from tests import e2e_progress
 from tests.mfa.conftest import enrol_totp  # noqa: F401 - the operator below needs a factor
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter is set up
+def pytest_configure(config):
+    e2e_progress.register(config)
 
 
 @pytest.fixture

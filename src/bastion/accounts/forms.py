@@ -17,7 +17,10 @@ def _password(label: str, autocomplete: str, help_text: str = "") -> forms.CharF
     )
 
 
-class RegistrationForm(forms.Form):
+class NewAccountForm(forms.Form):
+    """The name and address of a new account, as the sign-up page and ``bastion users create``
+    check them: one set of rules, whichever way an account is made."""
+
     username = forms.CharField(
         max_length=150,
         validators=[UnicodeUsernameValidator()],
@@ -29,8 +32,6 @@ class RegistrationForm(forms.Form):
         help_text="We send a link to confirm it. You need a verified address to publish.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    password1 = _password("Password", "new-password", password_validators_help_text_html())
-    password2 = _password("Password (again)", "new-password")
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
@@ -43,6 +44,13 @@ class RegistrationForm(forms.Form):
         if Email.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("That email address is already in use.")
         return email
+
+
+class RegistrationForm(NewAccountForm):
+    """The sign-up page: a new account's name and address, and its password typed twice."""
+
+    password1 = _password("Password", "new-password", password_validators_help_text_html())
+    password2 = _password("Password (again)", "new-password")
 
     def clean_password2(self) -> str:
         first, second = self.cleaned_data.get("password1"), self.cleaned_data["password2"]
