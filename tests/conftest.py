@@ -1,8 +1,20 @@
+from types import SimpleNamespace
+
 import pytest
 from django.core import mail
+from django.core.cache import caches
+from django.test import Client
 
 from bastion.accounts.services import create_user
+from bastion.mfa import reauth
 from bastion.packaging import authz
+from tests import e2e_progress
+from tests.mfa.conftest import enrol_totp  # noqa: F401 - the operator below needs a factor
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter is set up
+def pytest_configure(config):
+    e2e_progress.register(config)
 
 
 @pytest.fixture
@@ -57,11 +69,57 @@ def mail_queue(settings, django_capture_on_commit_callbacks) -> MailQueue:
 
 
 @pytest.fixture
+def admin_client(make_user, enrol_totp) -> Client:  # noqa: F811 - enrol_totp is the fixture
+    """A client signed in as an operator ("root") the admin opens for: staff, with an
+    authenticator app, and a password-and-factor confirmation in the last 15 minutes."""
+    root = make_user("root", admin=True)
+    enrol_totp(root)
+    client = Client()
+    client.force_login(root)
+    session = client.session
+    reauth.mark_recent_auth(SimpleNamespace(session=session), "totp")
+    session.save()
+    return client
+
+
+@pytest.fixture
 def actor_for():
     def make(user, token=None):
         return authz.Actor(user=user, token=token)
 
     return make
+
+
+@pytest.fixture
+def fresh_rate_limits(django_db_setup, django_db_blocker):
+    """No rate limit used before or after the test.
+
+    The counters live in a database table (the ``ratelimit`` cache) that a transactional test's
+    flush does not empty, so they are cleared explicitly.
+    """
+
+    def clear():
+        with django_db_blocker.unblock():
+            caches["ratelimit"].clear()
+            caches["default"].clear()
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_outlives_a_transactional_test(request, django_db_blocker):
+    """A transactional test's flush leaves the rate limits' table (it is no model's): empty it,
+    or uploads from 127.0.0.1 in one test would count against projects created in the next."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames):
+        with django_db_blocker.unblock():
+            caches["ratelimit"].clear()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -38,3 +38,11 @@ def test_the_banner_names_the_address_the_admin_and_the_worker():
     assert "worker: built in" in line
     arguments = uwsgi_arguments(bind="127.0.0.1:8000", banner_line=line)
     assert _value(arguments, "--hook-accepting1-once") == f"print:{line}"
+
+
+def test_the_banner_names_a_unix_socket_and_all_interfaces_plainly():
+    options = Options()
+    assert "on the Unix socket /run/bastion.sock " in banner(
+        bind="/run/bastion.sock", public_url="https://p.example", options=options
+    )
+    assert "on http://0.0.0.0:8000/ " in banner(bind=":8000", public_url="x", options=options)

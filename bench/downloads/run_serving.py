@@ -76,7 +76,7 @@ def publish(env: dict[str, str], url: str) -> str:
     built = build_project(WORK / "src", "served-sample", "1.0")
     cli = [str(BIN / "bastion")]
     subprocess.run([*cli, "users", "create", "bench", "--email", "b@example.com", "--verified"],
-                   env=env, check=True, capture_output=True)  # fmt: skip
+                   env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL)  # fmt: skip
     token = subprocess.run([*cli, "tokens", "create", "bench"], env=env, check=True,
                            capture_output=True, text=True).stdout.strip()  # fmt: skip
     client_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "TWINE_"))}

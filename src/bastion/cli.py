@@ -7,11 +7,12 @@ use, so the command line is never a way around the authorization gate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable
 
+from bastion.accounts import commands as accounts_commands
+from bastion.cli_types import bind_address, positive_int
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
@@ -33,6 +34,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    call_command("createcachetable", verbosity=0)  # the rate limits' table, without Redis
     return 0
 
 
@@ -44,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bastion.server import Options, serve
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
     connections.close_all()  # never hand an open database connection to forked workers
     options = Options(
         workers=args.workers,
@@ -58,59 +61,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from bastion.jobs import worker
 
-    worker.run(once=args.once)
-    return 0
-
-
-def cmd_users_create(args: argparse.Namespace) -> int:
-    from django.core.exceptions import ValidationError
-
-    from bastion.accounts.services import AccountError, create_user
-
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
-    try:
-        user = create_user(
-            username=args.name,
-            email=args.email,
-            password=password,
-            admin=args.admin,
-            verified=args.verified,
-        )
-    except ValidationError as error:
-        return _fail("; ".join(error.messages))
-    except AccountError as error:
-        return _fail(str(error))
-    print(f"Created user {user.username}")
-    return 0
-
-
-def cmd_users_show(args: argparse.Namespace) -> int:
-    from bastion.accounts.selectors import user_summary
-
-    summary = user_summary(args.name)
-    if summary is None:
-        return _fail(f"no user named '{args.name}'")
-    if args.json:
-        print(json.dumps(summary, indent=2))
+    if not args.once:
+        worker.run()
+        return 0
+    due, tasks_run = worker.run_once()
+    jobs = f"{len(due)} due job(s): {', '.join(due)}" if due else "no job was due"
+    if worker.uses_database_backend():
+        print(f"Enqueued {jobs}; ran {tasks_run} queued task(s).")
     else:
-        for key, value in summary.items():
-            print(f"{key}: {value}")
-    return 0
-
-
-def cmd_accounts_check_domains(args: argparse.Namespace) -> int:
-    from bastion.accounts.domains import default_resolver, unverify_emails_on_expired_domains
-
-    resolver = default_resolver()
-    if resolver is None:
-        return _fail("set BASTION_RDAP_URL to an RDAP service to check email domains")
-    changed = unverify_emails_on_expired_domains(resolver)
-    if args.json:
-        print(json.dumps([vars(item) for item in changed], indent=2))
-    else:
-        for item in changed:
-            print(f"unverified {item.address} ({item.username}): {item.reason}")
-        print(f"{len(changed)} address(es) unverified")
+        print(f"Ran {jobs}." if due else "Nothing was due.")
     return 0
 
 
@@ -169,16 +128,43 @@ def cmd_unyank(args: argparse.Namespace) -> int:
     return _set_yanked(args, yanked=False)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive whole number")
-    return value
+class Parser(argparse.ArgumentParser):
+    """An argparse parser that reports bad input in one line, naming the (sub)command.
+
+    argparse's default prints the whole usage first; for a subcommand's unknown option it even
+    prints the top-level usage, as if ``bastion stats --jsn`` had named no command at all.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
+    def add_subparsers(self, **kwargs):
+        kwargs.setdefault("metavar", "COMMAND")
+        kwargs.setdefault("required", True)
+        return super().add_subparsers(**kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose own ``--help`` opens with the line their parent lists them with."""
+
+    def add_parser(self, name: str, **kwargs):
+        kwargs.setdefault("description", kwargs.get("help"))
+        parser = super().add_parser(name, **kwargs)
+        parser.set_defaults(command_parser=parser)  # the deepest one chosen wins
+        return parser
+
+
+DESCRIPTION = "Serve the Bastion package index, and operate it from a shell."
+EPILOG = "Run 'bastion COMMAND --help' for the options of a command."
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bastion", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="bastion", description=DESCRIPTION, epilog=EPILOG)
+    commands = parser.add_subparsers(dest="command")
 
     def command(name: str, handler: Callable[[argparse.Namespace], int], parent=commands, **kw):
         sub = parent.add_parser(name, **kw)
@@ -186,8 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     serve = command("serve", cmd_serve, help="apply migrations, then serve the index")
-    serve.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
-    serve.add_argument("--workers", type=_positive_int, default=None, help="worker processes")
+    serve.add_argument(
+        "--bind",
+        type=bind_address,
+        default="127.0.0.1:8000",
+        metavar="ADDRESS",
+        help="where to listen: HOST (port 8000), HOST:PORT, [IPV6]:PORT or unix:PATH "
+        "(default %(default)s)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="server processes, each with 4 threads (default: the number of CPUs, at least 2)",
+    )
     serve.add_argument(
         "--verbose", action="store_true", help="also show uWSGI's own start-up and shutdown lines"
     )
@@ -201,48 +200,30 @@ def build_parser() -> argparse.ArgumentParser:
     work.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
 
     migrate = command("migrate", cmd_migrate, help="apply database migrations")
-    migrate.add_argument("--verbose", action="store_true")
+    migrate.add_argument("--verbose", action="store_true", help="list each migration applied")
 
-    users = commands.add_parser("users", help="manage accounts").add_subparsers(
-        dest="users_command", required=True
-    )
-    create = command("create", cmd_users_create, parent=users, help="create an account")
-    create.add_argument("name")
-    create.add_argument("--email", required=True)
-    create.add_argument("--password-stdin", action="store_true", help="read a password from stdin")
-    create.add_argument("--admin", action="store_true")
-    create.add_argument("--verified", action="store_true", help="mark the email as verified")
-    show = command("show", cmd_users_show, parent=users, help="show an account")
-    show.add_argument("name")
-    show.add_argument("--json", action="store_true")
+    accounts_commands.add_to(commands, command)
 
-    accounts = commands.add_parser("accounts", help="account maintenance").add_subparsers(
-        dest="accounts_command", required=True
-    )
-    check_domains = command(
-        "check-domains",
-        cmd_accounts_check_domains,
-        parent=accounts,
-        help="unverify addresses whose email domain expired or changed hands (RDAP)",
-    )
-    check_domains.add_argument("--json", action="store_true")
-
-    tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(
-        dest="tokens_command", required=True
-    )
+    tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command")
     token_create = command("create", cmd_tokens_create, parent=tokens, help="mint a token")
-    token_create.add_argument("name", help="the user the token acts for")
+    token_create.add_argument("name", metavar="NAME", help="the user the token acts for")
     token_create.add_argument("--project", help="scope the token to one project")
-    token_create.add_argument("--expires-days", type=_positive_int)
-    token_create.add_argument("--label", default="created with bastion tokens create")
+    token_create.add_argument(
+        "--expires-days", type=positive_int, metavar="N", help="expire after N days (default never)"
+    )
+    token_create.add_argument(
+        "--label",
+        default="created with bastion tokens create",
+        help="a name for the token, shown on the account's token page (default: %(default)r)",
+    )
 
     yank = command("yank", cmd_yank, help="yank a release")
-    yank.add_argument("project")
-    yank.add_argument("version")
-    yank.add_argument("--reason", required=True)
+    yank.add_argument("project", metavar="PROJECT", help="the project name")
+    yank.add_argument("version", metavar="VERSION", help="the release version")
+    yank.add_argument("--reason", required=True, help="why; installers show it to users")
     unyank = command("unyank", cmd_unyank, help="unyank a release")
-    unyank.add_argument("project")
-    unyank.add_argument("version")
+    unyank.add_argument("project", metavar="PROJECT", help="the project name")
+    unyank.add_argument("version", metavar="VERSION", help="the release version")
 
     downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)
@@ -251,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unrecognized = build_parser().parse_known_args(argv)
+    if unrecognized:  # name the command they were given to, not just "bastion"
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
     _setup_django()
     return args.handler(args)
 

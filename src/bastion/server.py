@@ -62,9 +62,16 @@ def banner(*, bind: str, public_url: str, options: Options) -> str:
     worker = "built in" if options.builtin_worker else "external (run `bastion worker`)"
     log = "access log on standard output" if options.access_log else "access log off"
     return (
-        f"Bastion listening on http://{bind}/ (public URL {public_url}, admin at "
+        f"Bastion listening on {_where(bind)} (public URL {public_url}, admin at "
         f"{public_url}/admin/); worker: {worker}; {log}"
     )
+
+
+def _where(bind: str) -> str:
+    """``bind`` as a person reads it: a URL, or the Unix socket's path."""
+    if ":" not in bind:
+        return f"the Unix socket {bind}"
+    return f"http://{'0.0.0.0' if bind.startswith(':') else ''}{bind}/"  # noqa: S104 - only words
 
 
 def uwsgi_arguments(*, bind: str, options: Options = Options(), banner_line: str = "") -> list[str]:

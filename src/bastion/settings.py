@@ -4,7 +4,9 @@ Every knob an operator may turn is a ``BASTION_*`` variable; everything else is 
 that a fresh checkout runs on SQLite and local files with no configuration at all.
 """
 
+import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,10 +14,14 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from bastion import datadir
+
 BASE_DIR = Path(__file__).resolve().parent
 
 DATA_DIR = Path(os.environ.get("BASTION_DATA_DIR", "./.bastion")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Everything written from here on is the server account's alone (umask 077), except the two trees
+# a static server reads; an existing data directory is tightened. See bastion.datadir.
+datadir.make_private(DATA_DIR)
 
 BASE_URL = os.environ.get("BASTION_BASE_URL", "http://localhost:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
@@ -46,7 +52,7 @@ ALLOWED_HOSTS = ["*"]
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bastion.web.apps.AdminConfig",  # Django's admin behind the site's sign-in (web/admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -124,13 +130,65 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+
+def _trusted_proxies() -> tuple:
+    """Proxies whose X-Forwarded-For is believed (bastion.web.client_address): none by default."""
+    value = os.environ.get("BASTION_TRUSTED_PROXIES", "")
+    try:
+        return tuple(
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in value.split(",")
+            if item.strip()
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"BASTION_TRUSTED_PROXIES: {exc}") from exc
+
+
+TRUSTED_PROXIES = _trusted_proxies()
+
+
 REDIS_URL = os.environ.get("BASTION_REDIS_URL")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES = {"default": _redis, "ratelimit": _redis}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The general cache stays in-process for speed; rate limits must be shared by every worker
+    # (bastion.accounts.cache explains the choice). `bastion migrate` creates the table.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "bastion.accounts.cache.RateLimitCache",
+            "LOCATION": "bastion_ratelimit",
+            # Culling drops live counts; only a flood of distinct keys should ever reach it.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+    }
+
+_LIMIT = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]*)\s*(second|minute|hour|day)s?\s*")
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _rate_limit(variable: str, default: str) -> tuple[tuple[int, int], ...]:
+    """``20/minute``, ``40/hour,200/day`` or ``5/10minutes``: (count, seconds) per window."""
+    value = os.environ.get(variable, default)
+    windows = []
+    for part in value.split(","):
+        match = _LIMIT.fullmatch(part)
+        if match is None or int(match[1]) < 1 or match[2] == "0":
+            raise ImproperlyConfigured(
+                f"{variable}={value!r}: expected COUNT/UNIT, e.g. 20/minute or 40/hour,200/day"
+            )
+        windows.append((int(match[1]), int(match[2] or 1) * _UNIT_SECONDS[match[3]]))
+    return tuple(windows)
+
+
+# Limits beyond the sign-in forms (bastion.accounts.ratelimit); the sign-in ones are fixed there.
+RATELIMIT_TOKEN_FAILURES_PER_IP = _rate_limit(
+    "BASTION_RATELIMIT_TOKEN_FAILURES_PER_IP", "20/minute"
+)
+RATELIMIT_PROJECTS_PER_USER = _rate_limit("BASTION_RATELIMIT_PROJECTS_PER_USER", "20/hour")
+RATELIMIT_PROJECTS_PER_IP = _rate_limit("BASTION_RATELIMIT_PROJECTS_PER_IP", "40/hour")
+RATELIMIT_UPLOADS_PER_USER = _rate_limit("BASTION_RATELIMIT_UPLOADS_PER_USER", "300/minute")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -215,6 +273,20 @@ FILES_DIR = DATA_DIR / "files"
 WITHHELD_DIR = DATA_DIR / "withheld"
 # Pre-rendered simple pages: the read path serves these and never touches the database.
 PAGES_DIR = DATA_DIR / "pages"
+
+
+def _switch(name: str) -> bool:
+    """A 0/1 setting (read as ``bastion.critical.policy`` reads its flags); anything else is a
+    mistake to refuse at start-up, not to read as off."""
+    raw = os.environ.get(name, "0").strip().lower()
+    if raw not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+        raise ImproperlyConfigured(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in {"1", "true", "yes", "on"}
+
+
+# The admin opens only for staff with a second factor; with this, only with a security key or a
+# passkey (phishing-resistant), an authenticator app alone is not enough.
+ADMIN_REQUIRE_WEBAUTHN = _switch("BASTION_ADMIN_REQUIRE_WEBAUTHN")
 
 # After an admin resets a lost account's factors, it may not publish for this long (see mfa).
 RECOVERY_COOLING_OFF_HOURS = int(os.environ.get("BASTION_RECOVERY_COOLING_OFF_HOURS", "72"))

@@ -9,16 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 
 PASSWORD = "a long unguessable pass 42"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
+def _fresh_rate_limits(fresh_rate_limits):
     yield
-    cache.clear()
 
 
 @pytest.fixture

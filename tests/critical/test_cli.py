@@ -86,3 +86,11 @@ def test_stats_json_counts_critical_and_other_accounts(
     assert numbers["critical_accounts"] == 2 and numbers["critical_accounts_2fa_share"] == 0.5
     assert numbers["critical_accounts_by_method"]["totp"] == {"accounts": 1, "share": 0.5}
     assert numbers["other_accounts"] == 1 and numbers["other_accounts_2fa_share"] == 1.0
+
+
+def test_designate_without_any_downloads_says_so(settings, tmp_path, capsys):
+    settings.DATA_DIR = tmp_path / "data"
+    code, out, _ = run(capsys, "critical", "designate", "--dry-run")
+    assert code == 0
+    assert "no installer downloads, so no name is critical by rank." in out
+    assert "0 names would be critical, 0 of them new." in out

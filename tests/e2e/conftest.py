@@ -65,7 +65,7 @@ class LiveIndex:
         return subprocess.run(
             [str(VENV_BIN / "bastion"), *args],
             env=self.env,
-            input=input,
+            input=input or "",  # never the terminal: users create would ask for a password
             capture_output=True,
             text=True,
             check=check,

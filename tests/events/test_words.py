@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 import bastion
@@ -102,13 +101,10 @@ def test_the_project_history_shows_sentences(world):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_the_admin_shows_the_raw_tag_beside_the_sentence(make_user):
-    root = make_user("root", admin=True)
-    events.record("account:login:failure", user=root, reason="invalid_password")
-    client = Client()
-    client.force_login(root)
-    page = client.get(reverse("admin:events_securityevent_changelist")).content.decode()
+def test_the_admin_shows_the_raw_tag_beside_the_sentence(admin_client, world):  # noqa: F811
+    events.record("account:login:failure", user=world.owner, reason="invalid_password")
+    page = admin_client.get(reverse("admin:events_securityevent_changelist")).content.decode()
     assert "account:login:failure" in page and "Wrong password" in page
     event = SecurityEvent.objects.get(tag="account:login:failure")
-    detail = client.get(reverse("admin:events_securityevent_change", args=[event.pk]))
+    detail = admin_client.get(reverse("admin:events_securityevent_change", args=[event.pk]))
     assert "invalid_password" in detail.content.decode()

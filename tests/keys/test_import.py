@@ -86,8 +86,11 @@ def test_cli_import_reports_and_never_prints_a_code(codes_file, capsys):
 
 
 def test_cli_import_of_a_missing_file_fails_clearly(tmp_path, capsys):
-    assert main(["keys", "import-codes", str(tmp_path / "nope.csv")]) == 1
-    assert "nope.csv" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["keys", "import-codes", str(tmp_path / "nope.csv")])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "no such file" in err and "nope.csv" in err
+    assert "[Errno" not in err and err.count("\n") == 1
 
 
 def test_no_query_ever_carries_a_plain_code(codes_file, critical_maintainer):

@@ -168,13 +168,6 @@ def test_the_account_page_points_eligible_accounts_and_claimers_to_the_offer(
     assert "security-key" not in stranger
 
 
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    client = Client()
-    client.force_login(make_user("root", admin=True))
-    return client
-
-
 def test_admin_lists_codes_without_ever_showing_one(admin_client, critical_maintainer, stock):
     codes = stock(3, country="US", batch="july")
     claimed = services.claim(critical_maintainer(), country="US")

@@ -2,7 +2,6 @@ import time
 
 import pyotp
 import pytest
-from django.core.cache import cache
 
 from bastion.events.services import Origin
 from bastion.mfa import services, totp
@@ -12,11 +11,9 @@ ORIGIN = Origin(ip_address="198.51.100.7", user_agent="pytest")
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate limits live in the cache; each test starts with none used."""
-    cache.clear()
+def _fresh_rate_limits(fresh_rate_limits):
+    """Each test starts with no rate limit used."""
     yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -13,13 +13,6 @@ from bastion.packaging import authz
 from bastion.packaging.models import Project, Role, RoleName
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    admin = make_user("root", admin=True)
-    client.force_login(admin)
-    return client
-
-
 def test_lost_device_recovery_from_request_to_freeze(
     client, admin_client, alice, enrol_totp, mailoutbox, settings, actor_for
 ):

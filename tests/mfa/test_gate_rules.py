@@ -1,4 +1,5 @@
-"""The gate's two rules from mfa: a project's 2FA opt-in, and the freeze after a recovery."""
+"""The gate's rules from mfa: a project's 2FA opt-in, the freeze after a recovery, and the
+admin's second factor."""
 
 from datetime import timedelta
 
@@ -107,3 +108,31 @@ def test_accepting_an_invitation_to_an_opt_in_project_needs_2fa(
     enrol_totp(bob)
     management.accept_invitation(actor=actor_for(bob), invitation=invitation, origin=ORIGIN)
     assert Role.objects.filter(user=bob, project=opt_in).exists()
+
+
+def test_the_admin_is_for_staff_with_a_second_factor(make_user, actor_for, enrol_totp):
+    refused = authz.may(actor_for(make_user("alice")), A.USE_ADMIN)
+    assert not refused.allowed and "'alice' is not an administrator" in refused.reason
+    root = make_user("root", admin=True)
+    bare = authz.may(actor_for(root), A.USE_ADMIN)
+    assert not bare.allowed and "needs a second factor" in bare.reason
+    assert bare.fix_url == "/manage/account/two-factor/"
+    new_name = Project(name="fresh", normalized_name="fresh")
+    assert authz.may(actor_for(root), A.CREATE_PROJECT, new_name).allowed  # only the admin
+    enrol_totp(root)
+    assert authz.may(actor_for(root), A.USE_ADMIN).allowed
+    root.emails.update(verified=False)  # the gate's other rules apply as to any change
+    unverified = authz.may(actor_for(root), A.USE_ADMIN)
+    assert not unverified.allowed and unverified.fix_url == "/manage/account/"
+
+
+def test_with_webauthn_required_the_admin_needs_a_key_or_passkey(
+    make_user, actor_for, enrol_totp, enrol_key, settings
+):
+    settings.ADMIN_REQUIRE_WEBAUTHN = True
+    root = make_user("root", admin=True)
+    enrol_totp(root)
+    totp_only = authz.may(actor_for(root), A.USE_ADMIN)
+    assert not totp_only.allowed and "security key or a passkey" in totp_only.reason
+    enrol_key(root, "laptop", passkey=True)
+    assert authz.may(actor_for(root), A.USE_ADMIN).allowed

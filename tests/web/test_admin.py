@@ -1,22 +1,21 @@
 """The Django admin for operators: users, projects, tokens and the read-only security log."""
 
+import json
+import time
+
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from bastion.events.models import SecurityEvent
+from bastion.mfa import reauth
 from bastion.packaging import authz
 from bastion.tokens.models import APIToken
 from bastion.tokens.services import authenticate, create_token
+from tests.mfa.conftest import code_at
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def admin_client(make_user) -> Client:
-    client = Client()
-    client.force_login(make_user("root", admin=True))
-    return client
+PASSWORD = "correct horse battery staple 42"
 
 
 def test_user_page_shows_emails_inline_and_events(admin_client, world):
@@ -138,6 +137,116 @@ def test_removing_a_role_inline_is_a_security_event(admin_client, world):
     event = SecurityEvent.objects.get(tag="admin:change", additional__object="roles")
     assert event.project == world.project
     assert event.additional["changes"] == ["removed mario is Maintainer of Widget"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing in to the admin: the site's sign-in, a second factor, and a confirmation every 15 min
+
+
+@pytest.fixture
+def operator(make_user, enrol_totp):
+    """Staff with a password and an authenticator app (its secret in ``operator.totp_secret``)."""
+    user = make_user("root", admin=True, password=PASSWORD)
+    user.totp_secret = enrol_totp(user)
+    return user
+
+
+def _signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def _admin_refusal(client, path: str = "/admin/") -> str:
+    """Where the admin sends someone it does not open for, after its own login URL."""
+    refused = client.get(path)
+    assert refused.status_code == 302 and refused.url.startswith("/admin/login/")
+    sent = client.get(refused.url)
+    assert sent.status_code == 302
+    return sent.url
+
+
+def test_the_admin_login_url_checks_no_password(client, operator):
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD, "next": "/admin/"}
+    )
+    assert response.status_code == 302
+    assert response.url == "/account/login/?next=%2Fadmin%2F"
+    assert not _signed_in(client)
+    assert client.get("/admin/").status_code == 302
+    elsewhere = client.get("/admin/login/?next=https://evil.example/")
+    assert elsewhere.url == "/account/login/?next=%2Fadmin%2F"
+
+
+def test_wrong_admin_passwords_meet_the_sign_in_limits_and_are_recorded(client, operator):
+    answers = []
+    for _ in range(25):
+        sent = client.post("/admin/login/", {"username": "root", "password": "guess"})
+        assert sent.status_code == 302 and sent.url.startswith("/account/login/")
+        answers.append(client.post(sent.url, {"username": "root", "password": "guess"}))
+    assert [answer.status_code for answer in answers[:10]] == [200] * 10
+    assert {answer.status_code for answer in answers[10:]} == {429}
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert operator.security_events.filter(tag="account:login:failure").count() == 10
+    assert not _signed_in(client)
+
+
+def test_an_operator_signs_in_on_the_site_with_a_factor_and_opens_the_admin(client, operator):
+    sign_in = _admin_refusal(client)
+    assert sign_in == "/account/login/?next=%2Fadmin%2F"
+    password = client.post(sign_in, {"username": "root", "password": PASSWORD})
+    assert password.status_code == 302 and password.url == reverse("mfa:two-factor")
+    assert client.get("/admin/").status_code == 302
+    code = code_at(operator.totp_secret, time.time() + 30)
+    factor = client.post(reverse("mfa:two-factor"), {"code": code})
+    assert factor.status_code == 302 and factor.url == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    event = operator.security_events.filter(tag="account:login:success").get()
+    assert event.additional["method"] == "totp"
+
+
+def test_staff_without_a_second_factor_is_sent_to_set_one_up(client, make_user):
+    client.force_login(make_user("root", admin=True))
+    assert _admin_refusal(client, "/admin/accounts/user/") == reverse("mfa:manage")
+    page = client.get(reverse("mfa:manage")).content.decode()
+    assert "The admin site needs a second factor" in page
+
+
+def test_with_webauthn_required_totp_does_not_open_the_admin(
+    client, operator, settings, enrol_key, authenticator
+):
+    settings.ADMIN_REQUIRE_WEBAUTHN = True  # BASTION_ADMIN_REQUIRE_WEBAUTHN=1
+    client.post(reverse("accounts:login"), {"username": "root", "password": PASSWORD})
+    client.post(reverse("mfa:two-factor"), {"code": code_at(operator.totp_secret, time.time())})
+    assert _admin_refusal(client) == reverse("mfa:manage")
+    page = client.get(reverse("mfa:manage")).content.decode()
+    assert "security key or a passkey" in page
+
+    # With a key added, a confirmation by TOTP still does not open it: only one by the key.
+    enrol_key(operator)
+    assert _admin_refusal(client) == reauth.reauth_url("/admin/")
+    code = code_at(operator.totp_secret, time.time() + 30)
+    client.post(reauth.reauth_url("/admin/"), {"password": PASSWORD, "code": code})
+    assert _admin_refusal(client) == reauth.reauth_url("/admin/")
+    options = client.post(reverse("mfa:reauth-webauthn-options")).json()
+    body = {"credential": authenticator.get(options), "fields": {"password": PASSWORD}}
+    client.post(
+        reverse("mfa:reauth-webauthn-verify"), json.dumps(body), content_type="application/json"
+    )
+    assert client.get("/admin/").status_code == 200
+
+
+def test_an_idle_admin_session_confirms_again_after_15_minutes(client, operator, monkeypatch):
+    client.post(reverse("accounts:login"), {"username": "root", "password": PASSWORD})
+    client.post(reverse("mfa:two-factor"), {"code": code_at(operator.totp_secret, time.time())})
+    assert client.get("/admin/").status_code == 200
+    later = time.time() + reauth.WINDOW_SECONDS + 60
+    monkeypatch.setattr(reauth.time, "time", lambda: later)
+    confirm = _admin_refusal(client, "/admin/accounts/user/")
+    assert confirm == reauth.reauth_url("/admin/accounts/user/")
+    again = client.post(
+        confirm, {"password": PASSWORD, "code": code_at(operator.totp_secret, later)}
+    )
+    assert again.status_code == 302 and again.url == "/admin/accounts/user/"
+    assert client.get("/admin/accounts/user/").status_code == 200
 
 
 def test_the_admin_carries_bastions_name_and_links_back_to_the_site(admin_client):

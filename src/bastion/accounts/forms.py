@@ -27,7 +27,10 @@ def _password(label: str, autocomplete: str, help_text: str = "") -> forms.CharF
     )
 
 
-class RegistrationForm(forms.Form):
+class NewAccountForm(forms.Form):
+    """The name and address of a new account, as the sign-up page and ``bastion users create``
+    check them: one set of rules, whichever way an account is made."""
+
     username = forms.CharField(
         max_length=150,
         validators=[UnicodeUsernameValidator()],
@@ -39,12 +42,6 @@ class RegistrationForm(forms.Form):
         help_text="We send a link to confirm it. You need a verified address to publish.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    password1 = _password("Password", "new-password")
-    password2 = _password("Password (again)", "new-password")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = password_help_html()
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
@@ -57,6 +54,17 @@ class RegistrationForm(forms.Form):
         if Email.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("That email address is already in use.")
         return email
+
+
+class RegistrationForm(NewAccountForm):
+    """The sign-up page: a new account's name and address, and its password typed twice."""
+
+    password1 = _password("Password", "new-password")
+    password2 = _password("Password (again)", "new-password")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_help_html()
 
     def clean_password2(self) -> str:
         first, second = self.cleaned_data.get("password1"), self.cleaned_data["password2"]

@@ -1,4 +1,7 @@
-"""Rate limits kept in the Django cache, so every worker shares them when Redis is configured.
+"""Rate limits kept in the Django cache ``ratelimit``, which every worker of the server shares.
+
+That cache is Redis when ``BASTION_REDIS_URL`` is set and otherwise a database table
+(:mod:`bastion.accounts.cache`); never a per-process cache, or each worker would count alone.
 
 A :class:`RateLimiter` has a name and one or more :class:`Limit` windows (``10 per 5 minutes``,
 ``50 per day``). Callers ``check`` a key before doing the expensive or risky thing, and ``hit`` it
@@ -20,6 +23,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import BaseCache, caches
 
 _EPSILON = 1e-6  # float slack, so a count of exactly ``count - 1`` is never read as more
@@ -50,12 +54,16 @@ class RateLimiter:
         if not limits:
             raise ValueError("a rate limiter needs at least one limit")
         self.name = name
-        self.limits = limits
+        self._limits = limits
         self._cache = cache
 
     @property
+    def limits(self) -> tuple[Limit, ...]:
+        return self._limits
+
+    @property
     def cache(self) -> BaseCache:
-        return self._cache if self._cache is not None else caches["default"]
+        return self._cache if self._cache is not None else caches["ratelimit"]
 
     def retry_after(self, key: str, now: float | None = None) -> int | None:
         """Seconds until ``key`` may try again, or None when it is within every limit."""
@@ -123,6 +131,23 @@ class RateLimiter:
         return f"ratelimit:{self.name}:{limit.seconds}:{bucket}:{digest}"
 
 
+class ConfiguredRateLimiter(RateLimiter):
+    """A limiter whose windows are an operator's setting, read when used (so overrides apply).
+
+    The setting holds ``(count, seconds)`` pairs, parsed and checked by ``settings.py`` from a
+    ``BASTION_RATELIMIT_*`` variable such as ``20/minute`` or ``20/hour,100/day``.
+    """
+
+    def __init__(self, name: str, setting: str, cache: BaseCache | None = None):
+        self.name = name
+        self.setting = setting
+        self._cache = cache
+
+    @property
+    def limits(self) -> tuple[Limit, ...]:
+        return tuple(Limit(count, seconds) for count, seconds in getattr(settings, self.setting))
+
+
 def _duration(seconds: int) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
@@ -145,3 +170,13 @@ PASSWORD_RESET_PER_IP = RateLimiter("password-reset.ip", Limit(20, HOUR))
 REGISTRATION_PER_IP = RateLimiter("registration.ip", Limit(5, HOUR), Limit(20, DAY))
 #: Verification mails one account may trigger (adding addresses, asking for a new link).
 VERIFICATION_MAIL_PER_ACCOUNT = RateLimiter("verification-mail.account", Limit(10, 6 * HOUR))
+#: Failed API-token authentications (on ``/legacy/``) from one IP address.
+TOKEN_FAILURES_PER_IP = ConfiguredRateLimiter("token-failure.ip", "RATELIMIT_TOKEN_FAILURES_PER_IP")
+#: New projects one account may create (PyPI: 20 per hour).
+PROJECTS_PER_ACCOUNT = ConfiguredRateLimiter(
+    "project-create.account", "RATELIMIT_PROJECTS_PER_USER"
+)
+#: New projects created from one IP address (PyPI: 40 per hour).
+PROJECTS_PER_IP = ConfiguredRateLimiter("project-create.ip", "RATELIMIT_PROJECTS_PER_IP")
+#: Upload attempts by one account; enough for twine to send a few hundred files at once.
+UPLOADS_PER_ACCOUNT = ConfiguredRateLimiter("upload.account", "RATELIMIT_UPLOADS_PER_USER")

@@ -26,6 +26,7 @@ from bastion.accounts import mail, passwords, ratelimit
 from bastion.accounts.models import Email, User
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
+from bastion.jobs.after_response import enqueue_after_response
 
 INVALID_LOGIN = "The username or password is not correct."
 BREACHED_LOGIN = (
@@ -197,18 +198,37 @@ reset_tokens = ResetTokenGenerator()
 
 
 def request_password_reset(*, address: str, origin: Origin) -> None:
-    """Mail a reset link if ``address`` is a verified address of an active account.
+    """Count a reset request and hand it to a task: the same work whoever the address is.
 
-    Says nothing either way: callers show one neutral message. Unverified addresses get no mail,
-    since whoever controls them now may not be the account's owner.
+    The answer is one neutral message, and it must take as long for an unknown address as for
+    a verified one, or its time tells which addresses have accounts. So the request only
+    checks the rate limits and enqueues :func:`send_password_reset` once the response has been
+    sent (see ``bastion.jobs.after_response``); the lookup, the token, the mail and the event
+    all happen there.
     """
+    from bastion.accounts import tasks  # tasks imports domains, which imports this module
+
     key = address.strip().lower()
     ip_key = origin.ip_address or "unknown"
     ratelimit.PASSWORD_RESET_PER_IP.check(ip_key, TOO_MANY_RESETS)
     ratelimit.PASSWORD_RESET_PER_ACCOUNT.check(key, TOO_MANY_RESETS)
     ratelimit.PASSWORD_RESET_PER_IP.hit(ip_key)
     ratelimit.PASSWORD_RESET_PER_ACCOUNT.hit(key)
-    email = Email.objects.select_related("user").filter(email__iexact=key).first()
+    enqueue_after_response(
+        tasks.send_password_reset,
+        address=key,
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+    )
+
+
+def send_password_reset(*, address: str, origin: Origin) -> None:
+    """Mail a reset link if ``address`` is a verified address of an active account.
+
+    Runs as a task, after the request's answer. Unverified addresses get no mail, since whoever
+    controls them now may not be the account's owner.
+    """
+    email = Email.objects.select_related("user").filter(email__iexact=address).first()
     if email is None:
         return
     user = email.user
@@ -217,7 +237,7 @@ def request_password_reset(*, address: str, origin: Origin) -> None:
             "account:password:reset:attempt", user=user, origin=origin, reason="unverified"
         )
         return
-    mail.send_later("password-reset", [email.email], {"user": user, "link": _reset_link(user)})
+    mail.send("password-reset", [email.email], {"user": user, "link": _reset_link(user)})
     events.record("account:password:reset:request", user=user, origin=origin)
 
 

@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from bastion.cli_types import whole_number
+
 
 def _fail(message: str) -> int:
     print(f"bastion: {message}", file=sys.stderr)
@@ -30,11 +32,14 @@ def cmd_designate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    print(
-        f"Window {data['window']['since']} to {data['window']['until']}: "
-        f"{data['ranked_names']:,} names ranked; the cut-off is rank {data['cutoff_rank']:,} "
-        f"with {data['cutoff_downloads']:,} downloads."
-    )
+    window = f"Window {data['window']['since']} to {data['window']['until']}"
+    if data["ranked_names"]:
+        print(
+            f"{window}: {data['ranked_names']:,} names ranked; the cut-off is rank "
+            f"{data['cutoff_rank']:,} with {data['cutoff_downloads']:,} downloads."
+        )
+    else:
+        print(f"{window}: no installer downloads, so no name is critical by rank.")
     verb = "would be" if args.dry_run else "is"
     print(f"{data['critical']:,} names {verb} critical, {len(data['added']):,} of them new.")
     for added in data["added"]:
@@ -84,6 +89,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     designations = Designation.objects.active().order_by("normalized_name")
     if args.json:
         print(json.dumps([d.normalized_name for d in designations], indent=2))
+        return 0
+    if not designations.exists():
+        print("No project is critical.")
         return 0
     for designation in designations.iterator():
         reason = reason_from_dict(designation.reason)
@@ -154,25 +162,31 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def add_to(commands, command) -> None:
     """Register ``critical …`` and ``stats`` on the ``bastion`` parser."""
     critical = commands.add_parser("critical", help="critical projects").add_subparsers(
-        dest="critical_command", required=True
+        dest="critical_command"
     )
     designate = command("designate", cmd_designate, parent=critical, help="run the designation job")
     designate.add_argument("--dry-run", action="store_true", help="print the diff; change nothing")
-    designate.add_argument("--json", action="store_true")
+    designate.add_argument("--json", action="store_true", help="print JSON instead of text")
     explain = command("explain", cmd_explain, parent=critical, help="why a project is critical")
-    explain.add_argument("name")
-    explain.add_argument("--json", action="store_true")
+    explain.add_argument("name", metavar="NAME", help="a project name, hosted here or not")
+    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
     listing = command("list", cmd_list, parent=critical, help="list the critical projects")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
     add = command("add", cmd_add, parent=critical, help="designate a project by hand")
-    add.add_argument("name")
+    add.add_argument("name", metavar="NAME", help="the project name, hosted here or not")
     add.add_argument("--admin", required=True, help="the admin who designates it")
     add.add_argument("--note", required=True, help="why; shown to people")
-    add.add_argument("--grace-days", type=int, default=None)
+    add.add_argument(
+        "--grace-days",
+        type=whole_number,
+        default=None,
+        metavar="N",
+        help="days until 2FA is enforced (default BASTION_CRITICAL_GRACE_DAYS)",
+    )
     remove = command("remove", cmd_remove, parent=critical, help="remove a designation")
-    remove.add_argument("name")
+    remove.add_argument("name", metavar="NAME", help="the project name")
     remove.add_argument("--admin", required=True, help="the admin who removes it")
     remove.add_argument("--reason", required=True, help="why; kept with the designation")
 
     stats = command("stats", cmd_stats, help="critical projects and 2FA adoption")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of text")

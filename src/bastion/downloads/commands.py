@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from datetime import date
+
+from bastion.cli_types import existing_file, iso_date
 
 
 def _print_skips(skipped: dict[str, int], examples: dict[str, list[str]]) -> None:
@@ -115,24 +116,31 @@ def cmd_import_rollup(args: argparse.Namespace) -> int:
 def add_to(commands, command) -> None:
     """Register the ``downloads`` subcommands with the main ``bastion`` parser."""
     downloads = commands.add_parser("downloads", help="download statistics").add_subparsers(
-        dest="downloads_command", required=True
+        dest="downloads_command"
     )
     imports = command(
         "import", cmd_import, parent=downloads, help="import BigQuery file_downloads exports"
     )
     imports.add_argument("files", nargs="+", metavar="FILE", help="JSON lines, CSV or Parquet")
-    imports.add_argument("--json", action="store_true")
+    imports.add_argument("--json", action="store_true", help="print JSON instead of text")
     rollup = command("rollup", cmd_rollup, parent=downloads, help="rebuild affected daily counts")
-    rollup.add_argument("--json", action="store_true")
+    rollup.add_argument("--json", action="store_true", help="print JSON instead of text")
     rollup.add_argument(
         "--all", action="store_true", help="rebuild every day, e.g. after rollup files were lost"
     )
     sql = command(
         "bigquery-sql", cmd_bigquery_sql, parent=downloads, help="print the BigQuery rollup query"
     )
-    sql.add_argument("--since", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    sql.add_argument(
+        "--since", required=True, type=iso_date, metavar="YYYY-MM-DD", help="the first day to count"
+    )
     rollup_import = command(
         "import-rollup", cmd_import_rollup, parent=downloads, help="load the BigQuery query's CSV"
     )
-    rollup_import.add_argument("file", metavar="FILE")
-    rollup_import.add_argument("--json", action="store_true")
+    rollup_import.add_argument(
+        "file",
+        type=existing_file,
+        metavar="FILE",
+        help="the CSV result of 'bastion downloads bigquery-sql' run on BigQuery",
+    )
+    rollup_import.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from bastion.events.models import SecurityEvent
+from bastion.web.client_address import client_address
 
 
 @dataclass(frozen=True)
@@ -14,8 +15,9 @@ class Origin:
 
     @classmethod
     def from_request(cls, request) -> "Origin":
+        """The request's client: its real address (bastion.web.client_address) and agent."""
         return cls(
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
         )
 

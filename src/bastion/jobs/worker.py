@@ -51,11 +51,24 @@ def _schedule_until(stopped: threading.Event) -> None:
         stopped.wait(tick_seconds())
 
 
+def run_once() -> tuple[list[str], int]:
+    """Enqueue what is due and, with the database backend, run every queued task (for cron).
+
+    Returns the names of the due jobs and how many queued tasks ran, for the command to report.
+    """
+    due = enqueue_due()
+    if not uses_database_backend():
+        return due, 0
+    from django_tasks_db.models import DBTaskResult
+
+    finished_before = DBTaskResult.objects.finished().count()
+    call_command("db_worker", batch=True, verbosity=0)
+    return due, DBTaskResult.objects.finished().count() - finished_before
+
+
 def run(*, once: bool = False) -> None:
     if once:
-        enqueue_due()
-        if uses_database_backend():
-            call_command("db_worker", batch=True, verbosity=0)
+        run_once()
         return
     stopped = threading.Event()
     if uses_database_backend():

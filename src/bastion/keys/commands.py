@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from bastion.cli_types import existing_file
 
 
 def _fail(message: str) -> int:
@@ -21,7 +22,7 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
     from bastion.keys import services
 
     try:
-        result = services.import_codes(Path(args.file))
+        result = services.import_codes(args.file)
     except (OSError, services.ImportRefused) as error:
         return _fail(str(error))
     if args.json:
@@ -50,9 +51,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     for row in data["codes"]:
         where = row["country"] or "any country"
         print(f"  {row['vendor']}\t{where}\t{row['left']} of {row['total']} left")
-    print("Claims per day:")
-    for row in data["claims_per_day"]:
-        print(f"  {row['day']}\t{row['claims']}")
+    if data["claims_per_day"]:
+        print("Claims per day:")
+        for row in data["claims_per_day"]:
+            print(f"  {row['day']}\t{row['claims']}")
+    else:
+        print("No claims yet.")
     print(
         f"Claimers who registered a security key afterwards: {data['claimers_with_key']} of "
         f"{data['claimers']} ({data['registered_share']:.1%}); "
@@ -71,7 +75,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 def add_to(commands, command) -> None:
     """Register ``keys …`` on the ``bastion`` parser."""
     keys = commands.add_parser("keys", help="the hardware security key program").add_subparsers(
-        dest="keys_command", required=True
+        dest="keys_command"
     )
     load = command(
         "import-codes",
@@ -79,10 +83,12 @@ def add_to(commands, command) -> None:
         parent=keys,
         help="load promo codes from a CSV with the header code,vendor,country,batch",
     )
-    load.add_argument("file")
-    load.add_argument("--json", action="store_true")
+    load.add_argument(
+        "file", type=existing_file, metavar="FILE", help="the CSV file from the vendor or batch"
+    )
+    load.add_argument("--json", action="store_true", help="print JSON instead of text")
     report = command("report", cmd_report, parent=keys, help="stock, claims and key registrations")
-    report.add_argument("--json", action="store_true")
+    report.add_argument("--json", action="store_true", help="print JSON instead of text")
     command(
         "remind",
         cmd_remind,

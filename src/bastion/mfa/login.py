@@ -73,7 +73,7 @@ def finish(
     pending = request.session.pop(PENDING_KEY, None) or {}
     next_url = safe_next(request, next_url or pending.get("next"))
     complete_login(request, user, method=method if not label else f"{method}:{label}")
-    reauth.mark_recent_auth(request)
+    reauth.mark_recent_auth(request, method)
     response = HttpResponseRedirect(next_url)
     if remember:
         _remember(response, user)

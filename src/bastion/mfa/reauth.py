@@ -18,6 +18,9 @@ from django.urls import reverse
 
 WINDOW_SECONDS = 15 * 60
 _SESSION_KEY = "mfa.reauthenticated_at"
+_METHOD_KEY = "mfa.reauthenticated_with"
+#: Factors a phishing page cannot relay: the browser binds their answer to this site's origin.
+PHISHING_RESISTANT = frozenset({"webauthn", "passkey"})
 
 NEEDS_REAUTH = (
     "Confirm it's you: enter your password and a second factor. "
@@ -25,9 +28,14 @@ NEEDS_REAUTH = (
 )
 
 
-def mark_recent_auth(request: HttpRequest) -> None:
-    """Record that the person just proved the password and a second factor in this session."""
+def mark_recent_auth(request: HttpRequest, method: str = "") -> None:
+    """Record that the person just proved the password and a second factor in this session.
+
+    ``method`` names the factor ("totp", "webauthn", "passkey", "recovery-code"; "password" for
+    an account with none), for the pages that accept only some (see ``has_recent_auth``).
+    """
     request.session[_SESSION_KEY] = time.time()
+    request.session[_METHOD_KEY] = method
 
 
 def mark_password_only_login(sender, request: HttpRequest | None, user, **kwargs) -> None:
@@ -39,13 +47,18 @@ def mark_password_only_login(sender, request: HttpRequest | None, user, **kwargs
     from bastion.mfa.services import has_two_factor
 
     if request is not None and hasattr(request, "session") and not has_two_factor(user):
-        mark_recent_auth(request)
+        mark_recent_auth(request, "password")
 
 
-def has_recent_auth(request: HttpRequest, now: float | None = None) -> bool:
+def has_recent_auth(
+    request: HttpRequest, now: float | None = None, *, phishing_resistant: bool = False
+) -> bool:
+    """Confirmed in the last 15 minutes (with a security key or passkey, if so asked)."""
     at = request.session.get(_SESSION_KEY)
     now = time.time() if now is None else now
-    return isinstance(at, float) and 0 <= now - at <= WINDOW_SECONDS
+    if not (isinstance(at, float) and 0 <= now - at <= WINDOW_SECONDS):
+        return False
+    return not phishing_resistant or request.session.get(_METHOD_KEY) in PHISHING_RESISTANT
 
 
 def reauth_url(next_path: str) -> str:

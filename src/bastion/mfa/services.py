@@ -7,13 +7,12 @@ security event and mails every verified address of the account.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from bastion.accounts import ratelimit
+from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
 from bastion.critical.models import Designation
 from bastion.events import services as events
@@ -21,9 +20,6 @@ from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
 from bastion.mfa.models import RecoveryCode, TOTPDevice, WebAuthnCredential
 from bastion.packaging.models import Project
-
-if TYPE_CHECKING:
-    from bastion.accounts.models import User
 
 TOTP = "totp"
 WEBAUTHN = "webauthn"
@@ -163,6 +159,17 @@ def _replace_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def _lock_account(user: User) -> None:
+    """Serialize changes to one account's factors: call first inside the change's transaction.
+
+    Rules about a user's factors span rows of several tables ("not the last one while a project
+    requires 2FA", "whoever has a factor has codes"), so a lock on one factor's row lets two
+    removals of different factors both pass the check. The account row is the one row every
+    change of that account's factors shares; on SQLite, writes are serialized anyway.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()
+
+
 def _first_factor_codes(user: User, origin: Origin) -> list[str] | None:
     """Give a user codes with their first factor: whoever has a factor has codes."""
     if unused_recovery_codes(user):
@@ -174,9 +181,10 @@ def _first_factor_codes(user: User, origin: Origin) -> list[str] | None:
 
 def regenerate_recovery_codes(user: User, *, origin: Origin) -> list[str]:
     """A fresh set of ten codes; every earlier code stops working. Returns the only plain copy."""
-    if not has_two_factor(user):
-        raise FactorError("Add a two-factor method first: recovery codes stand in for one.")
     with transaction.atomic():
+        _lock_account(user)
+        if not has_two_factor(user):
+            raise FactorError("Add a two-factor method first: recovery codes stand in for one.")
         codes = _replace_recovery_codes(user)
         events.record("account:recovery_codes:regenerated", user=user, origin=origin)
     notify_account(user, "recovery-codes-generated")
@@ -201,6 +209,7 @@ def confirm_totp(user: User, *, secret: str, code: str, origin: Origin) -> list[
         raise FactorError(OUT_OF_SYNC_TOTP if near is not None else INVALID_TOTP)
     try:
         with transaction.atomic():
+            _lock_account(user)
             TOTPDevice.objects.create(
                 user=user, encrypted_secret=crypto.encrypt(secret), last_used_step=step
             )
@@ -238,6 +247,7 @@ def add_webauthn(
         raise FactorError(failed.message) from None
     try:
         with transaction.atomic():
+            _lock_account(user)
             WebAuthnCredential.objects.create(
                 user=user,
                 label=label,
@@ -281,7 +291,8 @@ def _after_removal(user: User) -> None:
 
 def remove_totp(user: User, *, origin: Origin) -> None:
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user).first()
+        _lock_account(user)
+        device = TOTPDevice.objects.filter(user=user).first()
         if device is None:
             raise FactorError("This account has no authenticator app.")
         _check_may_remove_one(user)
@@ -292,11 +303,8 @@ def remove_totp(user: User, *, origin: Origin) -> None:
 
 def remove_webauthn(user: User, *, credential_pk: int, origin: Origin) -> None:
     with transaction.atomic():
-        credential = (
-            WebAuthnCredential.objects.select_for_update()
-            .filter(user=user, pk=credential_pk)
-            .first()
-        )
+        _lock_account(user)
+        credential = WebAuthnCredential.objects.filter(user=user, pk=credential_pk).first()
         if credential is None:
             raise FactorError("There is no such key on this account.")
         _check_may_remove_one(user)

@@ -231,7 +231,7 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
         except services.FactorError as error:
             form.add_error(None, error.message)
         else:
-            reauth.mark_recent_auth(request)
+            reauth.mark_recent_auth(request, services.TOTP if methods else "password")
             return HttpResponseRedirect(next_url)
     context = {
         "form": form,
@@ -275,12 +275,14 @@ def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
         return _error("The confirmation expired. Try again.", status=403)
     try:
         _reauth_password(request, str(fields.get("password", "")))
-        services.verify_webauthn(credential, challenge, user=request.user, origin=_origin(request))
+        key = services.verify_webauthn(
+            credential, challenge, user=request.user, origin=_origin(request)
+        )
     except RateLimited as limited:
         return _limited(limited)
     except services.FactorError as error:
         return _error(error.message)
-    reauth.mark_recent_auth(request)
+    reauth.mark_recent_auth(request, key.method)
     return JsonResponse(
         {"redirect": login.safe_next(request, fields.get("next"), reverse("mfa:manage"))}
     )

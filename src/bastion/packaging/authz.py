@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
 from bastion.mfa.recovery import publishing_frozen_until
-from bastion.mfa.services import has_two_factor
+from bastion.mfa.services import PASSKEY, WEBAUTHN, has_two_factor, two_factor_methods
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ class Action(enum.StrEnum):
     SETTINGS = "change the settings of"
     CREATE_TOKEN = "create a token for"  # noqa: S105 - an action name, not a secret
     ACCEPT_ROLE = "accept a role on"
+    USE_ADMIN = "use the admin site for"
 
 
 #: What each action needs: the roles that may perform it on an existing project.
@@ -206,9 +209,37 @@ def recovery_freeze(actor: Actor, action: Action, project: Project | None) -> De
     )
 
 
+def operator_second_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """The admin opens only for staff with a second factor, since it can undo any rule here
+    (remove a designation, add a role). With ``BASTION_ADMIN_REQUIRE_WEBAUTHN=1`` the factor
+    must be a security key or a passkey, which a phishing page cannot relay."""
+    if action != Action.USE_ADMIN:
+        return ALLOW
+    user = actor.user
+    if not user.is_staff:
+        return Decision(False, f"The user '{user.username}' is not an administrator of this index.")
+    methods = two_factor_methods(user)
+    if settings.ADMIN_REQUIRE_WEBAUTHN and not methods & {WEBAUTHN, PASSKEY}:
+        return Decision(
+            False,
+            "The admin site needs a security key or a passkey on your account; an authenticator "
+            "app alone is not enough here. Add one, then open the admin again.",
+            fix_url=mandate.TWO_FACTOR_PATH,
+        )
+    if not methods:
+        return Decision(
+            False,
+            "The admin site needs a second factor on your account. Add a security key, a passkey "
+            "or an authenticator app, then open the admin again.",
+            fix_url=mandate.TWO_FACTOR_PATH,
+        )
+    return ALLOW
+
+
 RULES: list[Rule] = [
     active_account,
     token_scope,
+    operator_second_factor,
     email_verified,
     has_role,
     recovery_freeze,

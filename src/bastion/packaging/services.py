@@ -10,6 +10,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Replace
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from bastion.accounts import ratelimit
+from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging import authz, notifications, storage
@@ -59,21 +61,50 @@ def _stdlib_names() -> frozenset[str]:
     return frozenset(normalize(module) for module in sys.stdlib_module_names)
 
 
-def _confusable_with(name: str) -> Project | None:
-    """An existing project whose name differs from ``name`` but looks the same."""
-    key = F("normalized_name")
+def _ultranormalized(field: str) -> Replace:
+    """``ultranormalize`` in SQL, over a column that already holds normalized names."""
+    key = F(field)
     for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
         key = Replace(key, Value(separator_or_letter), Value(replacement))
+    return key
+
+
+def _confusable_project(name: str) -> Project | None:
+    """An existing project whose name differs from ``name`` but looks the same."""
     return (
-        Project.objects.annotate(ultranormalized=key)
+        Project.objects.annotate(ultranormalized=_ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
         .exclude(normalized_name=normalize(name))
         .first()
     )
 
 
+def _confusable_protected_name(name: str) -> str | None:
+    """A protected name that differs from ``name`` but looks the same.
+
+    Protected are the names of every active designation, hosted here or not: critical by
+    downloads or dependency (often designated from imported data before anyone uploads here),
+    designated by an admin, and the names of deleted critical projects kept for their former
+    maintainers. Without this, ``ghostpkg`` could pre-empt the critical ``ghost-pkg`` and the
+    rightful maintainer would then be refused as too similar. A name that is itself protected is
+    its own rightful claim and is not refused for resembling another protected name; the mandate
+    (``bastion.critical.enforcement.for_project``) decides who may create it.
+    """
+    normalized = normalize(name)
+    protected = Designation.objects.active()
+    if protected.filter(normalized_name=normalized).exists():
+        return None
+    return (
+        protected.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        .filter(ultranormalized=ultranormalize(name))
+        .values_list("normalized_name", flat=True)
+        .first()
+    )
+
+
 def validate_new_project_name(name: str) -> None:
-    """Refuse names nobody may create: invalid, a stdlib module, or confusable with a project."""
+    """Refuse names nobody may create: invalid, a stdlib module, or confusable with a project
+    or with a protected (critical or reserved) name."""
     help_url = f"{settings.BASE_URL}/help/#project-name"
     if not is_valid_project_name(name):
         raise PackagingError(
@@ -85,22 +116,52 @@ def validate_new_project_name(name: str) -> None:
             f"The name '{name}' isn't allowed (conflict with Python Standard Library module "
             f"name). See {help_url} for more information."
         )
-    if _confusable_with(name) is not None:
+    if _confusable_project(name) is not None:
         raise PackagingError(
             f"The name '{name}' is too similar to an existing project. "
             f"See {help_url} for more information."
         )
+    protected = _confusable_protected_name(name)
+    if protected is not None:
+        raise PackagingError(
+            f"The name '{name}' is too similar to '{protected}', a name reserved for a critical "
+            f"project. See {help_url} for more information."
+        )
 
 
-def create_project(*, actor: authz.Actor, name: str, origin: Origin = CLI) -> Project:
+TOO_MANY_NEW_PROJECTS = "Too many new projects created."
+
+
+def check_project_creation_limits(user, origin: Origin) -> None:
+    """Raise ``ratelimit.RateLimited`` when the account or the address (if there is one, so not
+    the command line) has created too many projects lately, as PyPI limits both."""
+    ratelimit.PROJECTS_PER_ACCOUNT.check(str(user.pk), TOO_MANY_NEW_PROJECTS)
+    if origin.ip_address:
+        ratelimit.PROJECTS_PER_IP.check(origin.ip_address, TOO_MANY_NEW_PROJECTS)
+
+
+def _count_project_creation(user, origin: Origin) -> None:
+    """Counted in the caller's transaction: a creation that is rolled back does not count."""
+    ratelimit.PROJECTS_PER_ACCOUNT.hit(str(user.pk))
+    if origin.ip_address:
+        ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
+
+
+def create_project(
+    *, actor: authz.Actor, name: str, origin: Origin = CLI, ratelimited: bool = True
+) -> Project:
     """Create a project named ``name`` (its display name) with the actor's user as Owner.
 
     Call inside the caller's transaction: the project only exists together with whatever the
     caller creates next (the first file of an upload), so a refused upload leaves no project.
+    Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
     """
     validate_new_project_name(name)
     project = Project(name=name, normalized_name=normalize(name))
     _require(actor, authz.Action.CREATE_PROJECT, project)
+    if ratelimited:
+        check_project_creation_limits(actor.user, origin)
+        _count_project_creation(actor.user, origin)
     project.save()
     Role.objects.create(user=actor.user, project=project, role_name=RoleName.OWNER)
     journal(project, "create", user=actor.user)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from bastion import datadir
+
 
 def key_for(blake2_256_hex: str, filename: str) -> str:
     digest = blake2_256_hex.lower()
@@ -48,7 +50,7 @@ def path_for(key: str) -> Path:
 def store(key: str, source) -> Path:
     """Atomically place the bytes of ``source`` (a readable binary file) at ``key``."""
     target = path_for(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    datadir.make_public_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -57,7 +59,7 @@ def store(key: str, source) -> Path:
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; nginx or a CDN origin may run as another user
+        os.chmod(tmp, datadir.PUBLIC_FILE_MODE)  # mkstemp makes 0600; a static server may serve it
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -102,7 +104,7 @@ def restore(group: str) -> None:
         return
     for withheld in sorted(path for path in root.rglob("*") if path.is_file()):
         target = path_for(str(withheld.relative_to(root)))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        datadir.make_public_dirs(target.parent)
         os.replace(withheld, target)
     shutil.rmtree(root, ignore_errors=True)
 

@@ -55,8 +55,7 @@ def serve(environ: dict, key: str) -> Reply:
         ("ETag", etag),
         ("Last-Modified", last_modified),
         ("Cache-Control", _IMMUTABLE),
-        ("X-Content-Type-Options", "nosniff"),
-    ]
+    ]  # and replies.SECURITY_HEADERS, as on every read-path answer
     if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
         handle.close()
         return Reply(304, headers)

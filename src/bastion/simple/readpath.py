@@ -21,7 +21,15 @@ from django.core.signals import request_finished, request_started
 
 from bastion.packaging.services import is_valid_project_name, normalize
 from bastion.simple import files, negotiation, services
-from bastion.simple.replies import STATUS_LINES, FileBody, Reply, etag_matches, plain, redirect
+from bastion.simple.replies import (
+    SECURITY_HEADERS,
+    STATUS_LINES,
+    FileBody,
+    Reply,
+    etag_matches,
+    plain,
+    redirect,
+)
 
 # Pages may be re-fetched at any time; the ETag makes revalidation a cheap 304.
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
@@ -161,7 +169,7 @@ def _path_info(environ: dict) -> str | None:
 
 
 def _send(reply: Reply, environ: dict, start_response):
-    start_response(STATUS_LINES[reply.status], reply.headers)
+    start_response(STATUS_LINES[reply.status], reply.headers + SECURITY_HEADERS)
     body = reply.body
     head = environ.get("REQUEST_METHOD") == "HEAD"
     if isinstance(body, FileBody):

@@ -25,6 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Prefetch
 
+from bastion import datadir
 from bastion.packaging.models import Project, ProjectStatus, Release
 from bastion.packaging.services import last_serial
 from bastion.simple import render
@@ -63,7 +64,7 @@ def render_project(normalized_name: str, target_dir: Path | str | None = None) -
         # Check before creating anything, so asking for unknown names cannot fill the disk.
         if not Project.objects.filter(normalized_name=normalized_name).exists():
             return False
-        directory.mkdir(parents=True, exist_ok=True)
+        datadir.make_public_dirs(directory)
     with _exclusive(directory):
         project = _projects().filter(normalized_name=normalized_name).first()
         if project is None:  # deleted: drop its pages (the empty directory is harmless)
@@ -77,7 +78,7 @@ def render_project(normalized_name: str, target_dir: Path | str | None = None) -
 def render_root(target_dir: Path | str | None = None) -> None:
     """Write the project list. Quarantined projects are hidden from it, as on PyPI."""
     directory = pages_root(target_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    datadir.make_public_dirs(directory)
     with _exclusive(directory):
         projects = list(
             Project.objects.exclude(status=ProjectStatus.QUARANTINED)
@@ -97,11 +98,11 @@ def render_all(target_dir: Path | str | None = None) -> int:
     Pages of projects that no longer exist are removed from the tree.
     """
     root = pages_root(target_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    datadir.make_public_dirs(root)
     rendered = set()
     for project in _projects().iterator(chunk_size=500):
         directory = root / project.normalized_name
-        directory.mkdir(exist_ok=True)
+        datadir.make_public_dirs(directory)
         with _exclusive(directory):
             _write_project(directory, project)
         rendered.add(project.normalized_name)
@@ -199,7 +200,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as out:  # no fsync: a page is a cache of the database
             out.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a static server in front may run as another user
+        os.chmod(tmp, datadir.PUBLIC_FILE_MODE)  # mkstemp makes 0600; a static server serves it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

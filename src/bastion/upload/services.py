@@ -25,6 +25,7 @@ from packaging.metadata import Metadata, RawMetadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from bastion.accounts import ratelimit
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.packaging import authz, readme, storage
@@ -146,16 +147,40 @@ def _secret_from(authorization: str) -> str:
     return secret
 
 
+TOO_MANY_FAILED_AUTHENTICATIONS = "Too many failed authentications from your address."
+TOO_MANY_UPLOADS = "Too many uploads from your account."
+
+
+def _too_many(limited: ratelimit.RateLimited) -> UploadRejected:
+    """429, with the wait in ``Retry-After`` and in the reason phrase twine prints."""
+    return UploadRejected(429, limited.message, retry_after=limited.retry_after)
+
+
+def _within(limiter: ratelimit.RateLimiter, key: str, message: str) -> None:
+    try:
+        limiter.check(key, message)
+    except ratelimit.RateLimited as limited:
+        raise _too_many(limited) from limited
+
+
 def authenticate(authorization: str | None, origin: Origin) -> authz.Actor:
     """The actor behind an ``Authorization`` header: HTTP Basic ``__token__:<API token>``.
 
     No header at all answers 401, so clients that only send credentials on a challenge can
-    retry; anything present but wrong answers 403 without saying which part was wrong.
+    retry; anything present but wrong answers 403 without saying which part was wrong, and
+    counts against the address's failure limit, checked first so that guessing stops there.
     """
     if not authorization:
         raise _invalid_auth(401)
-    token = tokens.authenticate(_secret_from(authorization))
+    address = origin.ip_address or "unknown"
+    _within(ratelimit.TOKEN_FAILURES_PER_IP, address, TOO_MANY_FAILED_AUTHENTICATIONS)
+    try:
+        token = tokens.authenticate(_secret_from(authorization))
+    except UploadRejected:
+        ratelimit.TOKEN_FAILURES_PER_IP.hit(address)
+        raise
     if token is None:
+        ratelimit.TOKEN_FAILURES_PER_IP.hit(address)
         raise _invalid_auth()
     tokens.mark_used(token, origin)
     return authz.Actor(user=token.user, token=token)
@@ -357,6 +382,9 @@ def accept_upload(
     *, actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
 ) -> UploadResult:
     """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`."""
+    account = str(actor.user.pk)
+    _within(ratelimit.UPLOADS_PER_ACCOUNT, account, TOO_MANY_UPLOADS)
+    ratelimit.UPLOADS_PER_ACCOUNT.hit(account)  # every attempt: refused ones cost work too
     _check_form(form)
     form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
     warning = _check_permission(actor, form_meta.name)
@@ -375,6 +403,8 @@ def accept_upload(
     project = packaging.get_project(form_meta.name)
     if project is not None:
         _check_one_sdist(packaging.find_release(project, str(form_meta.version)), form.filetype)
+    else:  # refuse before storing anything; create_project checks (and counts) again
+        _within_project_creation_limits(actor, origin)
 
     archive = _read_archive(filename, form.filetype, content, content.size)
     meta, raw = core_metadata.parse_file(archive.metadata, source=archive.metadata_path)
@@ -386,6 +416,13 @@ def accept_upload(
     upload = _Upload(actor, form, filename, content.size, digests, meta, raw, archive, origin)
     _store(upload, content)
     return replace(_commit(upload), warning=warning)
+
+
+def _within_project_creation_limits(actor: authz.Actor, origin: Origin) -> None:
+    try:
+        packaging.check_project_creation_limits(actor.user, origin)
+    except ratelimit.RateLimited as limited:
+        raise _too_many(limited) from limited
 
 
 def _storage_key(upload: _Upload) -> str:
@@ -426,6 +463,8 @@ def _project_for(upload: _Upload) -> Project:
             return packaging.create_project(actor=upload.actor, name=name, origin=upload.origin)
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
+        except ratelimit.RateLimited as limited:  # a concurrent upload created projects meanwhile
+            raise _too_many(limited) from limited
     _ask_gate(upload.actor, authz.Action.UPLOAD, project)
     return project
 

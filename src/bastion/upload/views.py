@@ -43,6 +43,8 @@ def refusal(request: HttpRequest, rejection: UploadRejected) -> HttpResponse:
     )
     if status == HTTPStatus.UNAUTHORIZED:
         response["WWW-Authenticate"] = 'Basic realm="Bastion uploads"'
+    if rejection.retry_after is not None:
+        response["Retry-After"] = str(rejection.retry_after)
     return response
 
 

@@ -1,23 +1,15 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class WebConfig(AppConfig):
     name = "bastion.web"
     label = "web"
 
-    def ready(self) -> None:
-        brand_admin()
 
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin app with :class:`~bastion.web.admin_site.BastionAdminSite` as
+    ``admin.site``, so every ``@admin.register`` and ``admin.site.urls`` use it."""
 
-def brand_admin() -> None:
-    """The admin carries Bastion's name and links back to the site ("View site").
-
-    Set on whatever ``admin.site`` is (Django's, or a custom site made the default), so the
-    branding stays in this one place whichever site class serves the admin.
-    """
-    from django.contrib import admin
-
-    admin.site.site_header = "Bastion administration"
-    admin.site.site_title = "Bastion admin"
-    admin.site.index_title = "Operate this index"
-    admin.site.site_url = "/"
+    default = False  # "bastion.web" itself is WebConfig; this one is named in INSTALLED_APPS
+    default_site = "bastion.web.admin_site.BastionAdminSite"

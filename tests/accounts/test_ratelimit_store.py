@@ -1,0 +1,66 @@
+"""The rate limits' shared store without Redis: a database table every worker counts in."""
+
+import threading
+import time
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+
+from bastion.accounts.cache import RateLimitCache
+from bastion.accounts.ratelimit import LOGIN_PER_IP, Limit, RateLimiter
+
+
+def test_rate_limits_use_the_database_store_when_there_is_no_redis(settings):
+    if settings.REDIS_URL:
+        pytest.skip("Redis is configured: the limits live there")
+    assert isinstance(caches["ratelimit"], RateLimitCache)
+    assert LOGIN_PER_IP.cache is caches["ratelimit"]
+
+
+@pytest.mark.django_db
+def test_counting_keeps_a_days_count_for_the_day():
+    """Django's own incr re-sets the entry with the default 300 s timeout: a day's count
+    (registrations, reset mails) would be forgotten after five minutes."""
+    limiter = RateLimiter("store-expiry", Limit(5, 86400))
+    now = time.time()
+    for _ in range(5):
+        limiter.hit("203.0.113.4", now=now)
+    key = limiter.cache.make_and_validate_key(
+        limiter._bucket_key(limiter.limits[0], "203.0.113.4", int(now // 86400))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT expires FROM bastion_ratelimit WHERE cache_key = %s", [key])
+        (expires,) = cursor.fetchone()
+    if isinstance(expires, str):  # SQLite hands the column back as text
+        from django.utils.dateparse import parse_datetime
+
+        expires = parse_datetime(expires)
+    assert expires.timestamp() > now + 86400  # kept for two windows, not 300 s
+    assert limiter.retry_after("203.0.113.4", now=now + 600) is not None
+
+
+@pytest.mark.postgres  # SQLite's test database is shared-cache memory: writers fail, not wait
+@pytest.mark.django_db(transaction=True)
+def test_parallel_hits_are_all_counted(fresh_rate_limits):
+    """Eight threads, each with its own database connection as a worker has, lose no hit."""
+    limiter = RateLimiter("store-parallel", Limit(1000, 3600))
+    now = time.time()
+    errors = []
+
+    def hammer():
+        try:
+            for _ in range(25):
+                limiter.hit("198.51.100.8", now=now)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert limiter._estimate(limiter.limits[0], "198.51.100.8", now) == 200
