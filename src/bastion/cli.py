@@ -162,6 +162,32 @@ def cmd_unyank(args: argparse.Namespace) -> int:
     return _set_yanked(args, yanked=False)
 
 
+def cmd_storage_gc(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from bastion.packaging import storage_gc
+
+    report = storage_gc.collect_garbage(timedelta(hours=args.older_than), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for path in report.removed:
+        print(f"{verb} {path}")
+    print(
+        f"{verb} {len(report.removed)} files ({report.removed_bytes} bytes); "
+        f"{report.kept_young} younger than {args.older_than:g} h kept"
+    )
+    return 0
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number of hours, 0 or more")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -228,6 +254,25 @@ def build_parser() -> argparse.ArgumentParser:
     unyank = command("unyank", cmd_unyank, help="unyank a release")
     unyank.add_argument("project")
     unyank.add_argument("version")
+
+    storage = commands.add_parser("storage", help="stored files").add_subparsers(
+        dest="storage_command", required=True
+    )
+    gc = command(
+        "gc",
+        cmd_storage_gc,
+        parent=storage,
+        help="remove stored files no row owns, partial writes and dead upload temporaries",
+    )
+    gc.add_argument(
+        "--older-than",
+        type=_non_negative_float,
+        default=24.0,
+        metavar="HOURS",
+        help="only what is older than this: younger files may be uploads in flight (%(default)s)",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+    gc.add_argument("--json", action="store_true")
 
     downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)

@@ -9,9 +9,8 @@ shared-cache memory, where a second writer fails at once instead of waiting its 
 import threading
 
 import pytest
-from django.db import connection
-
 from django.conf import settings
+from django.db import connection
 
 from bastion.packaging import storage
 from bastion.packaging.models import File, Project, Release
