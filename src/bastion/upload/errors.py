@@ -8,7 +8,8 @@ class UploadRejected(Exception):
     (what uv, pdm and poetry show), so it must say what went wrong and what to do.
     """
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After (429, 503)

@@ -51,6 +51,7 @@ __all__ = [
     "accept_upload",
     "authenticate",
     "check_action",
+    "check_may_upload",
     "file_too_large",
 ]
 
@@ -163,6 +164,16 @@ def authenticate(authorization: str | None, origin: Origin) -> authz.Actor:
     return authz.Actor(user=token.user, token=token)
 
 
+def check_may_upload(actor: authz.Actor) -> None:
+    """What the gate can decide before the body is read: the account and the token.
+
+    The project is named in the body, so the gate is asked again, about it, once that is read.
+    Refusing here means a client without the right to upload cannot make the server read (and
+    wait for) a body at all.
+    """
+    _ask_gate(actor, authz.Action.UPLOAD, None)
+
+
 def _check_form(form: UploadForm) -> None:
     if form.protocol_version != "1":
         raise UploadRejected(400, "Unknown protocol version.")
@@ -199,7 +210,7 @@ def _check_form(form: UploadForm) -> None:
         )
 
 
-def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project) -> str:
+def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project | None) -> str:
     """Refuse with the gate's reason, or return its warning (empty when there is none)."""
     decision = authz.may(actor, action, project)
     if not decision.allowed:
