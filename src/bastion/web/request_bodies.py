@@ -121,9 +121,7 @@ class _Watchdog:
         with self._lock:
             self._bodies.add(body)
             if self._thread is None or not self._thread.is_alive():  # also after a fork
-                self._thread = threading.Thread(
-                    target=self._run, name="body-deadline", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="body-deadline", daemon=True)
                 self._thread.start()
 
     def unwatch(self, body: _DeadlineInput) -> None:
