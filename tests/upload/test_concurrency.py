@@ -92,6 +92,9 @@ def _race(monkeypatch, uploader, *contenders: dists.Dist) -> list:
     """Post every upload from its own thread, each on its own database connection, all held just
     before storing their bytes until the last one arrives."""
     barrier = threading.Barrier(len(contenders), timeout=60)
+    # Every contender must reach the race, not be told to come back later (upload.admission).
+    monkeypatch.setattr(settings, "UPLOADS_IN_FLIGHT", len(contenders))
+    monkeypatch.setattr(settings, "UPLOADS_IN_FLIGHT_PER_ADDRESS", len(contenders))
     store = services._stage
 
     def store_together(upload, content):
