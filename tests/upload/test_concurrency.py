@@ -76,6 +76,7 @@ def test_loser_of_an_identical_race_succeeds_without_a_second_file(uploader, riv
 
     assert (rival[0].status_code, response.status_code) == (200, 200)
     assert File.objects.count() == 1
+    assert_only_committed_files_stored()  # the shared key stays: the rival's row owns it
 
 
 @pytest.mark.django_db
