@@ -9,6 +9,7 @@ import pytest
 from bastion import cli_types
 from bastion.cli import build_parser, main
 from bastion.critical.models import Designation
+from bastion.jobs.schedule import SCHEDULE
 from bastion.packaging.models import Project, Release, Role, RoleName
 from bastion.tokens.services import authenticate
 
@@ -91,6 +92,7 @@ SAMPLES = {
     cli_types.positive_int: ("3", "abc"),
     cli_types.whole_number: ("0", "-1"),
     cli_types.iso_date: ("2026-05-01", "yesterday"),
+    cli_types.hours: ("0.5", "-2"),
     cli_types.existing_file: (__file__, "/nonexistent/file.csv"),
     cli_types.bind_address: ("127.0.0.1", "127.0.0.1:http"),
 }
@@ -213,7 +215,7 @@ def test_empty_listings_say_so(argv, sentence, settings, tmp_path, capsys):
 def test_worker_once_says_what_ran_and_then_that_nothing_was_due(settings, tmp_path, capsys):
     settings.DATA_DIR = tmp_path / "data"
     assert main(["worker", "--once"]) == 0
-    assert capsys.readouterr().out.startswith("Ran 4 due job(s): downloads-rollup, ")
+    assert capsys.readouterr().out.startswith(f"Ran {len(SCHEDULE)} due job(s): downloads-rollup, ")
     assert main(["worker", "--once"]) == 0
     assert capsys.readouterr().out == "Nothing was due.\n"
 

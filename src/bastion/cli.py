@@ -7,12 +7,13 @@ use, so the command line is never a way around the authorization gate.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
 
 from bastion.accounts import commands as accounts_commands
-from bastion.cli_types import bind_address, positive_int
+from bastion.cli_types import bind_address, hours, positive_int
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
@@ -162,6 +163,25 @@ DESCRIPTION = "Serve the Bastion package index, and operate it from a shell."
 EPILOG = "Run 'bastion COMMAND --help' for the options of a command."
 
 
+def cmd_storage_gc(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from bastion.packaging import storage_gc
+
+    report = storage_gc.collect_garbage(timedelta(hours=args.older_than), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for path in report.removed:
+        print(f"{verb} {path}")
+    print(
+        f"{verb} {len(report.removed)} files ({report.removed_bytes} bytes); "
+        f"{report.kept_young} younger than {args.older_than:g} h kept"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bastion", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command")
@@ -224,6 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
     unyank = command("unyank", cmd_unyank, help="unyank a release")
     unyank.add_argument("project", metavar="PROJECT", help="the project name")
     unyank.add_argument("version", metavar="VERSION", help="the release version")
+
+    storage = commands.add_parser(
+        "storage", help="look after the stored distribution files"
+    ).add_subparsers(dest="storage_command", required=True)
+    gc = command(
+        "gc",
+        cmd_storage_gc,
+        parent=storage,
+        help="remove stored files no row owns, partial writes and dead upload temporaries",
+    )
+    gc.add_argument(
+        "--older-than",
+        type=hours,
+        default=24.0,
+        metavar="HOURS",
+        help="only what is older than this: younger files may be uploads in flight (%(default)s)",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+    gc.add_argument("--json", action="store_true", help="print the report as JSON")
 
     downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)

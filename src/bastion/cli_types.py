@@ -37,6 +37,17 @@ def whole_number(text: str) -> int:
     return int(text)
 
 
+def hours(text: str) -> float:
+    """A length of time in hours, such as ``--older-than``: 0 or more, fractions allowed."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise ArgumentTypeError(f"expected a number of hours (0 or more), got {text!r}")
+    return value
+
+
 def iso_date(text: str) -> date:
     """A day written ``YYYY-MM-DD``."""
     try:

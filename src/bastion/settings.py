@@ -295,7 +295,22 @@ MAX_UPLOAD_BYTES = int(os.environ.get("BASTION_MAX_UPLOAD_BYTES", str(100 * 1024
 # Django must let a whole distribution through to the upload view; the view applies the limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = None
+# Uploads in flight live in the data directory, not in /tmp, so that `bastion storage gc` can find
+# what a killed server left there: Django's spooled request bodies (tmp/) and checked bytes waiting
+# for their rows to commit (staged/). Nothing in it is served.
+UPLOADS_DIR = DATA_DIR / "uploads"
+FILE_UPLOAD_TEMP_DIR = UPLOADS_DIR / "tmp"
+UPLOAD_STAGING_DIR = UPLOADS_DIR / "staged"
+for _directory in (UPLOADS_DIR, FILE_UPLOAD_TEMP_DIR, UPLOAD_STAGING_DIR):
+    _directory.mkdir(mode=0o700, exist_ok=True)
+# A request body must keep arriving (bastion.web.request_bodies): after this grace period, at
+# least this many bytes a second on average, or the request is refused and its thread freed.
+REQUEST_BODY_GRACE_SECONDS = float(os.environ.get("BASTION_REQUEST_BODY_GRACE_SECONDS", "20"))
+REQUEST_BODY_MIN_RATE = float(os.environ.get("BASTION_REQUEST_BODY_MIN_RATE", "10000"))
+# Uploads whose bodies may be arriving at once (bastion.upload.admission), so that slow uploads
+# never hold every worker thread: server-wide (0: half the server's threads) and per address.
+UPLOADS_IN_FLIGHT = int(os.environ.get("BASTION_UPLOADS_IN_FLIGHT", "0"))
+UPLOADS_IN_FLIGHT_PER_ADDRESS = int(os.environ.get("BASTION_UPLOADS_IN_FLIGHT_PER_ADDRESS", "2"))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # Download counting: served files are buffered in memory and flushed in batches this often. A crash

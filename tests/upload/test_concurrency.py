@@ -9,11 +9,31 @@ shared-cache memory, where a second writer fails at once instead of waiting its 
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
+from bastion.packaging import storage
 from bastion.packaging.models import File, Project, Release
+from bastion.simple import files
+from bastion.simple.replies import FileBody
 from bastion.upload import services
 from tests.upload import dists
+from tests.upload.conftest import stored_files
+
+
+def assert_only_committed_files_stored() -> None:
+    """Every stored file has its row (and every row its file); nothing is left in staging."""
+    keys = {path for file in File.objects.all() for path in (file.path, file.metadata_path) if path}
+    root = settings.FILES_DIR
+    assert {str(path.relative_to(root)) for path in stored_files()} == keys
+    assert list(settings.UPLOAD_STAGING_DIR.iterdir()) == []
+
+
+def served(key: str) -> int:
+    reply = files.serve({"REQUEST_METHOD": "HEAD"}, key)
+    if isinstance(reply.body, FileBody):
+        reply.body.close()
+    return reply.status
 
 
 @pytest.fixture
@@ -21,15 +41,15 @@ def rival_commits_first(monkeypatch, uploader):
     """While the next upload stores its bytes, ``rival`` is uploaded start to finish."""
 
     def arrange(rival: dists.Dist):
-        store = services._store
+        store = services._stage
         responses = []
 
         def store_after_rival(upload, content):
-            monkeypatch.setattr(services, "_store", store)
+            monkeypatch.setattr(services, "_stage", store)
             responses.append(uploader.upload(rival.form()))
-            store(upload, content)
+            return store(upload, content)
 
-        monkeypatch.setattr(services, "_store", store_after_rival)
+        monkeypatch.setattr(services, "_stage", store_after_rival)
         return responses
 
     return arrange
@@ -45,6 +65,7 @@ def test_loser_of_a_filename_race_gets_file_already_exists(uploader, rival_commi
     assert response.status_code == 400
     assert response.reason_phrase.startswith("File already exists")
     assert File.objects.get().release.summary == "rival"
+    assert_only_committed_files_stored()
 
 
 @pytest.mark.django_db
@@ -55,6 +76,7 @@ def test_loser_of_an_identical_race_succeeds_without_a_second_file(uploader, riv
 
     assert (rival[0].status_code, response.status_code) == (200, 200)
     assert File.objects.count() == 1
+    assert_only_committed_files_stored()  # the shared key stays: the rival's row owns it
 
 
 @pytest.mark.django_db
@@ -67,17 +89,20 @@ def test_project_created_by_a_rival_is_reused(uploader, rival_commits_first):
     assert (Project.objects.count(), Release.objects.count(), File.objects.count()) == (1, 1, 2)
 
 
-def _race(monkeypatch, uploader, first: dists.Dist, second: dists.Dist) -> list:
-    """Post both uploads from two threads, each on its own database connection, held just
-    before storing their bytes until the other arrives."""
-    barrier = threading.Barrier(2, timeout=30)
-    store = services._store
+def _race(monkeypatch, uploader, *contenders: dists.Dist) -> list:
+    """Post every upload from its own thread, each on its own database connection, all held just
+    before storing their bytes until the last one arrives."""
+    barrier = threading.Barrier(len(contenders), timeout=60)
+    # Every contender must reach the race, not be told to come back later (upload.admission).
+    monkeypatch.setattr(settings, "UPLOADS_IN_FLIGHT", len(contenders))
+    monkeypatch.setattr(settings, "UPLOADS_IN_FLIGHT_PER_ADDRESS", len(contenders))
+    store = services._stage
 
     def store_together(upload, content):
         barrier.wait()
-        store(upload, content)
+        return store(upload, content)
 
-    monkeypatch.setattr(services, "_store", store_together)
+    monkeypatch.setattr(services, "_stage", store_together)
     responses = []
 
     def post(dist: dists.Dist):
@@ -86,11 +111,11 @@ def _race(monkeypatch, uploader, first: dists.Dist, second: dists.Dist) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=post, args=(dist,)) for dist in (first, second)]
+    threads = [threading.Thread(target=post, args=(dist,)) for dist in contenders]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(120)
     return responses
 
 
@@ -126,3 +151,25 @@ def test_concurrent_first_files_of_a_new_project_share_it(monkeypatch, uploader)
 
     assert [r.status_code for r in responses] == [200, 200], [r.reason_phrase for r in responses]
     assert (Project.objects.count(), Release.objects.count(), File.objects.count()) == (1, 1, 2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_uploads_of_one_filename_leave_one_file_and_no_orphan(
+    monkeypatch, uploader
+):
+    contenders = [dists.wheel(headers=[("Summary", f"contender {n}")]) for n in range(20)]
+
+    responses = _race(monkeypatch, uploader, *contenders)
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [400] * 19, [r.reason_phrase for r in responses]
+    assert all(
+        r.reason_phrase.startswith("File already exists") for r in responses if r.status_code != 200
+    )
+    winner = File.objects.get()
+    assert_only_committed_files_stored()
+    for contender in contenders:
+        key = storage.key_for(contender.blake2_256, contender.filename)
+        expected = 200 if key == winner.path else 404
+        assert (served(key), served(key + ".metadata")) == (expected, expected)

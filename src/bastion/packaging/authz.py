@@ -109,6 +109,8 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
         return Decision(False, f"An API token cannot be used to {action} {_label(project)}.")
     if token.project_id is None:
         return ALLOW
+    if project is None and action == Action.UPLOAD:
+        return ALLOW  # an upload whose body, naming the project, is not read yet: asked again then
     if project is None or _is_new(project):
         return Decision(
             False, "This API token is scoped to one project and cannot create a new project."
@@ -252,7 +254,8 @@ RULES: list[Rule] = [
 def may(actor: Actor, action: Action, project: Project | None = None) -> Decision:
     """The only answer to 'may this actor do this to this project?'.
 
-    ``project`` is None for actions on no particular project (a user-wide token), and an unsaved
+    ``project`` is None for actions on no particular project (a user-wide token, or an upload
+    before its body has named the project: only what the account and token allow), and an unsaved
     ``Project(name=..., normalized_name=...)`` for :attr:`Action.CREATE_PROJECT`, so that rules
     about names (a critical name not yet hosted here) can see what is about to be created.
     """

@@ -1,11 +1,15 @@
 """Distribution files on disk, addressed by content hash.
 
-A file's key is ``ab/cd/<rest of blake2b-256>/<filename>``, the layout PyPI uses. Bytes are written
-to a temporary name in the same directory, fsynced and renamed into place *before* the database
-row that points at them commits, so a crash can leave an unreferenced file but never a row that
-points at nothing. Writing the same key twice is harmless: the content is the same by definition.
+A file's key is ``ab/cd/<rest of blake2b-256>/<filename>``, the layout PyPI uses. An upload's
+bytes are first written and fsynced under a private name in the staging directory (:func:`stage`),
+which nothing serves. Only inside the transaction that inserts the file's row, after the unique
+constraints have admitted it, are they renamed to their public name (:func:`publish`); should that
+transaction fail, they are taken back (:func:`withdraw`). So a refused or raced upload never gets a
+public name, and a crash can leave at worst an unreferenced file (which ``bastion storage gc``
+removes) but never a row that points at nothing.
 """
 
+import errno
 import os
 import shutil
 import tempfile
@@ -52,13 +56,8 @@ def store(key: str, source) -> Path:
     target = path_for(key)
     datadir.make_public_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    _write_synced(source, fd, tmp)
     try:
-        with os.fdopen(fd, "wb") as out:
-            source.seek(0)
-            while chunk := source.read(1024 * 1024):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
         os.chmod(tmp, datadir.PUBLIC_FILE_MODE)  # mkstemp makes 0600; a static server may serve it
         os.replace(tmp, target)
     except BaseException:
@@ -69,6 +68,67 @@ def store(key: str, source) -> Path:
 
 def store_bytes(key: str, data: bytes) -> Path:
     return store(key, BytesIO(data))
+
+
+def _write_synced(source, fd: int, tmp: str) -> None:
+    try:
+        with os.fdopen(fd, "wb") as out:
+            source.seek(0)
+            while chunk := source.read(1024 * 1024):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def stage(source) -> Path:
+    """Write the bytes of ``source`` to a new private file in the staging directory, fsynced."""
+    directory = Path(settings.UPLOAD_STAGING_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="staged-")
+    _write_synced(source, fd, tmp)
+    return Path(tmp)
+
+
+def stage_bytes(data: bytes) -> Path:
+    return stage(BytesIO(data))
+
+
+def publish(staged: Path, key: str) -> int:
+    """Give staged bytes their public name ``key``; return the inode, for :func:`withdraw`.
+
+    Call it only once the row that owns ``key`` is inserted and holds the unique constraints on
+    the filename and the digest, inside the transaction that commits that row: then no other
+    upload can publish or withdraw the same key meanwhile.
+    """
+    target = path_for(key)
+    datadir.make_public_dirs(target.parent)
+    os.chmod(staged, datadir.PUBLIC_FILE_MODE)  # mkstemp makes 0600; a static server may serve it
+    try:
+        os.replace(staged, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        store(key, staged.open("rb"))  # staging on another file system: copy, then rename
+        staged.unlink()
+    return os.stat(target).st_ino
+
+
+def withdraw(key: str, inode: int, staged: Path) -> None:
+    """Take back bytes that :func:`publish` placed at ``key`` when their row did not commit.
+
+    They go back to ``staged`` (a retry may publish them again). The inode check makes sure only
+    our own bytes are taken: once a failed transaction has released its locks, a rival upload of
+    identical bytes may already have published the same key.
+    """
+    target = path_for(key)
+    try:
+        if os.stat(target).st_ino == inode:
+            os.replace(target, staged)
+    except FileNotFoundError:
+        return
 
 
 def _withheld_root(group: str) -> Path:

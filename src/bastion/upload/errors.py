@@ -12,4 +12,4 @@ class UploadRejected(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.retry_after = retry_after  # seconds, sent as Retry-After with a 429
+        self.retry_after = retry_after  # seconds, sent as Retry-After (429, 503)

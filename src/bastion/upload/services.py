@@ -2,8 +2,9 @@
 
 An upload is checked completely before anything is written: the form, the gate, the filename, the
 size, the digests, duplicates, the archive and the metadata inside it. Only then are the bytes
-stored under their content hash, and only after that do the rows commit, in one transaction, so a
-refused upload leaves nothing behind and a crash never leaves a row pointing at nothing.
+staged (written under a private name), and they get their public name only inside the transaction
+that inserts their rows, as its last step: a refused or raced upload never publishes anything, and
+a crash never leaves a row pointing at nothing (see :mod:`bastion.packaging.storage`).
 Concurrent uploads of one filename are settled by the database's unique constraints: the loser's
 transaction fails and it is answered exactly like a duplicate that arrived later.
 """
@@ -12,7 +13,8 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -50,6 +52,7 @@ __all__ = [
     "accept_upload",
     "authenticate",
     "check_action",
+    "check_may_upload",
     "file_too_large",
 ]
 
@@ -186,6 +189,16 @@ def authenticate(authorization: str | None, origin: Origin) -> authz.Actor:
     return authz.Actor(user=token.user, token=token)
 
 
+def check_may_upload(actor: authz.Actor) -> None:
+    """What the gate can decide before the body is read: the account and the token.
+
+    The project is named in the body, so the gate is asked again, about it, once that is read.
+    Refusing here means a client without the right to upload cannot make the server read (and
+    wait for) a body at all.
+    """
+    _ask_gate(actor, authz.Action.UPLOAD, None)
+
+
 def _check_form(form: UploadForm) -> None:
     if form.protocol_version != "1":
         raise UploadRejected(400, "Unknown protocol version.")
@@ -222,7 +235,7 @@ def _check_form(form: UploadForm) -> None:
         )
 
 
-def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project) -> str:
+def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project | None) -> str:
     """Refuse with the gate's reason, or return its warning (empty when there is none)."""
     decision = authz.may(actor, action, project)
     if not decision.allowed:
@@ -414,8 +427,11 @@ def accept_upload(
     _check_description(meta)
 
     upload = _Upload(actor, form, filename, content.size, digests, meta, raw, archive, origin)
-    _store(upload, content)
-    return replace(_commit(upload), warning=warning)
+    staged = _stage(upload, content)
+    try:
+        return replace(_commit(upload, staged), warning=warning)
+    finally:
+        staged.discard()  # whatever was not published: a refusal, a lost race, a duplicate
 
 
 def _within_project_creation_limits(actor: authz.Actor, origin: Origin) -> None:
@@ -429,25 +445,62 @@ def _storage_key(upload: _Upload) -> str:
     return storage.key_for(upload.digests.blake2_256, upload.filename)
 
 
-def _store(upload: _Upload, content: BinaryIO) -> None:
-    """Write the bytes, and a wheel's METADATA beside them, before any row can point at them."""
+@dataclass
+class _Staged:
+    """An upload's bytes (and a wheel's METADATA) under private names, by their future keys."""
+
+    paths: dict[str, Path]
+    published: dict[str, int] = field(default_factory=dict)  # key: inode
+
+    def publish(self) -> None:
+        for key, path in self.paths.items():
+            self.published[key] = storage.publish(path, key)
+
+    def withdraw(self) -> None:
+        for key, inode in self.published.items():
+            storage.withdraw(key, inode, self.paths[key])
+        self.published.clear()
+
+    def discard(self) -> None:
+        for key, path in self.paths.items():
+            if key not in self.published:
+                path.unlink(missing_ok=True)
+
+
+def _stage(upload: _Upload, content: BinaryIO) -> _Staged:
+    """Write the bytes, and a wheel's METADATA, where nothing serves them yet."""
     key = _storage_key(upload)
-    storage.store(key, content)
+    staged = _Staged({key: storage.stage(content)})
     if upload.form.filetype == PackageType.BDIST_WHEEL:
-        storage.store_bytes(key + ".metadata", upload.archive.metadata)
+        try:
+            staged.paths[key + ".metadata"] = storage.stage_bytes(upload.archive.metadata)
+        except BaseException:
+            staged.discard()
+            raise
+    return staged
 
 
-def _commit(upload: _Upload) -> UploadResult:
-    """Insert the rows; a concurrent upload that won a unique constraint decides the answer."""
+def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
+    """Insert the rows and publish the bytes as the transaction's last step.
+
+    A concurrent upload that won a unique constraint decides the answer. Bytes published by a
+    transaction that then failed are withdrawn, so they never stay public without their row.
+    """
     for _ in range(_CONCURRENT_ATTEMPTS):
         try:
             with transaction.atomic():
-                return UploadResult(_record(upload), created=True)
+                file = _record(upload)
+                staged.publish()
+            return UploadResult(file, created=True)
         except IntegrityError:
+            staged.withdraw()
             existing = _existing(upload.filename, upload.digests)
             if existing is not None:
                 return UploadResult(existing, created=False)
             # Otherwise the project or the release was created meanwhile: record into it.
+        except BaseException:
+            staged.withdraw()
+            raise
     raise UploadRejected(
         409, "The upload collided with concurrent changes to this project. Try again."
     )

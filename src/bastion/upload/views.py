@@ -3,6 +3,12 @@
 This view only reads the request and translates the outcome. The message of a refusal goes in
 the HTTP reason phrase (twine shows nothing else) and in the body (uv, pdm and poetry show that),
 as plain text or, when the client prefers it, as PyPI's JSON shape.
+
+Credentials come first: a missing, invalid or revoked token, or an account that may not upload
+at all, is refused from the headers alone, before a byte of the body is read, so nobody without
+the right to upload can make a worker wait for a body. An authenticated upload then takes a slot
+(:mod:`bastion.upload.admission`) while its body arrives, within the body deadline
+(:mod:`bastion.web.request_bodies`).
 """
 
 import json
@@ -15,10 +21,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bastion.events.services import Origin
+from bastion.packaging.authz import Actor
+from bastion.upload import admission, services
 from bastion.upload import form as upload_form
-from bastion.upload import services
 from bastion.upload.handlers import SizeCap
 from bastion.upload.services import UploadRejected
+from bastion.web.request_bodies import BodyTooSlow
 
 _BODY_TYPES = ["text/plain", "application/json"]
 
@@ -51,25 +59,39 @@ def refusal(request: HttpRequest, rejection: UploadRejected) -> HttpResponse:
 def _parse(request: HttpRequest) -> upload_form.UploadForm:
     try:
         return upload_form.parse(request.POST, request.GET, request.FILES)
+    except BodyTooSlow as exc:
+        raise UploadRejected(408, f"{exc} Upload again from a faster connection.") from exc
     except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent) as exc:
         raise UploadRejected(400, f"The upload form cannot be read: {exc}") from exc
+
+
+def _receive(request: HttpRequest, actor: Actor, origin: Origin) -> services.UploadResult:
+    """Read the body (only now), then hand it to the service."""
+    cap = SizeCap(request)
+    request.upload_handlers.insert(0, cap)
+    form = _parse(request)
+    request.body_read = True
+    services.check_action(form.action)
+    if cap.exceeded:
+        raise services.file_too_large(form.name)
+    content = upload_form.content_file(request.FILES)
+    return services.accept_upload(actor=actor, form=form, content=content, origin=origin)
 
 
 @csrf_exempt
 @require_POST
 def legacy_upload(request: HttpRequest) -> HttpResponse:
     origin = Origin.from_request(request)
-    cap = SizeCap(request)
-    request.upload_handlers.insert(0, cap)
+    request.body_read = False
     try:
-        form = _parse(request)
-        services.check_action(form.action)
         actor = services.authenticate(request.META.get("HTTP_AUTHORIZATION"), origin)
-        if cap.exceeded:
-            raise services.file_too_large(form.name)
-        content = upload_form.content_file(request.FILES)
-        result = services.accept_upload(actor=actor, form=form, content=content, origin=origin)
+        services.check_may_upload(actor)
+        with admission.upload_slot(origin.ip_address):
+            result = _receive(request, actor, origin)
     except UploadRejected as rejection:
-        return refusal(request, rejection)
+        response = refusal(request, rejection)
+        if not request.body_read:  # what is left of the body must not be read as a request
+            response["Connection"] = "close"
+        return response
     body = f"{result.warning}\n" if result.warning else ""  # e.g. a critical project's grace period
     return HttpResponse(body, content_type="text/plain; charset=utf-8")

@@ -1,0 +1,88 @@
+"""How many uploads may be arriving at once: slow uploads must never hold every worker thread.
+
+An upload's body can take minutes on a slow link (and the body deadline allows that), and the
+thread reading it serves nothing else meanwhile. So an authenticated upload first takes a slot:
+at most ``UPLOADS_IN_FLIGHT`` server-wide (by default half of the server's threads, so reads keep
+the other half) and ``UPLOADS_IN_FLIGHT_PER_ADDRESS`` from one client address. Without a free slot
+it is refused at once with 503 and ``Retry-After``, before its body is read.
+
+Slots are ``flock`` locks on files in ``UPLOADS_DIR/slots``: shared by every worker process and
+thread of the server, and released by the kernel when a process dies, so a killed worker never
+leaks one. Addresses are hashed into a fixed number of buckets so the directory stays small.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+
+from bastion.upload.errors import UploadRejected
+
+_ADDRESS_BUCKETS = 1024
+RETRY_AFTER_SECONDS = 30
+_THREADS_WITHOUT_UWSGI = 8  # the test client and other in-process callers
+
+
+@cache
+def server_threads() -> int:
+    """Worker processes times threads of the running uWSGI server."""
+    try:
+        import uwsgi  # only importable inside a uWSGI worker
+    except ImportError:
+        return _THREADS_WITHOUT_UWSGI
+    threads = uwsgi.opt.get("threads", b"1")
+    threads = int(threads.decode() if isinstance(threads, bytes) else threads)
+    return max(1, int(uwsgi.numproc) * threads)
+
+
+def server_capacity() -> int:
+    return settings.UPLOADS_IN_FLIGHT or max(1, server_threads() // 2)
+
+
+def _take_one(directory: Path, prefix: str, capacity: int) -> int | None:
+    """A held lock on one of ``capacity`` slot files, as an open descriptor; None if all taken."""
+    for number in range(capacity):
+        fd = os.open(directory / f"{prefix}-{number}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return fd
+    return None
+
+
+def _busy(message: str) -> UploadRejected:
+    return UploadRejected(503, message, retry_after=RETRY_AFTER_SECONDS)
+
+
+@contextmanager
+def upload_slot(address: str | None) -> Iterator[None]:
+    """Hold a server-wide and a per-address slot while the body arrives and is checked."""
+    directory = Path(settings.UPLOADS_DIR) / "slots"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    bucket = int.from_bytes(hashlib.sha256((address or "").encode()).digest()[:4], "big")
+    with ExitStack() as held:
+        per_address = settings.UPLOADS_IN_FLIGHT_PER_ADDRESS
+        fd = _take_one(directory, f"address-{bucket % _ADDRESS_BUCKETS}", per_address)
+        if fd is None:
+            raise _busy(
+                f"Too many uploads from your address at once (at most {per_address}). "
+                f"Wait for one to finish and try again in {RETRY_AFTER_SECONDS} seconds."
+            )
+        held.callback(os.close, fd)
+        fd = _take_one(directory, "server", server_capacity())
+        if fd is None:
+            raise _busy(
+                "The server is busy receiving other uploads. "
+                f"Try again in {RETRY_AFTER_SECONDS} seconds."
+            )
+        held.callback(os.close, fd)
+        yield

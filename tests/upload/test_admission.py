@@ -1,0 +1,140 @@
+"""Before an upload's body is read: credentials, what the gate can say from them, and a slot.
+
+A refusal here must come without reading the body (a slow sender without the right to upload
+must not hold a thread), and must close the connection, since the unread body would otherwise be
+taken for the next request.
+"""
+
+import socket
+import threading
+import time
+
+import pytest
+from django.core.handlers.wsgi import WSGIRequest
+
+from bastion.packaging.models import Project
+from bastion.upload import admission
+from bastion.web import request_bodies
+from tests.upload import dists
+from tests.upload.conftest import basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def body_reads(monkeypatch):
+    """How many times a request body was parsed."""
+    reads = []
+    load = WSGIRequest._load_post_and_files
+
+    def counting(request):
+        reads.append(request.path)
+        return load(request)
+
+    monkeypatch.setattr(WSGIRequest, "_load_post_and_files", counting)
+    return reads
+
+
+def refused_before_the_body(response, status: int, message: str, body_reads: list) -> None:
+    assert response.status_code == status, response.reason_phrase
+    assert message in response.reason_phrase
+    assert response["Connection"] == "close"
+    assert body_reads == []
+
+
+def test_missing_and_invalid_tokens_are_refused_without_reading_the_body(uploader, body_reads):
+    missing = uploader.upload(dists.wheel().form(), auth="")
+    invalid = uploader.upload(
+        dists.wheel().form(), auth=basic_auth("__token__", "bastion-not-a-real-token")
+    )
+
+    refused_before_the_body(missing, 401, "Invalid or non-existent authentication", body_reads)
+    refused_before_the_body(invalid, 403, "Invalid or non-existent authentication", body_reads)
+
+
+def test_an_account_that_may_not_upload_anywhere_is_refused_without_reading_the_body(
+    uploader, body_reads
+):
+    uploader.user.emails.update(verified=False)
+
+    response = uploader.upload(dists.wheel().form())
+
+    refused_before_the_body(
+        response, 403, "does not have a verified primary email address", body_reads
+    )
+
+
+def test_a_scoped_token_passes_the_early_gate_and_is_judged_on_the_project(
+    uploader, scoped_uploader, body_reads
+):
+    assert uploader.upload(dists.wheel("holy-grail").form()).status_code == 200
+    scoped = scoped_uploader(Project.objects.get(normalized_name="holy-grail"))
+
+    own = scoped.upload(dists.wheel("holy-grail", "2.0").form())
+    other = scoped.upload(dists.wheel("other-project").form())
+
+    assert own.status_code == 200, own.reason_phrase
+    assert other.status_code == 403 and "scoped to one project" in other.reason_phrase
+
+
+def test_uploads_beyond_the_per_address_cap_are_told_to_retry(uploader, settings, body_reads):
+    settings.UPLOADS_IN_FLIGHT_PER_ADDRESS = 2
+    with admission.upload_slot("127.0.0.1"), admission.upload_slot("127.0.0.1"):
+        busy = uploader.upload(dists.wheel().form())
+        with admission.upload_slot("192.0.2.1"):  # another address is not affected
+            pass
+
+    refused_before_the_body(busy, 503, "Too many uploads from your address", body_reads)
+    assert busy["Retry-After"] == "30"
+    assert uploader.upload(dists.wheel().form()).status_code == 200  # the slots were released
+
+
+def test_uploads_beyond_the_server_cap_are_told_to_retry(uploader, settings, body_reads):
+    settings.UPLOADS_IN_FLIGHT = 1
+    with admission.upload_slot("192.0.2.1"):
+        busy = uploader.upload(dists.wheel().form())
+
+    refused_before_the_body(busy, 503, "The server is busy receiving other uploads", body_reads)
+
+
+def test_the_default_server_cap_leaves_half_the_threads_to_reads(settings):
+    settings.UPLOADS_IN_FLIGHT = 0
+    assert admission.server_capacity() == admission.server_threads() // 2
+
+
+def test_a_body_behind_the_minimum_rate_is_refused_at_the_next_read():
+    class Trickle:
+        def read(self, size):
+            time.sleep(0.05)
+            return b"x"
+
+    body = request_bodies._DeadlineInput(Trickle(), 1000, grace=0.1, min_rate=1000, fd=None)
+
+    with pytest.raises(request_bodies.BodyTooSlow, match="arrived too slowly"):
+        for _ in range(10):
+            body.read(65536)
+
+
+def test_a_read_blocked_past_the_deadline_is_cut_off_by_the_watchdog():
+    server, client = socket.socketpair()
+    body = request_bodies._DeadlineInput(
+        server.makefile("rb"), 1_000_000, grace=0.2, min_rate=1_000_000, fd=server.fileno()
+    )
+    outcome = []
+
+    def read():
+        try:
+            body.read(65536)  # the client sends nothing: this read would block for good
+        except request_bodies.BodyTooSlow as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    started = time.monotonic()
+    reader.start()
+    reader.join(5)
+    try:
+        assert outcome and isinstance(outcome[0], request_bodies.BodyTooSlow)
+        assert time.monotonic() - started < 3
+    finally:
+        client.close()
+        server.close()
