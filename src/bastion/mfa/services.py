@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from bastion.accounts import ratelimit
 from bastion.accounts.services import notify_account
-from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
 from bastion.mfa.models import RecoveryCode, TOTPDevice, WebAuthnCredential
-from bastion.packaging.models import Project
 
 if TYPE_CHECKING:
     from bastion.accounts.models import User
@@ -105,21 +103,11 @@ def unused_recovery_codes(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
 
 
-def _factor_count(user: User) -> int:
+def factor_count(user: User) -> int:
+    """How many second factors (an authenticator app, keys, passkeys) the user has."""
     return (
         TOTPDevice.objects.filter(user=user).count()
         + WebAuthnCredential.objects.filter(user=user).count()
-    )
-
-
-def projects_requiring_two_factor(user: User) -> list[Project]:
-    """Projects where the user holds a role and the owners (or a critical designation) require
-    2FA of every maintainer."""
-    critical = Designation.objects.active().values("normalized_name")
-    return list(
-        Project.objects.filter(roles__user=user)
-        .filter(Q(requires_two_factor=True) | Q(normalized_name__in=critical))
-        .distinct()
     )
 
 
@@ -260,17 +248,18 @@ def add_webauthn(
 # Removing factors
 
 
+def _lock_account(user: User) -> None:
+    """Hold the user's row until the removal commits, so two removals (or a removal and a new
+    role) of the same account run one after the other and the gate counts the factors left."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+
+
 def _check_may_remove_one(user: User) -> None:
-    if _factor_count(user) > 1:
-        return
-    required = projects_requiring_two_factor(user)
-    if required:
-        names = ", ".join(f"'{p.name}'" for p in required)
-        raise FactorError(
-            f"You cannot remove your last two-factor method: {names} "
-            f"{'requires' if len(required) == 1 else 'require'} every maintainer to use "
-            "two-factor authentication. Add another method first, or leave the project."
-        )
+    """Removing a factor is an action the gate answers (its ``last_factor`` rule: the mandate
+    that covers uploads); raises ``authz.Refused`` with code ``last_factor``."""
+    from bastion.packaging import authz  # the gate sits above this app
+
+    authz.require(authz.Actor(user=user), authz.Action.REMOVE_FACTOR)
 
 
 def _after_removal(user: User) -> None:
@@ -281,6 +270,7 @@ def _after_removal(user: User) -> None:
 
 def remove_totp(user: User, *, origin: Origin) -> None:
     with transaction.atomic():
+        _lock_account(user)
         device = TOTPDevice.objects.select_for_update().filter(user=user).first()
         if device is None:
             raise FactorError("This account has no authenticator app.")
@@ -292,6 +282,7 @@ def remove_totp(user: User, *, origin: Origin) -> None:
 
 def remove_webauthn(user: User, *, credential_pk: int, origin: Origin) -> None:
     with transaction.atomic():
+        _lock_account(user)
         credential = (
             WebAuthnCredential.objects.select_for_update()
             .filter(user=user, pk=credential_pk)

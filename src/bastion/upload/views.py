@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bastion.events.services import Origin
+from bastion.packaging import authz
 from bastion.upload import form as upload_form
 from bastion.upload import services
 from bastion.upload.handlers import SizeCap
@@ -69,5 +70,7 @@ def legacy_upload(request: HttpRequest) -> HttpResponse:
         result = services.accept_upload(actor=actor, form=form, content=content, origin=origin)
     except UploadRejected as rejection:
         return refusal(request, rejection)
+    except authz.Refused as refused:  # the gate's reason is twine's reason phrase
+        return refusal(request, UploadRejected(refused.status, refused.reason))
     body = f"{result.warning}\n" if result.warning else ""  # e.g. a critical project's grace period
     return HttpResponse(body, content_type="text/plain; charset=utf-8")
