@@ -7,7 +7,7 @@ from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import CLI
 from bastion.packaging import authz, management
 from bastion.packaging.models import File, Project
-from bastion.packaging.services import PackagingError, create_project
+from bastion.packaging.services import create_project
 from tests.critical.conftest import add_release
 
 pytestmark = pytest.mark.django_db
@@ -51,18 +51,18 @@ def delete(actor, project, version):
 def test_older_releases_can_go_but_the_last_one_waits_for_an_admin(atomicwrites, alice, make_user):
     owner = authz.Actor(alice)
     delete(owner, atomicwrites, "1.3")
-    with pytest.raises(PackagingError) as refused:
+    with pytest.raises(authz.Refused) as refused:
         delete(owner, atomicwrites, "1.4")
-    assert refused.value.status == 403
-    assert "administrator must approve" in refused.value.message
-    assert "1 project(s) require it (pytest)" in refused.value.message
-    with pytest.raises(PackagingError):
+    assert refused.value.code == authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL
+    assert "1 project(s) require it (pytest)" in refused.value.reason  # what would break
+    with pytest.raises(authz.Refused):
         delete(owner, atomicwrites, "1.4")
     request = DeletionRequest.objects.get()  # asking twice files one request
     assert request.approved is None and request.requested_by == alice
 
-    with pytest.raises(PackagingError, match="not an admin"):
+    with pytest.raises(authz.Refused) as refused:
         deletions.decide(admin=alice, request=request, approve=True)
+    assert refused.value.code == authz.Code.ADMIN_REQUIRED
     deletions.decide(admin=make_user("root", admin=True), request=request, approve=True)
     delete(owner, atomicwrites, "1.4")
     assert not atomicwrites.releases.exists()
@@ -73,13 +73,14 @@ def test_older_releases_can_go_but_the_last_one_waits_for_an_admin(atomicwrites,
 def test_a_rejected_request_still_refuses(atomicwrites, alice, make_user):
     owner = authz.Actor(alice)
     atomicwrites.releases.get(version="1.3").delete()
-    with pytest.raises(PackagingError):
+    with pytest.raises(authz.Refused):
         delete(owner, atomicwrites, "1.4")
     deletions.decide(
         admin=make_user("root", admin=True), request=DeletionRequest.objects.get(), approve=False
     )
-    with pytest.raises(PackagingError, match="approve"):
+    with pytest.raises(authz.Refused) as refused:
         delete(owner, atomicwrites, "1.4")
+    assert refused.value.code == authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL
     assert atomicwrites.releases.filter(version="1.4").exists()
 
 
@@ -96,8 +97,9 @@ def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintai
     Project.objects.get(pk=atomicwrites.pk).delete()  # e.g. an admin, after approval
     mallory = make_user("mallory")
     enroll_totp(mallory)
-    with pytest.raises(PackagingError, match="reserved"):
+    with pytest.raises(authz.Refused) as refused:
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
+    assert refused.value.code == authz.Code.CRITICAL_NAME_RESERVED
     again = create_project(actor=authz.Actor(alice), name="AtomicWrites")
     assert again.normalized_name == "atomicwrites"
     assert Designation.objects.get(normalized_name="atomicwrites").is_active
@@ -125,11 +127,10 @@ def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
     atomicwrites, alice, make_user, enroll_totp
 ):
     owner = authz.Actor(alice)
-    with pytest.raises(PackagingError) as refused:
+    with pytest.raises(authz.Refused) as refused:
         delete_project(owner, atomicwrites)
-    assert refused.value.status == 403
-    assert "would delete the whole project" in refused.value.message
-    assert "1 project(s) require it (pytest)" in refused.value.message
+    assert refused.value.code == authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL
+    assert "1 project(s) require it (pytest)" in refused.value.reason
     request = DeletionRequest.objects.get()
     assert request.version == ""  # the whole project
     assert atomicwrites.releases.count() == 2
@@ -139,8 +140,9 @@ def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
     assert Designation.objects.get(normalized_name="atomicwrites").is_active
     mallory = make_user("mallory")
     enroll_totp(mallory)
-    with pytest.raises(PackagingError, match="reserved"):
+    with pytest.raises(authz.Refused) as refused:
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
+    assert refused.value.code == authz.Code.CRITICAL_NAME_RESERVED
 
 
 def test_owners_hear_of_a_deletion_request_and_of_the_admins_decision(
@@ -152,7 +154,7 @@ def test_owners_hear_of_a_deletion_request_and_of_the_admins_decision(
 
     second_owner = make_user("bob")
     Role.objects.create(user=second_owner, project=atomicwrites, role_name=RoleName.OWNER)
-    with pytest.raises(PackagingError), mail_queue.committed():
+    with pytest.raises(authz.Refused), mail_queue.committed():
         delete_project(authz.Actor(alice), atomicwrites)
     sent = mail_queue.deliver()
     assert sorted(m.to[0] for m in sent) == ["alice@example.com", "bob@example.com"]

@@ -145,10 +145,11 @@ def test_the_last_factor_cannot_be_removed_while_maintaining_a_critical_project(
     bob, requests_project, designate, enroll_totp, actor_for
 ):
     from bastion.events.services import CLI
-    from bastion.mfa.services import FactorError, remove_totp
+    from bastion.mfa.services import remove_totp
 
     enroll_totp(bob)
     designate("requests", enforced=False)
-    with pytest.raises(FactorError, match="'requests'"):
+    with pytest.raises(authz.Refused) as refused:
         remove_totp(bob, origin=CLI)
+    assert refused.value.code == authz.Code.LAST_FACTOR
     assert authz.may(actor_for(bob), Action.UPLOAD, requests_project) == authz.ALLOW

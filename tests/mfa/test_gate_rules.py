@@ -88,8 +88,8 @@ def test_accepting_an_invitation_to_an_opt_in_project_needs_2fa(
     from datetime import timedelta
 
     from bastion.packaging import management
+    from bastion.packaging.authz import Code, Refused
     from bastion.packaging.models import RoleInvitation
-    from bastion.packaging.services import PackagingError
     from tests.mfa.conftest import ORIGIN
 
     bob = make_user("bob")
@@ -100,9 +100,9 @@ def test_accepting_an_invitation_to_an_opt_in_project_needs_2fa(
         role_name=RoleName.MAINTAINER,
         expires=timezone.now() + timedelta(days=7),
     )
-    with pytest.raises(PackagingError) as refused:
+    with pytest.raises(Refused) as refused:
         management.accept_invitation(actor=actor_for(bob), invitation=invitation, origin=ORIGIN)
-    assert "Project 'Requests' requires every maintainer" in refused.value.message
+    assert refused.value.code == Code.PROJECT_REQUIRES_TWO_FACTOR
     assert not Role.objects.filter(user=bob, project=opt_in).exists()
     enrol_totp(bob)
     management.accept_invitation(actor=actor_for(bob), invitation=invitation, origin=ORIGIN)

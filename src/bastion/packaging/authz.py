@@ -331,23 +331,26 @@ def last_factor(actor: Actor, action: Action, project: Project | None) -> Decisi
     needed soon) or a project whose owners require 2FA. The same mandate as for uploads."""
     if action != Action.REMOVE_FACTOR or factor_count(actor.user) > 1:
         return ALLOW
-    required = []
-    if Policy.from_environment().require_2fa_for_all:
-        required.append("this index requires it of every account that changes projects")
-    names = [p.name for p in mandate.critical_projects_of(actor.user)]
-    names += Project.objects.filter(roles__user=actor.user, requires_two_factor=True).values_list(
-        "name", flat=True
+    names = {critical.name for critical in mandate.critical_projects_of(actor.user)}
+    names.update(
+        Project.objects.filter(roles__user=actor.user, requires_two_factor=True).values_list(
+            "name", flat=True
+        )
     )
     if names:
-        names = ", ".join(f"'{name}'" for name in sorted(set(names)))
-        required.append(f"{names} require every maintainer to use it")
-    if not required:
+        listed = ", ".join(f"'{name}'" for name in sorted(names))
+        why = (
+            f"{listed} {'requires' if len(names) == 1 else 'require'} every maintainer to use "
+            "two-factor authentication. Add another method first, or leave the project."
+        )
+    elif Policy.from_environment().require_2fa_for_all:
+        why = (
+            "this index requires two-factor authentication for every account that changes "
+            "projects or creates tokens. Add another method first."
+        )
+    else:
         return ALLOW
-    return refuse(
-        Code.LAST_FACTOR,
-        f"You cannot remove your last two-factor method: {'; '.join(required)}. "
-        "Add another method first, or leave the project.",
-    )
+    return refuse(Code.LAST_FACTOR, f"You cannot remove your last two-factor method: {why}")
 
 
 def critical_deletion_approval(actor: Actor, action: Action, project: Project | None) -> Decision:

@@ -283,9 +283,7 @@ def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
             )
         except authz.Refused as refused:
             return refuse_decision(request, refused.decision)
-        except PackagingError as error:
-            if refusal := service_error(request, error):
-                return refusal
+        except PackagingError as error:  # no such user, already invited: said beside the field
             form.add_error("username", error.message)
         else:
             messages.success(
