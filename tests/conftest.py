@@ -3,6 +3,7 @@ from django.core import mail
 
 from bastion.accounts.services import create_user
 from bastion.packaging import authz
+from tests import factories
 
 
 @pytest.fixture
@@ -20,6 +21,24 @@ def make_user(db):
 @pytest.fixture
 def alice(make_user):
     return make_user("alice")
+
+
+@pytest.fixture
+def make_project(db):
+    """:func:`tests.factories.make_project`: a project with its people and releases."""
+    return factories.make_project
+
+
+@pytest.fixture
+def enrol_totp(db):
+    """:func:`tests.factories.enrol_totp`: give a user an authenticator app; returns its secret."""
+    return factories.enrol_totp
+
+
+@pytest.fixture
+def designate(db):
+    """:func:`tests.factories.designate`: make a name critical, enforced or in its grace period."""
+    return factories.designate
 
 
 class MailQueue:

@@ -6,35 +6,20 @@ from bastion.critical import deletions
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import CLI
 from bastion.packaging import authz, management
-from bastion.packaging.models import File, Project
+from bastion.packaging.models import Project
 from bastion.packaging.services import create_project
-from tests.critical.conftest import add_release
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
 
-def with_file(release, filename):
-    return File.objects.create(
-        release=release,
-        filename=filename,
-        packagetype="bdist_wheel",
-        python_version="py3",
-        size=1,
-        sha256_digest=filename.ljust(64, "0")[:64],
-        blake2_256_digest=filename.ljust(64, "1")[:64],
-        md5_digest="0" * 32,
-        path=filename,
-        upload_time="2026-01-01T00:00:00Z",
-    )
-
-
 @pytest.fixture
-def atomicwrites(make_project, alice, enroll_totp, designate, make_user):
+def atomicwrites(make_project, alice, enrol_totp, designate, make_user):
     """A critical project with two releases, each with one file, and a project that needs it."""
-    enroll_totp(alice)  # 2FA does not exempt anyone from the approval
+    enrol_totp(alice)  # 2FA does not exempt anyone from the approval
     project = make_project("atomicwrites", owners=[alice])
-    with_file(add_release(project, "1.3"), "atomicwrites-1.3-py3-none-any.whl")
-    with_file(add_release(project, "1.4"), "atomicwrites-1.4-py3-none-any.whl")
+    add_release(project, "1.3", "atomicwrites-1.3-py3-none-any.whl")
+    add_release(project, "1.4", "atomicwrites-1.4-py3-none-any.whl")
     make_project(
         "pytest", owners=[make_user("ronny")], releases={"7.0": {"requires": ["atomicwrites"]}}
     )
@@ -86,17 +71,17 @@ def test_a_rejected_request_still_refuses(atomicwrites, alice, make_user):
 
 def test_a_project_that_is_not_critical_deletes_freely(make_project, alice):
     project = make_project("leftpad", owners=[alice])
-    with_file(add_release(project, "1.0"), "leftpad-1.0-py3-none-any.whl")
+    add_release(project, "1.0", "leftpad-1.0-py3-none-any.whl")
     delete(authz.Actor(alice), project, "1.0")
     assert not project.releases.exists()
 
 
 def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintainers(
-    atomicwrites, alice, make_user, enroll_totp
+    atomicwrites, alice, make_user, enrol_totp
 ):
     Project.objects.get(pk=atomicwrites.pk).delete()  # e.g. an admin, after approval
     mallory = make_user("mallory")
-    enroll_totp(mallory)
+    enrol_totp(mallory)
     with pytest.raises(authz.Refused) as refused:
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
     assert refused.value.code == authz.Code.CRITICAL_NAME_RESERVED
@@ -107,7 +92,7 @@ def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintai
 
 def test_renaming_a_critical_project_keeps_the_label_on_both_names(make_project, alice, designate):
     project = make_project("cheetah3", owners=[alice])
-    with_file(add_release(project, "3.2"), "cheetah3-3.2-py3-none-any.whl")
+    add_release(project, "3.2", "cheetah3-3.2-py3-none-any.whl")
     original = designate("cheetah3")
     project.name, project.normalized_name = "CT3", "ct3"
     project.save()  # no Bastion path renames today; any future one (or the admin) meets this
@@ -124,7 +109,7 @@ def delete_project(actor, project):
 
 
 def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
-    atomicwrites, alice, make_user, enroll_totp
+    atomicwrites, alice, make_user, enrol_totp
 ):
     owner = authz.Actor(alice)
     with pytest.raises(authz.Refused) as refused:
@@ -139,7 +124,7 @@ def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
     assert not Project.objects.filter(normalized_name="atomicwrites").exists()
     assert Designation.objects.get(normalized_name="atomicwrites").is_active
     mallory = make_user("mallory")
-    enroll_totp(mallory)
+    enrol_totp(mallory)
     with pytest.raises(authz.Refused) as refused:
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
     assert refused.value.code == authz.Code.CRITICAL_NAME_RESERVED

@@ -1,1 +1,1 @@
-from tests.manage.conftest import make_project, world  # noqa: F401 - shared fixtures
+from tests.manage.conftest import world  # noqa: F401 - a shared fixture

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bastion.packaging.models import Project, Release
-from tests.manage.conftest import add_release
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
@@ -23,25 +23,25 @@ def names(response) -> list[str]:
 
 def test_search_puts_the_normalized_exact_match_first(client, make_project, alice):
     for name in ["zope.interface", "Foo_Bar", "foo-bar-extra", "afoo-bar", "unrelated"]:
-        make_project(name, alice)
+        make_project(name, owners=[alice])
     response = client.get("/", {"q": "FOO.bar"})
     assert names(response) == ["Foo_Bar", "afoo-bar", "foo-bar-extra"]
 
 
 def test_search_matches_substrings_of_the_display_name(client, make_project, alice):
-    make_project("zope.interface", alice)
+    make_project("zope.interface", owners=[alice])
     assert names(client.get("/", {"q": "pe.int"})) == ["zope.interface"]
     assert names(client.get("/", {"q": "PE-INT"})) == ["zope.interface"]
 
 
 def test_search_without_match_says_so(client, make_project, alice):
-    make_project("widget", alice)
+    make_project("widget", owners=[alice])
     page = client.get("/", {"q": "<nothing>"}).content.decode()
     assert "0 results" in page and "&lt;nothing&gt;" in page
 
 
 def test_home_without_query_shows_recently_changed_projects(client, make_project, alice):
-    project = make_project("Widget", alice)
+    project = make_project("Widget", owners=[alice])
     Project.objects.filter(pk=project.pk).update(last_serial=5)
     page = client.get("/").content.decode()
     assert "Recently updated" in page and "Widget" in page
@@ -85,7 +85,7 @@ def test_prerelease_is_not_the_default_release(client, world):
 
 
 def test_description_is_rendered_and_scripts_are_escaped(client, make_project, alice):
-    project = make_project("Readme", alice)
+    project = make_project("Readme", owners=[alice])
     add_release(
         project,
         "1.0",
@@ -100,14 +100,14 @@ def test_description_is_rendered_and_scripts_are_escaped(client, make_project, a
 
 
 def test_rst_description_is_rendered(client, make_project, alice):
-    project = make_project("Rst", alice)
+    project = make_project("Rst", owners=[alice])
     add_release(project, "1.0", description="Hello\n=====\n\n*emphasis*\n")
     page = client.get(reverse("project", args=["rst"])).content.decode()
     assert "<em>emphasis</em>" in page
 
 
 def test_only_http_links_from_metadata_are_shown(client, make_project, alice):
-    project = make_project("Links", alice)
+    project = make_project("Links", owners=[alice])
     add_release(
         project,
         "1.0",
