@@ -1,4 +1,4 @@
-"""The two_factor_mandate rule of the gate: who is refused what on a critical project, and when."""
+"""The gate's critical-project mandate: who is refused what on a critical project, and when."""
 
 import pytest
 
@@ -7,6 +7,19 @@ from bastion.packaging.authz import Action
 from bastion.packaging.models import Project
 
 PROJECT_ACTIONS = [Action.UPLOAD, Action.YANK, Action.DELETE, Action.MANAGE_ROLES, Action.SETTINGS]
+
+
+def test_reading_the_history_needs_no_2fa_but_changing_the_settings_does(
+    alice, bob, requests_project, designate, actor_for
+):
+    """An owner who has not enrolled yet still reads what happened to their critical project;
+    a maintainer reads it no more than before (only owners do, as on PyPI)."""
+    designate("requests")
+    assert authz.may(actor_for(alice), Action.READ_HISTORY, requests_project).allowed
+    settings = authz.may(actor_for(alice), Action.SETTINGS, requests_project)
+    assert settings.code == authz.Code.TWO_FACTOR_REQUIRED
+    history = authz.may(actor_for(bob), Action.READ_HISTORY, requests_project)
+    assert history.code == authz.Code.ROLE_REQUIRED
 
 
 @pytest.fixture
@@ -25,9 +38,8 @@ def test_owner_without_2fa_is_refused_every_project_change_after_enforcement(
 ):
     designate("requests")
     decision = authz.may(actor_for(alice), action, requests_project)
-    assert not decision.allowed
-    assert "'requests' is critical" in decision.reason
-    assert "two-factor authentication" in decision.reason
+    assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
+    assert "'requests' is critical" in decision.reason  # the project is named
     assert decision.fix_url.endswith("/manage/account/two-factor/")
     assert decision.fix_url in decision.reason
 
@@ -73,8 +85,7 @@ def test_no_token_of_any_scope_while_maintaining_a_critical_project_without_2fa(
     designate("requests")
     for scope in (None, requests_project, other):
         decision = authz.may(actor_for(bob), Action.CREATE_TOKEN, scope)
-        assert not decision.allowed, scope
-        assert "No token can be created" in decision.reason
+        assert decision.code == authz.Code.TWO_FACTOR_REQUIRED, scope
     enrol_totp(bob)
     assert authz.may(actor_for(bob), Action.CREATE_TOKEN, None).allowed
 
@@ -90,7 +101,8 @@ def test_an_invitee_without_2fa_cannot_accept_a_role_even_during_grace(
 ):
     carol = make_user("carol")
     designate("requests", enforced=False)
-    assert not authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
+    decision = authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project)
+    assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
     enrol_totp(carol)
     assert authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
 
@@ -101,7 +113,7 @@ def test_creating_a_project_under_a_critical_name_needs_2fa(
     designate("numpy", enforced=False)  # critical by downloads elsewhere, not hosted here
     new = Project(name="NumPy", normalized_name="numpy")
     decision = authz.may(actor_for(alice), Action.CREATE_PROJECT, new)
-    assert not decision.allowed and "'NumPy' is critical" in decision.reason
+    assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
     enrol_totp(alice)
     assert authz.may(actor_for(alice), Action.CREATE_PROJECT, new).allowed
 
@@ -116,7 +128,7 @@ def test_a_deleted_critical_name_is_reserved_for_its_former_maintainers(
         enrol_totp(user)
     new = Project(name="atomicwrites", normalized_name="atomicwrites")
     refused = authz.may(actor_for(mallory), Action.CREATE_PROJECT, new)
-    assert not refused.allowed and "reserved" in refused.reason
+    assert refused.code == authz.Code.CRITICAL_NAME_RESERVED
     assert authz.may(actor_for(alice), Action.CREATE_PROJECT, new).allowed
 
 
@@ -136,7 +148,7 @@ def test_the_switch_requires_2fa_of_everyone(
     monkeypatch.setenv("BASTION_REQUIRE_2FA_FOR_ALL", "1")
     for action, target in [(Action.UPLOAD, project), (Action.CREATE_TOKEN, None)]:
         decision = authz.may(actor_for(alice), action, target)
-        assert not decision.allowed and "every account" in decision.reason
+        assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
     enrol_totp(alice)
     assert authz.may(actor_for(alice), Action.UPLOAD, project).allowed
 
