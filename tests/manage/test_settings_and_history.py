@@ -79,6 +79,17 @@ def test_project_history_lists_the_projects_events_with_who_did_them(world, owne
     assert "192.0.2.99" not in page
 
 
+def test_an_owner_without_2fa_reads_the_history_of_their_critical_project(
+    world, owner_client, designate
+):
+    """Reading changes nothing: the mandate that refuses the settings page does not hide the log."""
+    designate("widget")  # enforced: the owner, without 2FA, may no longer change anything
+    assert owner_client.get(SETTINGS).status_code == 403
+    assert owner_client.get(reverse("project_history", args=["widget"])).status_code == 200
+    maintainer = world.client_for(world.maintainer)  # owners read it, as on PyPI
+    assert maintainer.get(reverse("project_history", args=["widget"])).status_code == 403
+
+
 def test_history_escapes_what_clients_sent(world, owner_client):
     evil = Origin(ip_address="192.0.2.1", user_agent="<script>alert(1)</script>")
     events.record("token:use", user=world.owner, origin=evil, token="<b>x</b>")

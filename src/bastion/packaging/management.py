@@ -168,9 +168,9 @@ def grant_role(
 
     The grant accepts on the person's behalf, so the gate must let *them* accept the role (a
     critical project's maintainer needs 2FA, a project that requires 2FA likewise), as well as
-    let the administrator manage the roles.
+    let the administrator manage the roles. Owners invite instead (:func:`invite`).
     """
-    authz.require(actor, _managing_roles(actor), project)
+    authz.require(actor, authz.Action.ADMIN_MANAGE_ROLES, project)
     if role_name not in RoleName.values:
         raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
     authz.require(authz.Actor(user=user), authz.Action.ACCEPT_ROLE, project)
