@@ -19,6 +19,7 @@ from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
 from bastion.mfa.models import RecoveryCode, TOTPDevice, WebAuthnCredential
+from bastion.packaging.decisions import Decision, Refused
 
 if TYPE_CHECKING:
     from bastion.accounts.models import User
@@ -57,6 +58,18 @@ class FactorError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class FactorRefused(Refused, FactorError):
+    """The gate refused a change to the factors (removing the last one: code ``last_factor``).
+
+    It is the gate's :class:`~bastion.packaging.decisions.Refused`, with its decision and code,
+    and a :class:`FactorError` too, so every caller that reports a factor change's errors
+    (the pages, scripts) reports this one with them."""
+
+    def __init__(self, decision: Decision):
+        Refused.__init__(self, decision)
+        self.message = decision.reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,10 +269,12 @@ def _lock_account(user: User) -> None:
 
 def _check_may_remove_one(user: User) -> None:
     """Removing a factor is an action the gate answers (its ``last_factor`` rule: the mandate
-    that covers uploads); raises ``authz.Refused`` with code ``last_factor``."""
+    that covers uploads); raises :class:`FactorRefused` with code ``last_factor``."""
     from bastion.packaging import authz  # the gate sits above this app
 
-    authz.require(authz.Actor(user=user), authz.Action.REMOVE_FACTOR)
+    decision = authz.may(authz.Actor(user=user), authz.Action.REMOVE_FACTOR)
+    if not decision.allowed:
+        raise FactorRefused(decision)
 
 
 def _after_removal(user: User) -> None:

@@ -21,7 +21,6 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from bastion.accounts.ratelimit import RateLimited
 from bastion.accounts.views import rate_limited_response
-from bastion.critical.enforcement import critical_projects_of
 from bastion.events.services import Origin
 from bastion.mfa import login, reauth, recovery, recovery_codes, services, totp
 from bastion.mfa.forms import (
@@ -34,7 +33,6 @@ from bastion.mfa.forms import (
 )
 from bastion.mfa.models import TOTPDevice, WebAuthnCredential
 from bastion.packaging import authz
-from bastion.packaging.models import Project
 
 _CHALLENGE = "mfa.challenge.{}"
 _PENDING_TOTP = "mfa.totp_secret"
@@ -293,18 +291,6 @@ def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
 # Managing factors
 
 
-def _projects_requiring_two_factor(user) -> list[str]:
-    """The names of the projects whose mandate keeps the user's last factor (for the page; the
-    gate's ``last_factor`` rule is what refuses)."""
-    names = {critical.name for critical in critical_projects_of(user)}
-    names.update(
-        Project.objects.filter(roles__user=user, requires_two_factor=True).values_list(
-            "name", flat=True
-        )
-    )
-    return sorted(names)
-
-
 @login_required
 @require_GET
 def manage(request: HttpRequest) -> HttpResponse:
@@ -314,7 +300,7 @@ def manage(request: HttpRequest) -> HttpResponse:
         "credentials": WebAuthnCredential.objects.filter(user=user),
         "codes_left": services.unused_recovery_codes(user),
         "has_two_factor": services.has_two_factor(user),
-        "required_by": _projects_requiring_two_factor(user),
+        "required_by": authz.projects_requiring_two_factor(user),
     }
     return render(request, "mfa/manage.html", context)
 
@@ -356,8 +342,6 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
         services.remove_totp(request.user, origin=_origin(request))
     except services.FactorError as error:
         messages.error(request, error.message)
-    except authz.Refused as refused:
-        messages.error(request, refused.reason)
     else:
         messages.success(request, "Your authenticator app was removed.")
     return redirect("mfa:manage")
@@ -410,8 +394,6 @@ def webauthn_remove(request: HttpRequest, pk: int) -> HttpResponse:
         services.remove_webauthn(request.user, credential_pk=pk, origin=_origin(request))
     except services.FactorError as error:
         messages.error(request, error.message)
-    except authz.Refused as refused:
-        messages.error(request, refused.reason)
     else:
         messages.success(request, "The key was removed.")
     return redirect("mfa:manage")

@@ -23,6 +23,7 @@ from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
 from bastion.mfa.recovery import publishing_frozen_until
 from bastion.mfa.services import factor_count, has_two_factor
+from bastion.packaging.decisions import ALLOW, Code, Decision, Refused, refuse
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
@@ -50,25 +51,6 @@ class Action(enum.StrEnum):
     APPROVE_CRITICAL_DELETION = "approve a deletion from"
     DESIGNATE_CRITICAL = "change the critical designations of"
     RESOLVE_RECOVERY = "resolve account recovery requests for"
-
-
-class Code(enum.StrEnum):
-    """Why the gate refused, for programs and tests; people read :attr:`Decision.reason`."""
-
-    ACCOUNT_DISABLED = "account_disabled"
-    EMAIL_UNVERIFIED = "email_unverified"
-    TOKEN_SCOPE = "token_scope"  # noqa: S105 - a code, not a secret
-    ROLE_REQUIRED = "role_required"
-    ADMIN_REQUIRED = "admin_required"
-    OPERATOR_ONLY = "operator_only"
-    RECOVERY_FREEZE = "recovery_freeze"
-    TWO_FACTOR_REQUIRED = "two_factor_required"
-    CRITICAL_NAME_RESERVED = "critical_name_reserved"
-    PROJECT_REQUIRES_TWO_FACTOR = "project_requires_two_factor"
-    PROJECT_NOT_ACCEPTING_UPLOADS = "project_not_accepting_uploads"
-    LAST_OWNER = "last_owner"
-    CRITICAL_DELETION_NEEDS_APPROVAL = "critical_deletion_needs_approval"
-    LAST_FACTOR = "last_factor"
 
 
 #: What each action needs: the roles that may perform it on an existing project.
@@ -131,45 +113,6 @@ class Actor:
     @classmethod
     def operator(cls) -> Actor:
         return cls(user=None, kind=ActorKind.OPERATOR)
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""  # shown to people: twine's reason phrase, the page's error
-    fix_url: str | None = None
-    warning: str = ""  # allowed, but people should hear this (a grace period running out)
-    code: str = ""  # a refusal's :class:`Code`
-
-
-ALLOW = Decision(True)
-
-
-def refuse(code: Code, reason: str, fix_url: str | None = None) -> Decision:
-    return Decision(False, reason, fix_url=fix_url, code=code)
-
-
-class Refused(Exception):
-    """A service was refused by the gate; ``decision`` says why (its code, reason and fix link).
-
-    The one way a refusal leaves a service: the upload view turns it into twine's reason phrase,
-    the pages into the 403 page, the admin into an error message, the CLI into a message and
-    exit status 1.
-    """
-
-    status = 403
-
-    def __init__(self, decision: Decision):
-        super().__init__(decision.reason)
-        self.decision = decision
-
-    @property
-    def code(self) -> str:
-        return self.decision.code
-
-    @property
-    def reason(self) -> str:
-        return self.decision.reason
 
 
 Rule = Callable[[Actor, Action, "Project | None"], Decision]
@@ -325,18 +268,25 @@ def recovery_freeze(actor: Actor, action: Action, project: Project | None) -> De
     )
 
 
+def projects_requiring_two_factor(user: User) -> list[str]:
+    """The projects (display names) whose mandate covers ``user``: the critical ones they
+    maintain and those whose owners require 2FA."""
+    names = {critical.name for critical in mandate.critical_projects_of(user)}
+    names.update(
+        Project.objects.filter(roles__user=user, requires_two_factor=True).values_list(
+            "name", flat=True
+        )
+    )
+    return sorted(names)
+
+
 def last_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
     """The last second factor stays while any mandate covers the user: the index-wide switch,
     a critical project they maintain (already during its grace period: the factor would be
     needed soon) or a project whose owners require 2FA. The same mandate as for uploads."""
     if action != Action.REMOVE_FACTOR or factor_count(actor.user) > 1:
         return ALLOW
-    names = {critical.name for critical in mandate.critical_projects_of(actor.user)}
-    names.update(
-        Project.objects.filter(roles__user=actor.user, requires_two_factor=True).values_list(
-            "name", flat=True
-        )
-    )
+    names = projects_requiring_two_factor(actor.user)
     if names:
         listed = ", ".join(f"'{name}'" for name in sorted(names))
         why = (
