@@ -6,7 +6,6 @@ from django.urls import reverse
 from bastion.events import services as events
 from bastion.events.models import SecurityEvent
 from bastion.events.services import Origin
-from bastion.mfa.models import TOTPDevice
 from bastion.packaging import authz
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +14,8 @@ SETTINGS = reverse("project_settings", args=["widget"])
 
 
 @pytest.fixture
-def owner_with_two_factor(world):
-    TOTPDevice.objects.create(user=world.owner, encrypted_secret="not used in these tests")
+def owner_with_two_factor(world, enrol_totp):
+    enrol_totp(world.owner)
 
 
 def test_require_two_factor_is_stored_shown_and_recorded(
