@@ -90,7 +90,7 @@ def test_a_yank_at_the_command_line_is_the_operators_action_and_the_gate_answers
     monkeypatch.setattr(authz, "OPERATOR_ACTIONS", frozenset())
     capsys.readouterr()
     assert main(["unyank", "spam", "1.0"]) == 1
-    assert "(operator_only)" in capsys.readouterr().err
+    assert "(not_for_the_operator)" in capsys.readouterr().err
     assert Release.objects.get().yanked
 
 

@@ -117,7 +117,7 @@ def test_the_operator_may_yank_and_nothing_else(project):
     operator = Actor.operator()
     assert may(operator, Action.YANK, project).allowed
     for action in (Action.DELETE, Action.MANAGE_ROLES, Action.UPLOAD, Action.ADMIN_DELETE):
-        assert may(operator, action, project).code == Code.OPERATOR_ONLY, action
+        assert may(operator, action, project).code == Code.NOT_FOR_THE_OPERATOR, action
 
 
 def test_a_refusal_leaves_a_service_as_one_exception_with_its_code(make_user, project):

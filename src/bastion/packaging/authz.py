@@ -44,13 +44,13 @@ class Action(enum.StrEnum):
     #: release or its last file. On a critical project it waits for an administrator.
     EMPTY_PROJECT = "delete everything served by"
     READ_HISTORY = "read the security history of"
-    REMOVE_FACTOR = "remove the last two-factor method, which protects"
+    REMOVE_FACTOR = "remove a two-factor method"
     # Administrators' powers, taken in the admin (see :func:`admin_powers`).
     ADMIN_MANAGE_ROLES = "manage, as an administrator, the roles of"
     ADMIN_DELETE = "delete, as an administrator, from"
     APPROVE_CRITICAL_DELETION = "approve a deletion from"
-    DESIGNATE_CRITICAL = "change the critical designations of"
-    RESOLVE_RECOVERY = "resolve account recovery requests for"
+    DESIGNATE_CRITICAL = "change which projects are critical"
+    RESOLVE_RECOVERY = "resolve account recovery requests"
 
 
 #: What each action needs: the roles that may perform it on an existing project.
@@ -127,6 +127,11 @@ def _label(project: Project | None) -> str:
     if project is None:
         return "any project"
     return f"new project '{project.name}'" if _is_new(project) else f"project '{project.name}'"
+
+
+def _doing(action: Action, project: Project | None) -> str:
+    """The action and its project, for actions that may concern no project at all."""
+    return f"{action} {_label(project)}" if project is not None else str(action)
 
 
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
@@ -331,12 +336,12 @@ def admin_powers(actor: Actor, action: Action, project: Project | None) -> Decis
         who = actor.user.username if actor.user else "the operator"
         return refuse(
             Code.ADMIN_REQUIRED,
-            f"'{who}' is not an administrator, so cannot {action} {_label(project)}.",
+            f"'{who}' is not an administrator, so cannot {_doing(action, project)}.",
         )
     if actor.kind == ActorKind.ADMIN and action not in ADMIN_ACTIONS:
         return refuse(
             Code.ADMIN_REQUIRED,
-            f"In the admin, an administrator cannot {action} {_label(project)}; "
+            f"In the admin, an administrator cannot {_doing(action, project)}; "
             "that is for the project's owners.",
         )
     return ALLOW
@@ -346,8 +351,8 @@ def operator_powers(actor: Actor, action: Action, project: Project | None) -> De
     """The operator runs the index: they may take the operator's actions, and only those."""
     if action not in OPERATOR_ACTIONS:
         return refuse(
-            Code.OPERATOR_ONLY,
-            f"The operator cannot {action} {_label(project)} from the command line.",
+            Code.NOT_FOR_THE_OPERATOR,
+            f"The operator cannot {_doing(action, project)} from the command line.",
         )
     return ALLOW
 

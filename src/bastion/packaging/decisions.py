@@ -20,7 +20,7 @@ class Code(enum.StrEnum):
     TOKEN_SCOPE = "token_scope"  # noqa: S105 - a code, not a secret
     ROLE_REQUIRED = "role_required"
     ADMIN_REQUIRED = "admin_required"
-    OPERATOR_ONLY = "operator_only"
+    NOT_FOR_THE_OPERATOR = "not_for_the_operator"
     RECOVERY_FREEZE = "recovery_freeze"
     TWO_FACTOR_REQUIRED = "two_factor_required"
     CRITICAL_NAME_RESERVED = "critical_name_reserved"
