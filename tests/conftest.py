@@ -8,8 +8,7 @@ from django.test import Client
 from bastion.accounts.services import create_user
 from bastion.mfa import reauth
 from bastion.packaging import authz
-from tests import e2e_progress
-from tests.mfa.conftest import enrol_totp  # noqa: F401 - the operator below needs a factor
+from tests import e2e_progress, factories
 
 
 @pytest.hookimpl(trylast=True)  # after the terminal reporter is set up
@@ -32,6 +31,24 @@ def make_user(db):
 @pytest.fixture
 def alice(make_user):
     return make_user("alice")
+
+
+@pytest.fixture
+def make_project(db):
+    """:func:`tests.factories.make_project`: a project with its people and releases."""
+    return factories.make_project
+
+
+@pytest.fixture
+def enrol_totp(db):
+    """:func:`tests.factories.enrol_totp`: give a user an authenticator app; returns its secret."""
+    return factories.enrol_totp
+
+
+@pytest.fixture
+def designate(db):
+    """:func:`tests.factories.designate`: make a name critical, enforced or in its grace period."""
+    return factories.designate
 
 
 class MailQueue:
@@ -69,13 +86,19 @@ def mail_queue(settings, django_capture_on_commit_callbacks) -> MailQueue:
 
 
 @pytest.fixture
-def admin_client(make_user, enrol_totp) -> Client:  # noqa: F811 - enrol_totp is the fixture
-    """A client signed in as an operator ("root") the admin opens for: staff, with an
-    authenticator app, and a password-and-factor confirmation in the last 15 minutes."""
+def admin_user(make_user, enrol_totp):
+    """The operator ("root"): an administrator with an authenticator app, as the admin needs."""
     root = make_user("root", admin=True)
     enrol_totp(root)
+    return root
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    """A client signed in as :func:`admin_user`, with a password-and-factor confirmation in the
+    last 15 minutes, so the admin opens for it."""
     client = Client()
-    client.force_login(root)
+    client.force_login(admin_user)
     session = client.session
     reauth.mark_recent_auth(SimpleNamespace(session=session), "totp")
     session.save()

@@ -54,6 +54,30 @@ def test_yank_and_unyank(alice, capsys):
     assert not release.yanked and release.yanked_reason == ""
 
 
+def test_a_yank_at_the_command_line_is_the_operators_action_and_the_gate_answers_it(
+    capsys, monkeypatch
+):
+    from bastion.events.models import SecurityEvent
+    from bastion.packaging import authz
+    from bastion.packaging.models import JournalEntry
+
+    project = Project.objects.create(name="Spam", normalized_name="spam")
+    Release.objects.create(
+        project=project, version="1.0", canonical_version="1", metadata_version="2.4"
+    )
+    assert main(["yank", "spam", "1.0", "--reason", "broken build"]) == 0
+    event = SecurityEvent.objects.get(tag="release:yank")
+    assert event.user is None and event.additional["actor"] == "operator"
+    entry = JournalEntry.objects.get(action="yank release")
+    assert entry.submitted_by is None and Project.objects.get().last_serial == entry.pk
+    # The decision is the gate's: were the operator not granted yanking, the CLI is refused.
+    monkeypatch.setattr(authz, "OPERATOR_ACTIONS", frozenset())
+    capsys.readouterr()
+    assert main(["unyank", "spam", "1.0"]) == 1
+    assert "(not_for_the_operator)" in capsys.readouterr().err
+    assert Release.objects.get().yanked
+
+
 def test_yank_unknown_release_fails_clearly(alice, capsys):
     Project.objects.create(name="Spam", normalized_name="spam")
     assert main(["yank", "spam", "9.9", "--reason", "x"]) == 1

@@ -78,7 +78,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     from bastion.accounts.models import User
     from bastion.packaging import authz
     from bastion.packaging.services import get_project
-    from bastion.tokens.services import TokenRefused, create_token
+    from bastion.tokens.services import create_token
 
     user = User.objects.filter(username=args.name).first()
     if user is None:
@@ -95,13 +95,15 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
             project=project,
             expires_days=args.expires_days,
         )
-    except TokenRefused as refused:
-        return _fail(refused.decision.reason)
+    except authz.Refused as refused:
+        return _fail(refused.reason)
     print(minted.secret)
     return 0
 
 
 def _set_yanked(args: argparse.Namespace, yanked: bool) -> int:
+    """The operator yanks as themself: an actor the gate answers, recorded as the operator's."""
+    from bastion.packaging import authz
     from bastion.packaging.services import PackagingError, get_project, set_yanked
 
     project = get_project(args.project)
@@ -109,12 +111,14 @@ def _set_yanked(args: argparse.Namespace, yanked: bool) -> int:
         return _fail(f"no project named '{args.project}'")
     try:
         release = set_yanked(
-            actor=None,
+            actor=authz.Actor.operator(),
             project=project,
             version=args.version,
             yanked=yanked,
             reason=getattr(args, "reason", ""),
         )
+    except authz.Refused as refused:
+        return _fail(f"{refused.reason} ({refused.code})")
     except PackagingError as error:
         return _fail(error.message)
     print(f"{'Yanked' if yanked else 'Unyanked'} {project.name} {release.version}")

@@ -5,9 +5,6 @@ import re
 import pytest
 
 from bastion.packaging.models import Role, RoleName
-from tests.critical.conftest import designate  # noqa: F401 - shared fixture
-from tests.manage.conftest import make_project  # noqa: F401 - shared fixture
-from tests.mfa.conftest import enrol_totp  # noqa: F401 - shared fixture
 
 ACCOUNT_PAGES = {
     "/manage/account/": "Account",
@@ -28,8 +25,8 @@ def sidebar(response) -> str:
 
 
 @pytest.fixture
-def critical_maintainer(member, make_project, designate):  # noqa: F811 - the imported fixtures
-    project = make_project("Requests", member, "2.0")
+def critical_maintainer(member, make_project, designate):
+    project = make_project("Requests", owners=[member], versions=["2.0"])
     return designate(project.normalized_name, enforced=False), project
 
 
@@ -52,7 +49,7 @@ def test_every_account_page_has_the_sidebar_with_its_own_entry_current(logged_in
 def test_the_sidebar_shows_two_factor_off_then_methods_and_recovery_codes_left(
     logged_in,
     member,
-    enrol_totp,  # noqa: F811
+    enrol_totp,
 ):
     assert "Off" in sidebar(logged_in.get("/manage/account/"))
     enrol_totp(member)
@@ -70,7 +67,7 @@ def test_an_account_without_a_second_factor_is_asked_to_add_one(logged_in):
 
 
 @pytest.mark.django_db
-def test_an_account_with_a_second_factor_is_not_asked(logged_in, member, enrol_totp):  # noqa: F811
+def test_an_account_with_a_second_factor_is_not_asked(logged_in, member, enrol_totp):
     enrol_totp(member)
     page = logged_in.get("/manage/account/").content.decode()
     assert "Protect your account" not in page
@@ -92,10 +89,10 @@ def test_a_critical_maintainer_without_2fa_is_told_firmly_with_the_enforcement_d
 
 @pytest.mark.django_db
 def test_the_key_offer_is_in_the_sidebar_only_when_the_account_is_eligible(
-    logged_in, member, make_project, designate  # noqa: F811
+    logged_in, member, make_project, designate
 ):  # fmt: skip
     assert "Security key offer" not in sidebar(logged_in.get("/manage/account/"))
-    project = make_project("Requests", member, "2.0")
+    project = make_project("Requests", owners=[member], versions=["2.0"])
     designate(project.normalized_name)
     nav = sidebar(logged_in.get("/manage/account/"))
     assert '<a href="/manage/account/security-key/">Security key offer</a>' in nav
@@ -104,9 +101,9 @@ def test_the_key_offer_is_in_the_sidebar_only_when_the_account_is_eligible(
 
 @pytest.mark.django_db
 def test_a_maintainer_role_also_counts_for_the_critical_call_to_action(
-    client, make_user, member, make_project, designate  # noqa: F811
+    client, make_user, member, make_project, designate
 ):  # fmt: skip
-    project = make_project("Requests", member, "2.0")
+    project = make_project("Requests", owners=[member], versions=["2.0"])
     designate(project.normalized_name)
     mario = make_user("mario")
     Role.objects.create(project=project, user=mario, role_name=RoleName.MAINTAINER)

@@ -71,14 +71,14 @@ def test_add_and_remove_by_an_admin_with_reasons(make_user, capsys):
 
 
 def test_stats_json_counts_critical_and_other_accounts(
-    make_user, make_project, designate, enroll_totp, capsys
+    make_user, make_project, designate, enrol_totp, capsys
 ):
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
     make_project("requests", owners=[alice], maintainers=[bob])
     designate("requests")
     designate("numpy")  # not hosted: counted as a project, has no accounts
-    enroll_totp(alice)
-    enroll_totp(carol)
+    enrol_totp(alice)
+    enrol_totp(carol)
     code, out, _ = run(capsys, "stats", "--json")
     numbers = json.loads(out)
     assert code == 0

@@ -6,35 +6,20 @@ from bastion.critical import deletions
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import CLI
 from bastion.packaging import authz, management
-from bastion.packaging.models import File, Project
-from bastion.packaging.services import PackagingError, create_project
-from tests.critical.conftest import add_release
+from bastion.packaging.models import Project
+from bastion.packaging.services import create_project
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
 
-def with_file(release, filename):
-    return File.objects.create(
-        release=release,
-        filename=filename,
-        packagetype="bdist_wheel",
-        python_version="py3",
-        size=1,
-        sha256_digest=filename.ljust(64, "0")[:64],
-        blake2_256_digest=filename.ljust(64, "1")[:64],
-        md5_digest="0" * 32,
-        path=filename,
-        upload_time="2026-01-01T00:00:00Z",
-    )
-
-
 @pytest.fixture
-def atomicwrites(make_project, alice, enroll_totp, designate, make_user):
+def atomicwrites(make_project, alice, enrol_totp, designate, make_user):
     """A critical project with two releases, each with one file, and a project that needs it."""
-    enroll_totp(alice)  # 2FA does not exempt anyone from the approval
+    enrol_totp(alice)  # 2FA does not exempt anyone from the approval
     project = make_project("atomicwrites", owners=[alice])
-    with_file(add_release(project, "1.3"), "atomicwrites-1.3-py3-none-any.whl")
-    with_file(add_release(project, "1.4"), "atomicwrites-1.4-py3-none-any.whl")
+    add_release(project, "1.3", "atomicwrites-1.3-py3-none-any.whl")
+    add_release(project, "1.4", "atomicwrites-1.4-py3-none-any.whl")
     make_project(
         "pytest", owners=[make_user("ronny")], releases={"7.0": {"requires": ["atomicwrites"]}}
     )
@@ -51,18 +36,18 @@ def delete(actor, project, version):
 def test_older_releases_can_go_but_the_last_one_waits_for_an_admin(atomicwrites, alice, make_user):
     owner = authz.Actor(alice)
     delete(owner, atomicwrites, "1.3")
-    with pytest.raises(PackagingError) as refused:
+    with pytest.raises(authz.Refused) as refused:
         delete(owner, atomicwrites, "1.4")
-    assert refused.value.status == 403
-    assert "administrator must approve" in refused.value.message
-    assert "1 project(s) require it (pytest)" in refused.value.message
-    with pytest.raises(PackagingError):
+    assert refused.value.code == authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL
+    assert "1 project(s) require it (pytest)" in refused.value.reason  # what would break
+    with pytest.raises(authz.Refused):
         delete(owner, atomicwrites, "1.4")
     request = DeletionRequest.objects.get()  # asking twice files one request
     assert request.approved is None and request.requested_by == alice
 
-    with pytest.raises(PackagingError, match="not an admin"):
+    with pytest.raises(authz.Refused) as refused:
         deletions.decide(admin=alice, request=request, approve=True)
+    assert refused.value.code == authz.Code.ADMIN_REQUIRED
     deletions.decide(admin=make_user("root", admin=True), request=request, approve=True)
     delete(owner, atomicwrites, "1.4")
     assert not atomicwrites.releases.exists()
@@ -73,31 +58,33 @@ def test_older_releases_can_go_but_the_last_one_waits_for_an_admin(atomicwrites,
 def test_a_rejected_request_still_refuses(atomicwrites, alice, make_user):
     owner = authz.Actor(alice)
     atomicwrites.releases.get(version="1.3").delete()
-    with pytest.raises(PackagingError):
+    with pytest.raises(authz.Refused):
         delete(owner, atomicwrites, "1.4")
     deletions.decide(
         admin=make_user("root", admin=True), request=DeletionRequest.objects.get(), approve=False
     )
-    with pytest.raises(PackagingError, match="approve"):
+    with pytest.raises(authz.Refused) as refused:
         delete(owner, atomicwrites, "1.4")
+    assert refused.value.code == authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL
     assert atomicwrites.releases.filter(version="1.4").exists()
 
 
 def test_a_project_that_is_not_critical_deletes_freely(make_project, alice):
     project = make_project("leftpad", owners=[alice])
-    with_file(add_release(project, "1.0"), "leftpad-1.0-py3-none-any.whl")
+    add_release(project, "1.0", "leftpad-1.0-py3-none-any.whl")
     delete(authz.Actor(alice), project, "1.0")
     assert not project.releases.exists()
 
 
 def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintainers(
-    atomicwrites, alice, make_user, enroll_totp
+    atomicwrites, alice, make_user, enrol_totp
 ):
     Project.objects.get(pk=atomicwrites.pk).delete()  # e.g. an admin, after approval
     mallory = make_user("mallory")
-    enroll_totp(mallory)
-    with pytest.raises(PackagingError, match="reserved"):
+    enrol_totp(mallory)
+    with pytest.raises(authz.Refused) as refused:
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
+    assert refused.value.code == authz.Code.CRITICAL_NAME_RESERVED
     again = create_project(actor=authz.Actor(alice), name="AtomicWrites")
     assert again.normalized_name == "atomicwrites"
     assert Designation.objects.get(normalized_name="atomicwrites").is_active
@@ -105,7 +92,7 @@ def test_delete_and_recreate_keeps_the_label_and_the_name_stays_with_its_maintai
 
 def test_renaming_a_critical_project_keeps_the_label_on_both_names(make_project, alice, designate):
     project = make_project("cheetah3", owners=[alice])
-    with_file(add_release(project, "3.2"), "cheetah3-3.2-py3-none-any.whl")
+    add_release(project, "3.2", "cheetah3-3.2-py3-none-any.whl")
     original = designate("cheetah3")
     project.name, project.normalized_name = "CT3", "ct3"
     project.save()  # no Bastion path renames today; any future one (or the admin) meets this
@@ -122,14 +109,13 @@ def delete_project(actor, project):
 
 
 def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
-    atomicwrites, alice, make_user, enroll_totp
+    atomicwrites, alice, make_user, enrol_totp
 ):
     owner = authz.Actor(alice)
-    with pytest.raises(PackagingError) as refused:
+    with pytest.raises(authz.Refused) as refused:
         delete_project(owner, atomicwrites)
-    assert refused.value.status == 403
-    assert "would delete the whole project" in refused.value.message
-    assert "1 project(s) require it (pytest)" in refused.value.message
+    assert refused.value.code == authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL
+    assert "1 project(s) require it (pytest)" in refused.value.reason
     request = DeletionRequest.objects.get()
     assert request.version == ""  # the whole project
     assert atomicwrites.releases.count() == 2
@@ -138,9 +124,10 @@ def test_deleting_a_critical_project_waits_for_an_admin_and_keeps_the_label(
     assert not Project.objects.filter(normalized_name="atomicwrites").exists()
     assert Designation.objects.get(normalized_name="atomicwrites").is_active
     mallory = make_user("mallory")
-    enroll_totp(mallory)
-    with pytest.raises(PackagingError, match="reserved"):
+    enrol_totp(mallory)
+    with pytest.raises(authz.Refused) as refused:
         create_project(actor=authz.Actor(mallory), name="atomicwrites")
+    assert refused.value.code == authz.Code.CRITICAL_NAME_RESERVED
 
 
 def test_owners_hear_of_a_deletion_request_and_of_the_admins_decision(
@@ -152,7 +139,7 @@ def test_owners_hear_of_a_deletion_request_and_of_the_admins_decision(
 
     second_owner = make_user("bob")
     Role.objects.create(user=second_owner, project=atomicwrites, role_name=RoleName.OWNER)
-    with pytest.raises(PackagingError), mail_queue.committed():
+    with pytest.raises(authz.Refused), mail_queue.committed():
         delete_project(authz.Actor(alice), atomicwrites)
     sent = mail_queue.deliver()
     assert sorted(m.to[0] for m in sent) == ["alice@example.com", "bob@example.com"]

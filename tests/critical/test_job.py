@@ -9,7 +9,7 @@ from bastion.critical import services
 from bastion.critical.models import Designation, DesignationNotice
 from bastion.critical.policy import Policy
 from bastion.events.models import SecurityEvent
-from tests.critical.conftest import add_release
+from tests.factories import add_release
 
 TODAY = date(2026, 11, 25)
 POLICY = Policy(top_percent=10.0, grace_days=30)
@@ -142,10 +142,10 @@ def test_only_an_admin_removes_a_designation_and_the_job_leaves_it_removed(world
     assert restored.is_active and restored.removal_reason == ""
 
 
-def test_grace_reminders_go_once_a_day_to_maintainers_without_2fa(world, enroll_totp, alice):
+def test_grace_reminders_go_once_a_day_to_maintainers_without_2fa(world, enrol_totp, alice):
     services.designate(policy=POLICY, on=TODAY, downloads=downloads_of(COUNTS))
+    enrol_totp(alice)
     mail.outbox.clear()
-    enroll_totp(alice)
     assert services.send_grace_reminders(TODAY) == 1  # bob; alice has 2FA
     assert services.send_grace_reminders(TODAY) == 0
     assert services.send_grace_reminders(TODAY + timedelta(days=1)) == 1

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mallory(make_user, enroll_totp):
+def mallory(make_user, enrol_totp):
     """A squatter who did everything right: verified address and a second factor."""
     user = make_user("mallory")
-    enroll_totp(user)
+    enrol_totp(user)
     return user
 
 
@@ -28,27 +28,27 @@ def test_a_lookalike_of_a_critical_name_not_hosted_here_is_refused(designate, ma
 
 
 def test_after_the_refusal_the_rightful_maintainer_creates_the_critical_name(
-    designate, mallory, alice, enroll_totp
+    designate, mallory, alice, enrol_totp
 ):
     designate("ghost-pkg", enforced=False)
     with pytest.raises(PackagingError, match="too similar"):
         create_project(actor=authz.Actor(mallory), name="ghostpkg")
-    with pytest.raises(PackagingError, match="'Ghost-Pkg' is critical") as mandate:
+    with pytest.raises(authz.Refused) as mandate:
         create_project(actor=authz.Actor(alice), name="Ghost-Pkg")  # today's rule: 2FA first
-    assert mandate.value.status == 403
-    enroll_totp(alice)
+    assert mandate.value.code == authz.Code.TWO_FACTOR_REQUIRED
+    enrol_totp(alice)
     project = create_project(actor=authz.Actor(alice), name="Ghost-Pkg")
     assert project.normalized_name == "ghost-pkg"
 
 
 def test_a_lookalike_of_a_deleted_critical_project_is_refused_and_its_maintainers_recreate_it(
-    designate, make_project, mallory, alice, enroll_totp
+    designate, make_project, mallory, alice, enrol_totp
 ):
     designate("atomicwrites")
     Project.objects.get(pk=make_project("atomicwrites", owners=[alice]).pk).delete()
     with pytest.raises(PackagingError, match="too similar to 'atomicwrites'"):
         create_project(actor=authz.Actor(mallory), name="atomic-writes")
-    enroll_totp(alice)
+    enrol_totp(alice)
     assert create_project(actor=authz.Actor(alice), name="AtomicWrites").name == "AtomicWrites"
 
 
@@ -59,11 +59,11 @@ def test_a_lookalike_of_an_admin_designation_is_refused(designate, mallory):
 
 
 def test_a_name_that_is_itself_critical_is_not_refused_for_resembling_another(
-    designate, alice, enroll_totp
+    designate, alice, enrol_totp
 ):
     designate("foo-bar")  # two critical names that look alike, both rightful
     designate("foobar")
-    enroll_totp(alice)
+    enrol_totp(alice)
     assert create_project(actor=authz.Actor(alice), name="foobar").normalized_name == "foobar"
 
 

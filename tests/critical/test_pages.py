@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from bastion.critical import services
 from bastion.critical.models import StatsSnapshot
-from tests.critical.conftest import add_release
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
@@ -38,11 +38,11 @@ def test_json_api_says_critical_and_since_when(client, widget, designate):
 
 
 def test_stats_page_shows_the_numbers_and_an_svg_history_without_scripts(
-    client, widget, designate, enroll_totp, alice
+    client, widget, designate, enrol_totp, alice
 ):
     designate("widget")
     services.snapshot_stats()
-    enroll_totp(alice)
+    enrol_totp(alice)
     StatsSnapshot.objects.create(
         day="2026-01-01",
         numbers={"critical_accounts_2fa_share": 0.25, "other_accounts_2fa_share": 0.05},

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from bastion.downloads import charts
 from bastion.packaging.models import Project, Role, RoleName
-from tests.manage.conftest import add_release
+from tests.factories import add_release
 
 from .conftest import seed_rollup
 

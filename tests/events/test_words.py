@@ -10,7 +10,7 @@ import bastion
 from bastion.events import services as events
 from bastion.events.describe import SENTENCES, describe
 from bastion.events.models import SecurityEvent
-from tests.manage.conftest import make_project, world  # noqa: F401 - shared fixtures
+from tests.manage.conftest import world  # noqa: F401 - a shared fixture
 
 SOURCE = Path(bastion.__file__).parent
 KINDS = "account|project|token|role|admin|release|file|require_2fa"

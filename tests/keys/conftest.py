@@ -5,13 +5,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
-from bastion.critical.models import Designation
 from bastion.keys import services
 from bastion.keys.policy import Phase, Policy
-from bastion.mfa.models import TOTPDevice, WebAuthnCredential
+from bastion.mfa.models import WebAuthnCredential
 from bastion.packaging.models import Project, Role, RoleName
+from tests import factories
 
 #: PyPI's 2022 giveaway (reference §7), as a policy.
 PYPI_PHASES = (
@@ -34,13 +33,8 @@ def critical_project(db):
     """A project designated critical (by an admin), hosted here."""
 
     def make(name: str = "requests") -> Project:
-        project = Project.objects.create(name=name, normalized_name=name.lower())
-        Designation.objects.create(
-            normalized_name=name.lower(),
-            kind="admin",
-            reason={"kind": "admin", "admin": "root", "note": "test"},
-            enforcement_date=timezone.localdate(),
-        )
+        project = factories.make_project(name)
+        factories.designate(name)
         return project
 
     return make
@@ -66,10 +60,6 @@ def critical_maintainer(make_user, critical_project, maintainer_of):
         return maintainer_of(make_user(username), project, RoleName.OWNER)
 
     return make
-
-
-def give_totp(user) -> None:
-    TOTPDevice.objects.create(user=user, encrypted_secret="not-read-by-the-key-program")
 
 
 def give_key(user, *, passkey: bool = False) -> WebAuthnCredential:

@@ -10,7 +10,8 @@ from bastion.events.models import SecurityEvent
 from bastion.keys import services
 from bastion.keys.models import PromoCode
 from bastion.keys.policy import Phase, Policy
-from tests.keys.conftest import OPEN, PYPI, give_key, give_totp
+from tests.factories import enrol_totp
+from tests.keys.conftest import OPEN, PYPI, give_key
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,7 @@ def test_eligibility_is_checked_at_claim_time_not_at_designation(critical_mainta
     stock(1)
     user = critical_maintainer()
     assert services.eligibility(user, policy=OPEN).eligible
-    give_totp(user)  # enabled 2FA after being designated, before claiming
+    enrol_totp(user)  # enabled 2FA after being designated, before claiming
     with pytest.raises(services.ClaimRefused, match="already use two-factor"):
         claim(user)
 
@@ -117,8 +118,8 @@ def test_eligibility_is_checked_at_claim_time_not_at_designation(critical_mainta
 @pytest.mark.parametrize(
     ("on", "setup", "allowed"),
     [
-        (date(2022, 7, 10), give_totp, False),
-        (date(2022, 8, 26), give_totp, True),
+        (date(2022, 7, 10), enrol_totp, False),
+        (date(2022, 8, 26), enrol_totp, True),
         (date(2022, 8, 26), give_key, False),
     ],
 )

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from bastion.keys import services
 from bastion.keys.models import PromoCode, Vendor
-from tests.keys.conftest import give_key, give_totp
+from tests.factories import enrol_totp
+from tests.keys.conftest import give_key
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,7 @@ def test_the_page_thanks_a_claimer_who_registered_a_key(critical_maintainer, sto
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        (give_totp, "You already use two-factor authentication."),
+        (enrol_totp, "You already use two-factor authentication."),
         (give_key, "You already use two-factor authentication."),
     ],
 )

@@ -14,7 +14,7 @@ from bastion.packaging.models import (
     Release,
     Role,
 )
-from bastion.packaging.services import PackagingError, create_project
+from bastion.packaging.services import create_project
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_the_service_refuses_without_the_gate(world):
     from bastion.events.services import CLI
     from bastion.packaging import management
 
-    with pytest.raises(PackagingError):
+    with pytest.raises(authz.Refused) as refused:
         management.delete_project(
             actor=authz.Actor(world.stranger),
             project=world.project,
@@ -100,3 +100,4 @@ def test_the_service_refuses_without_the_gate(world):
             reason="x",
             origin=CLI,
         )
+    assert refused.value.code == authz.Code.ROLE_REQUIRED

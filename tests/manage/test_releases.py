@@ -13,8 +13,7 @@ from bastion.packaging.models import (
     Release,
 )
 from bastion.packaging.signals import project_changed
-
-from .conftest import add_release
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +154,7 @@ def test_delete_file_with_wrong_confirmation_shows_error_beside_that_file(world,
 def test_file_of_another_project_cannot_be_deleted_through_this_one(
     world, owner_client, make_project
 ):
-    make_project("Other", world.owner, "1.0")
+    make_project("Other", owners=[world.owner], versions=["1.0"])
     url = reverse("delete_file", kwargs=RELEASE)
     filename = "other-1.0.tar.gz"
     response = owner_client.post(url, {"filename": filename, "confirm": filename, "reason": "x"})

@@ -155,7 +155,7 @@ def test_an_owner_can_leave_when_another_owner_remains(world, owner_client):
 
 
 def test_role_of_another_project_is_404(world, owner_client, make_project):
-    other = make_project("Other", world.stranger)
+    other = make_project("Other", owners=[world.stranger])
     role = Role.objects.get(project=other)
     assert owner_client.post(reverse("remove_role", args=["widget", role.pk])).status_code == 404
     assert Role.objects.filter(pk=role.pk).exists()

@@ -6,7 +6,6 @@ from django.urls import reverse
 from bastion.events import services as events
 from bastion.events.models import SecurityEvent
 from bastion.events.services import Origin
-from bastion.mfa.models import TOTPDevice
 from bastion.packaging import authz
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +14,8 @@ SETTINGS = reverse("project_settings", args=["widget"])
 
 
 @pytest.fixture
-def owner_with_two_factor(world):
-    TOTPDevice.objects.create(user=world.owner, encrypted_secret="not used in these tests")
+def owner_with_two_factor(world, enrol_totp):
+    enrol_totp(world.owner)
 
 
 def test_require_two_factor_is_stored_shown_and_recorded(
@@ -77,6 +76,17 @@ def test_project_history_lists_the_projects_events_with_who_did_them(world, owne
     page = owner_client.get(reverse("project_history", args=["widget"])).content.decode()
     assert "Release yanked" in page and "olivia" in page and "203.0.113.7" in page
     assert "192.0.2.99" not in page
+
+
+def test_an_owner_without_2fa_reads_the_history_of_their_critical_project(
+    world, owner_client, designate
+):
+    """Reading changes nothing: the mandate that refuses the settings page does not hide the log."""
+    designate("widget")  # enforced: the owner, without 2FA, may no longer change anything
+    assert owner_client.get(SETTINGS).status_code == 403
+    assert owner_client.get(reverse("project_history", args=["widget"])).status_code == 200
+    maintainer = world.client_for(world.maintainer)  # owners read it, as on PyPI
+    assert maintainer.get(reverse("project_history", args=["widget"])).status_code == 403
 
 
 def test_history_escapes_what_clients_sent(world, owner_client):

@@ -1,13 +1,8 @@
-import time
-
-import pyotp
 import pytest
 
-from bastion.events.services import Origin
-from bastion.mfa import services, totp
+from bastion.mfa import services
+from tests.factories import ORIGIN, code_at  # noqa: F401 - the mfa tests import them from here
 from tests.mfa.authenticator import SoftAuthenticator
-
-ORIGIN = Origin(ip_address="198.51.100.7", user_agent="pytest")
 
 
 @pytest.fixture(autouse=True)
@@ -25,23 +20,6 @@ def origin():
 def authenticator(settings):
     settings.BASE_URL = "http://localhost:8000"
     return SoftAuthenticator("http://localhost:8000")
-
-
-@pytest.fixture
-def enrol_totp(db):
-    """Give ``user`` an authenticator app; returns its secret. The confirming code is spent."""
-
-    def enrol(user, at: float | None = None) -> str:
-        secret = totp.new_secret()
-        at = time.time() - 30 if at is None else at
-        services.confirm_totp(user, secret=secret, code=code_at(secret, at), origin=ORIGIN)
-        return secret
-
-    return enrol
-
-
-def code_at(secret: str, when: float) -> str:
-    return pyotp.TOTP(secret).at(when)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_lost_device_recovery_from_request_to_freeze(
     assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "alice@work.example"]
     assert "cannot publish" in mailoutbox[0].body
     decision = authz.may(actor_for(alice), authz.Action.UPLOAD, project)
-    assert not decision.allowed and "reset by an administrator" in decision.reason
+    assert decision.code == authz.Code.RECOVERY_FREEZE
     expected_end = request.resolved_at + timedelta(hours=72)
     assert request.publishing_frozen_until == expected_end
 

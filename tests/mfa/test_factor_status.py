@@ -1,6 +1,6 @@
 """has_two_factor and two_factor_methods: the questions the gate and the mandate ask."""
 
-from bastion.mfa.models import TOTPDevice, WebAuthnCredential
+from bastion.mfa.models import WebAuthnCredential
 from bastion.mfa.services import has_two_factor, two_factor_methods
 
 
@@ -19,8 +19,8 @@ def test_a_new_account_has_no_second_factor(alice):
     assert two_factor_methods(alice) == set()
 
 
-def test_an_authenticator_app_counts_as_totp(alice):
-    TOTPDevice.objects.create(user=alice, encrypted_secret="x")
+def test_an_authenticator_app_counts_as_totp(alice, enrol_totp):
+    enrol_totp(alice)
     assert has_two_factor(alice) is True
     assert two_factor_methods(alice) == {"totp"}
 
@@ -39,9 +39,9 @@ def test_a_passkey_alone_is_a_second_factor(alice):
     assert two_factor_methods(alice) == {"passkey"}
 
 
-def test_factors_of_one_user_do_not_count_for_another(alice, make_user):
+def test_factors_of_one_user_do_not_count_for_another(alice, make_user, enrol_totp):
     bob = make_user("bob")
-    TOTPDevice.objects.create(user=alice, encrypted_secret="x")
+    enrol_totp(alice)
     _key(alice, "key")
     assert has_two_factor(bob) is False
     assert two_factor_methods(bob) == set()

@@ -12,16 +12,16 @@ from packaging.utils import canonicalize_version
 from packaging.version import Version
 
 from bastion.packaging.models import File, PackageType, Project, ProjectStatus, Release, Role
-from bastion.packaging.services import journal, normalize
+from bastion.packaging.services import journal
 from bastion.packaging.storage import key_for, store_bytes
+from tests import factories
 
 
 def make_project(
     name: str = "Holy_Grail", *, status: str = ProjectStatus.ACTIVE, status_reason: str = ""
 ) -> Project:
-    project = Project.objects.create(
-        name=name, normalized_name=normalize(name), status=status, status_reason=status_reason
-    )
+    """:func:`tests.factories.make_project`, journalled so the serial moves."""
+    project = factories.make_project(name, status=status, status_reason=status_reason)
     journal(project, "create")
     return project
 

@@ -1,2 +1,2 @@
-from tests.manage.conftest import make_project, world  # noqa: F401 - shared fixtures
+from tests.manage.conftest import world  # noqa: F401 - a shared fixture
 from tests.mfa.conftest import authenticator, enrol_key  # noqa: F401 - shared fixtures

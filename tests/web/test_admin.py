@@ -134,9 +134,9 @@ def test_removing_a_role_inline_is_a_security_event(admin_client, world):
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context and response.context["errors"]
     assert not world.project.roles.filter(user=world.maintainer).exists()
-    event = SecurityEvent.objects.get(tag="admin:change", additional__object="roles")
-    assert event.project == world.project
-    assert event.additional["changes"] == ["removed mario is Maintainer of Widget"]
+    event = SecurityEvent.objects.get(tag="role:remove")  # the owners' service, by the admin
+    assert event.project == world.project and event.user.is_superuser
+    assert (event.additional["username"], event.additional["role"]) == ("mario", "Maintainer")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bastion.packaging import selectors
 from bastion.packaging.models import Project, Release, Role, RoleName
-from tests.manage.conftest import add_release
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def published(make_project, alice):
     """A project with releases, its summary given, changed at ``serial``."""
 
     def make(name: str, *versions: str, summary: str = "", serial: int = 1) -> Project:
-        project = make_project(name, alice)
+        project = make_project(name, owners=[alice])
         for version in versions or ("1.0",):
             add_release(project, version, summary=summary)
         Project.objects.filter(pk=project.pk).update(last_serial=serial)
@@ -81,7 +81,7 @@ def test_search_without_match_says_so(client, published):
 
 
 def test_a_listing_shows_latest_version_summary_and_date(client, make_project, alice):
-    project = make_project("Widget", alice)
+    project = make_project("Widget", owners=[alice])
     add_release(project, "1.9", summary="old summary")
     add_release(project, "1.10", summary="Widgets for everyone")
     add_release(project, "2.0rc1", summary="pre-release")
@@ -118,8 +118,8 @@ def test_search_results_are_paginated_and_the_pager_keeps_the_query(client, publ
 def test_your_projects_and_the_profile_list_the_newest_release_first(
     client, make_user, make_project, alice
 ):
-    older = make_project("Older", alice, "1.0")
-    newer = make_project("Newer", alice, "3.1")
+    older = make_project("Older", owners=[alice], versions=["1.0"])
+    newer = make_project("Newer", owners=[alice], versions=["3.1"])
     Release.objects.filter(project=older).update(created=timezone.now() - timedelta(days=9))
     Release.objects.filter(project=newer).update(summary="Fresh")
     bob = make_user("bob")

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bastion.packaging.models import Release
-from tests.manage.conftest import add_release
+from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_prerelease_is_not_the_default_release(client, world):
 
 
 def test_description_is_rendered_and_scripts_are_escaped(client, make_project, alice):
-    project = make_project("Readme", alice)
+    project = make_project("Readme", owners=[alice])
     add_release(
         project,
         "1.0",
@@ -67,14 +67,14 @@ def test_description_is_rendered_and_scripts_are_escaped(client, make_project, a
 
 
 def test_rst_description_is_rendered(client, make_project, alice):
-    project = make_project("Rst", alice)
+    project = make_project("Rst", owners=[alice])
     add_release(project, "1.0", description="Hello\n=====\n\n*emphasis*\n")
     page = client.get(reverse("project", args=["rst"])).content.decode()
     assert "<em>emphasis</em>" in page
 
 
 def test_only_http_links_from_metadata_are_shown(client, make_project, alice):
-    project = make_project("Links", alice)
+    project = make_project("Links", owners=[alice])
     add_release(
         project,
         "1.0",

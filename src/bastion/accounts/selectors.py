@@ -1,17 +1,15 @@
 """Read-only views of accounts for the command line."""
 
 from bastion.accounts.models import User
-from bastion.critical.models import Designation
+from bastion.critical.enforcement import critical_projects_of
 from bastion.mfa.services import two_factor_summary
 
 
 def _critical_projects(user: User) -> list[dict]:
     """The critical projects the user holds a role on, and when each one's mandate applies."""
-    names = [role.project.normalized_name for role in user.roles.all()]
-    designations = Designation.objects.active().filter(normalized_name__in=names)
     return [
-        {"name": d.normalized_name, "enforcement_date": d.enforcement_date.isoformat()}
-        for d in designations.order_by("normalized_name")
+        {"name": c.normalized_name, "enforcement_date": c.enforcement_date.isoformat()}
+        for c in critical_projects_of(user)
     ]
 
 

@@ -14,6 +14,7 @@ from django.urls import path
 from bastion.critical import deletions, selectors, services
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import Origin
+from bastion.packaging import authz
 from bastion.packaging.services import PackagingError
 
 
@@ -54,7 +55,8 @@ class DesignationAdmin(admin.ModelAdmin):
         ]
 
     def _superuser(self, request) -> None:
-        if not request.user.is_superuser:
+        actor = authz.Actor.admin(request.user)
+        if not authz.may(actor, authz.Action.DESIGNATE_CRITICAL).allowed:
             raise PermissionDenied
 
     def _page(self, request, template: str, **context):
@@ -136,6 +138,8 @@ class DeletionRequestAdmin(admin.ModelAdmin):
                 )
             except PackagingError as error:
                 self.message_user(request, error.message, messages.ERROR)
+            except authz.Refused as refused:
+                self.message_user(request, refused.reason, messages.ERROR)
 
     @admin.action(description="Approve the selected deletions")
     def approve(self, request, queryset) -> None:

@@ -3,7 +3,10 @@
 In 2022 a maintainer deleted a critical project and re-uploaded it to shed the label, and every
 pinned install of the old versions broke. Here the label stays on the name anyway; this module
 stops the breakage: a deletion that would leave a critical project with no files at all (its
-last release, or its last file) waits for an admin, and the owner is told what would break.
+last release, or its last file) is the gate's ``Action.EMPTY_PROJECT``, which its
+``critical_deletion_approval`` rule refuses on a critical project (code
+``critical_deletion_needs_approval``). An administrator's approval, itself the gate's
+``APPROVE_CRITICAL_DELETION`` and recorded, overrides exactly that refusal, once.
 """
 
 from __future__ import annotations
@@ -12,11 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from bastion.accounts.models import User
-from bastion.critical import enforcement
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import notifications
+from bastion.packaging import authz, notifications
 from bastion.packaging.models import Dependency, File, Project, Release, Role
 from bastion.packaging.services import PackagingError
 
@@ -44,62 +46,80 @@ def what_would_break(project: Project) -> str:
     return f"{required}, and installers downloaded it {month:,} times in the last 30 days"
 
 
+def _empties(project: Project, release: Release | None, files: list[File]) -> bool:
+    """Whether the deletion leaves the project serving no file (``release`` None: all of it)."""
+    if release is None:
+        return True
+    removed = [file.pk for file in files]
+    return not File.objects.filter(release__project=project).exclude(pk__in=removed).exists()
+
+
+def _use_approval(project: Project, version: str) -> bool:
+    """Spend an administrator's approval of this deletion, if there is one."""
+    approved = DeletionRequest.objects.filter(
+        project=project, version=version, approved=True, used_at__isnull=True
+    )
+    return bool(approved.update(used_at=timezone.now()))
+
+
 def require_approval(
     *,
-    actor_user: User,
+    actor: authz.Actor,
     project: Project,
     release: Release | None,
     files: list[File],
     reason: str,
 ) -> None:
-    """Let the deletion through, or file a request for an admin and refuse with what would break.
+    """Let the deletion through, or file a request for an admin and raise ``authz.Refused``
+    (code ``critical_deletion_needs_approval``) saying what would break.
 
     ``release`` is None when the whole project goes. An approved request for this release (or
     project) is used up by the deletion it allows.
     """
-    if enforcement.designation_of(project.normalized_name) is None:
+    if not _empties(project, release, files):
         return
-    removed = [file.pk for file in files]
-    if release is not None and (
-        File.objects.filter(release__project=project).exclude(pk__in=removed).exists()
-    ):
+    decision = authz.may(actor, authz.Action.EMPTY_PROJECT, project)
+    if decision.allowed:
         return
+    if decision.code != authz.Code.CRITICAL_DELETION_NEEDS_APPROVAL:
+        raise authz.Refused(decision)
     version = release.version if release is not None else ""
-    approved = DeletionRequest.objects.filter(
-        project=project, version=version, approved=True, used_at__isnull=True
-    )
-    if approved.update(used_at=timezone.now()):
+    if _use_approval(project, version):
         return
     pending, created = DeletionRequest.objects.get_or_create(
         project=project,
         version=version,
         approved__isnull=True,
-        defaults={"requested_by": actor_user, "reason": reason},
+        defaults={"requested_by": actor.user, "reason": reason},
     )
     if created:
         events.record(
             "project:critical:deletion_requested",
-            user=actor_user,
+            user=actor.user,
             project=project,
             version=version,
             reason=reason,
-            notified=notifications.deletion_requested(project, actor_user, version, reason),
+            notified=notifications.deletion_requested(project, actor.user, version, reason),
         )
     what = "the whole project" if release is None else "the last of its files"
-    raise PackagingError(
-        f"Project '{project.name}' is critical, and this would delete {what}, so "
-        f"an administrator must approve it first (request #{pending.pk} is waiting). What would "
-        f"break: {what_would_break(project)}. Once it is approved, delete it again.",
-        status=403,
+    raise authz.Refused(
+        authz.with_reason(
+            decision,
+            f"Project '{project.name}' is critical, and this would delete {what}, so an "
+            f"administrator must approve it first (request #{pending.pk} is waiting). What "
+            f"would break: {what_would_break(project)}. Once it is approved, delete it again.",
+        )
     )
 
 
 def decide(
     *, admin: User, request: DeletionRequest, approve: bool, note: str = "", origin: Origin = CLI
 ) -> DeletionRequest:
-    """An admin approves or rejects a waiting request; the owner then deletes (or cannot)."""
-    if not (admin.is_active and admin.is_superuser):
-        raise PackagingError(f"'{admin.username}' is not an admin.", status=403)
+    """An admin approves or rejects a waiting request; the owner then deletes (or cannot).
+
+    Approving overrides the gate's refusal of the deletion, so deciding is itself the gate's
+    ``APPROVE_CRITICAL_DELETION``, and the decision is recorded as the admin's event."""
+    authz.require(authz.Actor.admin(admin), authz.Action.APPROVE_CRITICAL_DELETION, request.project)
     with transaction.atomic():
         request = DeletionRequest.objects.select_for_update().get(pk=request.pk)
         if request.approved is not None:

@@ -42,6 +42,7 @@ class Outcome(enum.Enum):
 class Verdict:
     outcome: Outcome
     message: str = ""
+    reserved: bool = False  # refused because the name is kept for its former maintainers
 
     @property
     def allowed(self) -> bool:
@@ -104,6 +105,7 @@ def for_project(user: User, project: Project, *, creating: bool, accepting: bool
             Outcome.REFUSE,
             f"The name '{project.name}' belonged to a critical project that was deleted; "
             "it is reserved for that project's former maintainers.",
+            reserved=True,
         )
     if has_two_factor(user):
         return ALLOWED
@@ -112,15 +114,38 @@ def for_project(user: User, project: Project, *, creating: bool, accepting: bool
     return Verdict(Outcome.REFUSE if enforced else Outcome.WARN, message)
 
 
-def unprotected_designations(user: User) -> list[tuple[str, Designation]]:
-    """The critical projects ``user`` holds a role on, when the user has no second factor."""
+@dataclass(frozen=True)
+class CriticalProject:
+    """A critical project someone holds a role on, and from when its mandate is enforced."""
+
+    name: str  # the display name
+    normalized_name: str
+    enforcement_date: date
+    designation: Designation
+
+
+def critical_projects_of(user: User) -> list[CriticalProject]:
+    """The one answer to "which critical projects does this user maintain (as Owner or
+    Maintainer), and from when is each enforced?", ordered by name."""
+    if user.pk is None:
+        return []
     names = dict(
         Role.objects.filter(user=user).values_list("project__normalized_name", "project__name")
     )
-    if not names or has_two_factor(user):
-        return []
     designations = Designation.objects.active().filter(normalized_name__in=list(names))
-    return [(names[d.normalized_name], d) for d in designations.order_by("enforcement_date")]
+    return [
+        CriticalProject(names[d.normalized_name], d.normalized_name, d.enforcement_date, d)
+        for d in designations.order_by("normalized_name")
+    ]
+
+
+def unprotected_designations(user: User) -> list[tuple[str, Designation]]:
+    """The critical projects ``user`` holds a role on, when the user has no second factor;
+    the soonest enforced first."""
+    if has_two_factor(user):
+        return []
+    critical = sorted(critical_projects_of(user), key=lambda c: c.enforcement_date)
+    return [(c.name, c.designation) for c in critical]
 
 
 def for_tokens(user: User) -> Verdict:

@@ -45,19 +45,6 @@ def explain(name: str) -> dict:
     return answer
 
 
-def critical_projects_of(user: User) -> list[str]:
-    """The critical projects (display names) on which ``user`` is an Owner or a Maintainer."""
-    return list(
-        Project.objects.filter(
-            roles__user=user,
-            normalized_name__in=Designation.objects.active().values("normalized_name"),
-        )
-        .distinct()
-        .order_by("normalized_name")
-        .values_list("name", flat=True)
-    )
-
-
 def two_factor_methods_by_user() -> dict[int, set[str]]:
     """Every user's confirmed factor kinds in two queries, instead of two per user.
 

@@ -279,7 +279,11 @@ def remove(*, admin: User, name: str, reason: str, origin: Origin = CLI) -> Desi
 
 
 def _require_admin(user: User) -> None:
-    if not (user.is_active and user.is_superuser):
+    """Designating is an administrators' action the gate grants (``DESIGNATE_CRITICAL``)."""
+    from bastion.packaging import authz  # the gate imports the mandate from this app
+
+    decision = authz.may(authz.Actor.admin(user), authz.Action.DESIGNATE_CRITICAL)
+    if not decision.allowed:
         raise CriticalError(f"'{user.username}' is not an admin.")
 
 

@@ -24,8 +24,11 @@ def account_history(request: HttpRequest) -> HttpResponse:
     return _page(request, events, "events/account_history.html")
 
 
-@project_action(Action.SETTINGS)
+@project_action(Action.READ_HISTORY)
 def project_history(request: HttpRequest, project: Project) -> HttpResponse:
-    """Only owners read a project's history: it names the people and addresses behind changes."""
+    """Only owners read a project's history: it names the people and addresses behind changes.
+
+    Reading changes nothing, so an owner who has not enrolled 2FA yet (on a critical project,
+    or one that requires it) still reads it: how else would they see what happened?"""
     events = selectors.project_history(project)
     return _page(request, events, "events/project_history.html", project=project)

@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from bastion.accounts import mail
 from bastion.accounts.models import Email, User
-from bastion.critical.selectors import critical_projects_of
+from bastion.critical.enforcement import critical_projects_of
 from bastion.critical.services import KEY_OFFER_PATH
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
@@ -281,7 +281,7 @@ def import_codes(path: Path) -> ImportResult:
 
 def facts_about(user: User) -> Facts:
     return Facts(
-        critical_projects=tuple(critical_projects_of(user)),
+        critical_projects=tuple(critical.name for critical in critical_projects_of(user)),
         methods=frozenset(two_factor_methods(user)),
         joined=user.date_joined,
     )

@@ -74,7 +74,9 @@ def queue():
 
 
 def _resolve(request: RecoveryRequest, admin: User, reason: str) -> None:
-    if not admin.is_staff:
+    from bastion.packaging import authz  # the gate reads the freeze from this module
+
+    if not authz.may(authz.Actor.admin(admin), authz.Action.RESOLVE_RECOVERY).allowed:
         raise RecoveryError("Only an administrator can resolve a recovery request.")
     if not reason.strip():
         raise RecoveryError("Record how you verified the person (or why you declined).")

@@ -8,18 +8,16 @@ security event and mails every verified address of the account.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from bastion.accounts import ratelimit
 from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
-from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
 from bastion.mfa.models import RecoveryCode, TOTPDevice, WebAuthnCredential
-from bastion.packaging.models import Project
+from bastion.packaging.decisions import Decision, Refused
 
 TOTP = "totp"
 WEBAUTHN = "webauthn"
@@ -55,6 +53,18 @@ class FactorError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class FactorRefused(Refused, FactorError):
+    """The gate refused a change to the factors (removing the last one: code ``last_factor``).
+
+    It is the gate's :class:`~bastion.packaging.decisions.Refused`, with its decision and code,
+    and a :class:`FactorError` too, so every caller that reports a factor change's errors
+    (the pages, scripts) reports this one with them."""
+
+    def __init__(self, decision: Decision):
+        Refused.__init__(self, decision)
+        self.message = decision.reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,21 +111,11 @@ def unused_recovery_codes(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
 
 
-def _factor_count(user: User) -> int:
+def factor_count(user: User) -> int:
+    """How many second factors (an authenticator app, keys, passkeys) the user has."""
     return (
         TOTPDevice.objects.filter(user=user).count()
         + WebAuthnCredential.objects.filter(user=user).count()
-    )
-
-
-def projects_requiring_two_factor(user: User) -> list[Project]:
-    """Projects where the user holds a role and the owners (or a critical designation) require
-    2FA of every maintainer."""
-    critical = Designation.objects.active().values("normalized_name")
-    return list(
-        Project.objects.filter(roles__user=user)
-        .filter(Q(requires_two_factor=True) | Q(normalized_name__in=critical))
-        .distinct()
     )
 
 
@@ -271,16 +271,13 @@ def add_webauthn(
 
 
 def _check_may_remove_one(user: User) -> None:
-    if _factor_count(user) > 1:
-        return
-    required = projects_requiring_two_factor(user)
-    if required:
-        names = ", ".join(f"'{p.name}'" for p in required)
-        raise FactorError(
-            f"You cannot remove your last two-factor method: {names} "
-            f"{'requires' if len(required) == 1 else 'require'} every maintainer to use "
-            "two-factor authentication. Add another method first, or leave the project."
-        )
+    """Removing a factor is an action the gate answers (its ``last_factor`` rule: the mandate
+    that covers uploads); raises :class:`FactorRefused` with code ``last_factor``."""
+    from bastion.packaging import authz  # the gate sits above this app
+
+    decision = authz.may(authz.Actor(user=user), authz.Action.REMOVE_FACTOR)
+    if not decision.allowed:
+        raise FactorRefused(decision)
 
 
 def _after_removal(user: User) -> None:
@@ -292,7 +289,7 @@ def _after_removal(user: User) -> None:
 def remove_totp(user: User, *, origin: Origin) -> None:
     with transaction.atomic():
         _lock_account(user)
-        device = TOTPDevice.objects.filter(user=user).first()
+        device = TOTPDevice.objects.select_for_update().filter(user=user).first()
         if device is None:
             raise FactorError("This account has no authenticator app.")
         _check_may_remove_one(user)
@@ -304,7 +301,11 @@ def remove_totp(user: User, *, origin: Origin) -> None:
 def remove_webauthn(user: User, *, credential_pk: int, origin: Origin) -> None:
     with transaction.atomic():
         _lock_account(user)
-        credential = WebAuthnCredential.objects.filter(user=user, pk=credential_pk).first()
+        credential = (
+            WebAuthnCredential.objects.select_for_update()
+            .filter(user=user, pk=credential_pk)
+            .first()
+        )
         if credential is None:
             raise FactorError("There is no such key on this account.")
         _check_may_remove_one(user)

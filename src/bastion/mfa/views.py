@@ -32,6 +32,7 @@ from bastion.mfa.forms import (
     SignInCodeForm,
 )
 from bastion.mfa.models import TOTPDevice, WebAuthnCredential
+from bastion.packaging import authz
 
 _CHALLENGE = "mfa.challenge.{}"
 _PENDING_TOTP = "mfa.totp_secret"
@@ -301,7 +302,7 @@ def manage(request: HttpRequest) -> HttpResponse:
         "credentials": WebAuthnCredential.objects.filter(user=user),
         "codes_left": services.unused_recovery_codes(user),
         "has_two_factor": services.has_two_factor(user),
-        "required_by": services.projects_requiring_two_factor(user),
+        "required_by": authz.projects_requiring_two_factor(user),
     }
     return render(request, "mfa/manage.html", context)
 

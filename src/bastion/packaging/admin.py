@@ -1,12 +1,13 @@
 """Projects in the admin: status, the 2FA setting, roles inline; deletion records read-only."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
-from bastion.accounts.models import User
 from bastion.events import services as events
 from bastion.events.admin import SecurityEventInline
 from bastion.events.services import Origin
-from bastion.packaging import management, notifications
+from bastion.packaging import authz, management, notifications
 from bastion.packaging.models import (
     DeletionRecord,
     FilenameReservation,
@@ -15,6 +16,7 @@ from bastion.packaging.models import (
     Release,
     Role,
     RoleInvitation,
+    RoleName,
 )
 from bastion.packaging.services import journal
 
@@ -45,8 +47,12 @@ class JournalledAdmin(admin.ModelAdmin):
         return []
 
     def save_formset(self, request, form, formset, change) -> None:
-        """Rows added, changed or removed inline (roles, above all) are events too: who may
-        publish a project is exactly what its security history must show."""
+        """Rows added, changed or removed inline are events too. Roles go through the owners'
+        services (:func:`_save_roles`): who may publish a project is exactly what the gate, the
+        journal and its security history must see."""
+        if formset.model is Role:
+            _save_roles(request, form.instance, formset)
+            return
         super().save_formset(request, form, formset, change)
         changes = [f"added {obj}" for obj in formset.new_objects]
         changes += [
@@ -61,55 +67,103 @@ class JournalledAdmin(admin.ModelAdmin):
                 origin=Origin.from_request(request),
                 object=str(formset.model._meta.verbose_name_plural),
                 changes=changes,
-                notified=_notify_role_rows(request.user, formset),
             )
 
     def project_of(self, obj) -> Project:
         return obj.project
 
 
-def _notify_role_rows(admin_user, formset) -> list[str]:
-    """Roles edited inline tell the owners and the person, as an owner's edits do."""
-    if formset.model is not Role:
-        return []
-    told: set[str] = set()
+def _save_roles(request, project: Project, formset) -> None:
+    """Apply the inline's rows as an administrator's role changes: grants first, then changes,
+    then removals, so handing a project to a new owner never leaves it without one."""
+    actor, origin = authz.Actor.admin(request.user), Origin.from_request(request)
+    formset.save(commit=False)  # sorts the rows into new, changed and deleted; writes nothing
+
+    def stored(role: Role) -> Role:
+        return Role.objects.select_related("user", "project").get(pk=role.pk)
+
     for role in formset.new_objects:
-        told.update(
-            notifications.collaborator_added(role.project, admin_user, role.user, role.role_name)
+        management.grant_role(
+            actor=actor, project=project, user=role.user, role_name=role.role_name, origin=origin
         )
+    handed_over = []
     for role, fields in formset.changed_objects:
-        before = next(form.initial for form in formset.forms if form.instance is role)
+        before = stored(role)
         if "user" in fields:
-            previous = User.objects.get(pk=before["user"])
-            told.update(
-                notifications.collaborator_removed(
-                    role.project, admin_user, previous, before["role_name"]
-                )
-            )
-            told.update(
-                notifications.collaborator_added(
-                    role.project, admin_user, role.user, role.role_name
-                )
-            )
+            management.grant_role(
+                actor=actor, project=project, user=role.user, role_name=role.role_name,
+                origin=origin,
+            )  # fmt: skip
+            handed_over.append(before)
         elif "role_name" in fields:
-            told.update(
-                notifications.role_changed(
-                    role.project, admin_user, role.user, before["role_name"], role.role_name
-                )
+            management.change_role(
+                actor=actor, role=before, role_name=role.role_name, origin=origin
             )
-    for role in formset.deleted_objects:
-        told.update(
-            notifications.collaborator_removed(role.project, admin_user, role.user, role.role_name)
-        )
-    return sorted(told)
+    for role in [*handed_over, *(stored(role) for role in formset.deleted_objects)]:
+        management.remove_role(actor=actor, role=role, origin=origin)
+
+
+def _as_error(decision: authz.Decision) -> ValidationError:
+    return ValidationError(decision.reason, code=decision.code)
+
+
+class RoleFormSet(BaseInlineFormSet):
+    """Roles edited inline ask the gate before anything is saved, so a refusal shows on the page
+    (its code on the error); :meth:`ProjectAdmin.save_formset` then makes the changes through
+    the owners' services, which ask the gate again, journal, record and notify."""
+
+    admin_user = None  # set per request by RoleInline.get_formset
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or not self.has_changed():
+            return
+        project = self.instance
+        admin_actor = authz.Actor.admin(self.admin_user)
+        decision = authz.may(admin_actor, authz.Action.ADMIN_MANAGE_ROLES, project)
+        if not decision.allowed:
+            raise _as_error(decision)
+        owners_after, owners_lost = 0, []
+        for form in self.forms:
+            role = form.instance
+            stored = Role.objects.filter(pk=role.pk).select_related("user", "project").first()
+            deleted = form in self.deleted_forms
+            if not deleted and role.user_id is not None and role.role_name == RoleName.OWNER:
+                owners_after += 1
+            if (
+                stored is not None
+                and stored.role_name == RoleName.OWNER
+                and (
+                    deleted or (stored.user_id, stored.role_name) != (role.user_id, role.role_name)
+                )
+            ):
+                owners_lost.append(stored)
+            joins = stored is None or stored.user_id != role.user_id
+            if not deleted and role.user_id is not None and joins:
+                self._may_join(role.user, project)
+        if owners_lost and owners_after == 0:
+            raise _as_error(authz.keep_an_owner(owners_lost[0], owners=owners_after))
+
+    @staticmethod
+    def _may_join(user, project: Project) -> None:
+        """A direct grant accepts on the person's behalf: the gate must let them accept it."""
+        decision = authz.may(authz.Actor(user=user), authz.Action.ACCEPT_ROLE, project)
+        if not decision.allowed:
+            raise _as_error(decision)
 
 
 class RoleInline(admin.TabularInline):
     model = Role
+    formset = RoleFormSet
     fields = ["user", "role_name", "created"]
     readonly_fields = ["created"]
     raw_id_fields = ["user"]
     extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.admin_user = request.user
+        return formset
 
 
 class InvitationInline(admin.TabularInline):
@@ -158,6 +212,7 @@ class ProjectAdmin(JournalledAdmin):
     def delete_model(self, request, obj: Project) -> None:
         """Through the same removal as an owner's: the bytes go, the pages drop the project,
         the filenames stay reserved and the deletion is recorded (the admin is the approver)."""
+        authz.require(authz.Actor.admin(request.user), authz.Action.ADMIN_DELETE, obj)
         management.remove_project(
             obj,
             user=request.user,
@@ -187,6 +242,7 @@ class ReleaseAdmin(JournalledAdmin):
         )
 
     def delete_model(self, request, obj: Release) -> None:
+        authz.require(authz.Actor.admin(request.user), authz.Action.ADMIN_DELETE, obj.project)
         management.remove_files(
             obj.project,
             obj,

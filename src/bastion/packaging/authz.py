@@ -1,16 +1,22 @@
 """The one gate: every decision about who may change what passes through :func:`may`.
 
 Views, the upload API, token minting and invitation acceptance all ask here and nowhere else.
-Rules are small, named and ordered; the first that refuses wins, with a reason a person can act on.
-Later policy (two-factor requirements, the critical-project mandate, recovery freezes) is added as
-rules in :data:`RULES`, so it applies to every path at once.
+Rules are small, named and ordered; the first that refuses wins, with a reason a person can act on
+and a stable machine :class:`Code` that programs and tests match on. Later policy (two-factor
+requirements, the critical-project mandate, recovery freezes) is added as rules in :data:`RULES`,
+so it applies to every path at once.
+
+Every actor asks here: a person through a session or a token, an administrator in the admin
+(whose powers are the named ``ADMIN_*`` actions below, not ``is_staff`` checks scattered over the
+code), and the operator at the command line. A service that is refused raises :class:`Refused`;
+the upload API, the web pages, the admin and the CLI each turn it into their own form.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -18,7 +24,8 @@ from django.conf import settings
 from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
 from bastion.mfa.recovery import publishing_frozen_until
-from bastion.mfa.services import PASSKEY, WEBAUTHN, has_two_factor, two_factor_methods
+from bastion.mfa.services import PASSKEY, WEBAUTHN, factor_count, has_two_factor, two_factor_methods
+from bastion.packaging.decisions import ALLOW, Code, Decision, Refused, refuse
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
@@ -36,6 +43,17 @@ class Action(enum.StrEnum):
     CREATE_TOKEN = "create a token for"  # noqa: S105 - an action name, not a secret
     ACCEPT_ROLE = "accept a role on"
     USE_ADMIN = "use the admin site for"
+    #: A deletion that would leave the project serving nothing: the whole project, its last
+    #: release or its last file. On a critical project it waits for an administrator.
+    EMPTY_PROJECT = "delete everything served by"
+    READ_HISTORY = "read the security history of"
+    REMOVE_FACTOR = "remove a two-factor method"
+    # Administrators' powers, taken in the admin (see :func:`admin_powers`).
+    ADMIN_MANAGE_ROLES = "manage, as an administrator, the roles of"
+    ADMIN_DELETE = "delete, as an administrator, from"
+    APPROVE_CRITICAL_DELETION = "approve a deletion from"
+    DESIGNATE_CRITICAL = "change which projects are critical"
+    RESOLVE_RECOVERY = "resolve account recovery requests"
 
 
 #: What each action needs: the roles that may perform it on an existing project.
@@ -46,29 +64,59 @@ REQUIRED_ROLES: dict[Action, frozenset[str]] = {
     Action.DELETE: frozenset({RoleName.OWNER}),
     Action.MANAGE_ROLES: frozenset({RoleName.OWNER}),
     Action.SETTINGS: frozenset({RoleName.OWNER}),
+    Action.EMPTY_PROJECT: frozenset({RoleName.OWNER}),
+    Action.READ_HISTORY: frozenset({RoleName.OWNER}),
 }
+
+#: Actions about the account itself rather than a project: the publishing rules (a verified
+#: email, the recovery freeze) do not apply to them.
+ACCOUNT_ACTIONS = frozenset({Action.REMOVE_FACTOR})
+
+#: What the gate grants an administrator acting in the admin, and only there.
+ADMIN_ACTIONS = frozenset(
+    {
+        Action.ADMIN_MANAGE_ROLES,
+        Action.ADMIN_DELETE,
+        Action.APPROVE_CRITICAL_DELETION,
+        Action.DESIGNATE_CRITICAL,
+        Action.RESOLVE_RECOVERY,
+    }
+)
+
+#: Actions that change nothing: no two-factor mandate or freeze stands between an owner and
+#: reading their own project's history.
+READ_ACTIONS = frozenset({Action.READ_HISTORY})
+
+#: What the operator at the command line may do: they run the index.
+OPERATOR_ACTIONS = frozenset({Action.YANK})
 
 #: Actions a token may authorise. Everything else needs a signed-in person.
 TOKEN_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT})
 
 
+class ActorKind(enum.StrEnum):
+    PERSON = "person"  # a user through a session, or through a token (then ``token`` is set)
+    ADMIN = "admin"  # a user in the admin, taking administrators' actions
+    OPERATOR = "operator"  # whoever runs ``bastion`` at the command line; no user
+
+
 @dataclass(frozen=True)
 class Actor:
-    """A user acting through a session (``token`` is None) or through an API token."""
+    """Who acts: a user through a session (``token`` is None) or through an API token, an
+    administrator in the admin, or the operator at the command line (``user`` is None)."""
 
-    user: User
+    user: User | None
     token: APIToken | None = None
+    kind: ActorKind = ActorKind.PERSON
 
+    @classmethod
+    def admin(cls, user: User) -> Actor:
+        return cls(user=user, kind=ActorKind.ADMIN)
 
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""  # shown to people: twine's reason phrase, the page's error
-    fix_url: str | None = None
-    warning: str = ""  # allowed, but people should hear this (a grace period running out)
+    @classmethod
+    def operator(cls) -> Actor:
+        return cls(user=None, kind=ActorKind.OPERATOR)
 
-
-ALLOW = Decision(True)
 
 Rule = Callable[[Actor, Action, "Project | None"], Decision]
 
@@ -84,16 +132,23 @@ def _label(project: Project | None) -> str:
     return f"new project '{project.name}'" if _is_new(project) else f"project '{project.name}'"
 
 
+def _doing(action: Action, project: Project | None) -> str:
+    """The action and its project, for actions that may concern no project at all."""
+    return f"{action} {_label(project)}" if project is not None else str(action)
+
+
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
     if not actor.user.is_active:
-        return Decision(False, f"The account '{actor.user.username}' is disabled.")
+        return refuse(Code.ACCOUNT_DISABLED, f"The account '{actor.user.username}' is disabled.")
     return ALLOW
 
 
 def email_verified(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if action in ACCOUNT_ACTIONS:
+        return ALLOW
     if not actor.user.has_verified_primary_email():
-        return Decision(
-            False,
+        return refuse(
+            Code.EMAIL_UNVERIFIED,
             f"User '{actor.user.username}' does not have a verified primary email address. "
             f"Please add a verified primary email before you {action} {_label(project)}.",
             fix_url="/manage/account/",
@@ -106,18 +161,21 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
     if token is None:
         return ALLOW
     if action not in TOKEN_ACTIONS:
-        return Decision(False, f"An API token cannot be used to {action} {_label(project)}.")
+        return refuse(
+            Code.TOKEN_SCOPE, f"An API token cannot be used to {action} {_label(project)}."
+        )
     if token.project_id is None:
         return ALLOW
     if project is None and action == Action.UPLOAD:
         return ALLOW  # an upload whose body, naming the project, is not read yet: asked again then
     if project is None or _is_new(project):
-        return Decision(
-            False, "This API token is scoped to one project and cannot create a new project."
+        return refuse(
+            Code.TOKEN_SCOPE,
+            "This API token is scoped to one project and cannot create a new project.",
         )
     if token.project_id != project.pk:
-        return Decision(
-            False,
+        return refuse(
+            Code.TOKEN_SCOPE,
             f"This API token is scoped to project '{token.project.name}' "
             f"and cannot {action} project '{project.name}'.",
         )
@@ -130,8 +188,8 @@ def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
         return ALLOW
     role = Role.objects.filter(user=actor.user, project=project).values_list("role_name", flat=True)
     if not set(role) & needed:
-        return Decision(
-            False,
+        return refuse(
+            Code.ROLE_REQUIRED,
             f"The user '{actor.user.username}' isn't allowed to {action} project '{project.name}'.",
         )
     return ALLOW
@@ -141,8 +199,9 @@ def project_status(actor: Actor, action: Action, project: Project | None) -> Dec
     if project is None or action != Action.UPLOAD:
         return ALLOW
     if project.status in (ProjectStatus.ARCHIVED, ProjectStatus.QUARANTINED):
-        return Decision(
-            False, f"Project '{project.name}' is {project.status}; it does not accept uploads."
+        return refuse(
+            Code.PROJECT_NOT_ACCEPTING_UPLOADS,
+            f"Project '{project.name}' is {project.status}; it does not accept uploads.",
         )
     return ALLOW
 
@@ -151,8 +210,12 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
     """Critical projects need maintainers with 2FA (and everyone does, when the switch is on).
 
     During a designation's grace period the action is allowed with a warning; see
-    :mod:`bastion.critical.enforcement` for who is refused what, and from when.
+    :mod:`bastion.critical.enforcement` for who is refused what, and from when. Reading (a
+    project's history) and the account's own factors are not covered: :func:`last_factor`
+    applies the mandate to removing a factor.
     """
+    if action in READ_ACTIONS or action in ACCOUNT_ACTIONS:
+        return ALLOW
     verdict = mandate.for_everyone(actor.user, Policy.from_environment())
     if verdict.allowed and action == Action.CREATE_TOKEN:
         verdict = mandate.for_tokens(actor.user)
@@ -164,7 +227,8 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
             accepting=action == Action.ACCEPT_ROLE,
         )
     if not verdict.allowed:
-        return Decision(False, verdict.message, fix_url=mandate.two_factor_url())
+        code = Code.CRITICAL_NAME_RESERVED if verdict.reserved else Code.TWO_FACTOR_REQUIRED
+        return refuse(code, verdict.message, fix_url=mandate.two_factor_url())
     return Decision(True, warning=verdict.message) if verdict.message else ALLOW
 
 
@@ -178,6 +242,7 @@ TWO_FACTOR_PROJECT_ACTIONS = frozenset(
         Action.SETTINGS,
         Action.CREATE_TOKEN,
         Action.ACCEPT_ROLE,
+        Action.EMPTY_PROJECT,
     }
 )
 
@@ -188,8 +253,8 @@ def project_requires_two_factor(actor: Actor, action: Action, project: Project |
         return ALLOW
     if action not in TWO_FACTOR_PROJECT_ACTIONS or has_two_factor(actor.user):
         return ALLOW
-    return Decision(
-        False,
+    return refuse(
+        Code.PROJECT_REQUIRES_TWO_FACTOR,
         f"Project '{project.name}' requires every maintainer to use two-factor authentication, "
         f"and the user '{actor.user.username}' has none, so cannot {action} it. "
         f"Enable two-factor authentication at {mandate.two_factor_url()}",
@@ -199,16 +264,115 @@ def project_requires_two_factor(actor: Actor, action: Action, project: Project |
 
 def recovery_freeze(actor: Actor, action: Action, project: Project | None) -> Decision:
     """After an admin reset lost factors, the account may not change anything for a while."""
+    if action in ACCOUNT_ACTIONS or action in READ_ACTIONS:
+        return ALLOW
     until = publishing_frozen_until(actor.user)
     if until is None:
         return ALLOW
-    return Decision(
-        False,
+    return refuse(
+        Code.RECOVERY_FREEZE,
         f"The account '{actor.user.username}' had its two-factor methods reset by an "
         f"administrator, so it cannot {action} {_label(project)} until "
         f"{until:%Y-%m-%d %H:%M} UTC. If you did not ask for that reset, contact the "
         "administrators now.",
     )
+
+
+def projects_requiring_two_factor(user: User) -> list[str]:
+    """The projects (display names) whose mandate covers ``user``: the critical ones they
+    maintain and those whose owners require 2FA."""
+    names = {critical.name for critical in mandate.critical_projects_of(user)}
+    names.update(
+        Project.objects.filter(roles__user=user, requires_two_factor=True).values_list(
+            "name", flat=True
+        )
+    )
+    return sorted(names)
+
+
+def last_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """The last second factor stays while any mandate covers the user: the index-wide switch,
+    a critical project they maintain (already during its grace period: the factor would be
+    needed soon) or a project whose owners require 2FA. The same mandate as for uploads."""
+    if action != Action.REMOVE_FACTOR or factor_count(actor.user) > 1:
+        return ALLOW
+    names = projects_requiring_two_factor(actor.user)
+    if names:
+        listed = ", ".join(f"'{name}'" for name in sorted(names))
+        why = (
+            f"{listed} {'requires' if len(names) == 1 else 'require'} every maintainer to use "
+            "two-factor authentication. Add another method first, or leave the project."
+        )
+    elif Policy.from_environment().require_2fa_for_all:
+        why = (
+            "this index requires two-factor authentication for every account that changes "
+            "projects or creates tokens. Add another method first."
+        )
+    else:
+        return ALLOW
+    return refuse(Code.LAST_FACTOR, f"You cannot remove your last two-factor method: {why}")
+
+
+def critical_deletion_approval(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """Emptying a critical project (the atomicwrites lesson) waits for an administrator.
+
+    An administrator's approval (:attr:`Action.APPROVE_CRITICAL_DELETION`) overrides exactly this
+    refusal, once: see :mod:`bastion.critical.deletions`.
+    """
+    if action != Action.EMPTY_PROJECT or project is None or _is_new(project):
+        return ALLOW
+    if mandate.designation_of(project.normalized_name) is None:
+        return ALLOW
+    return refuse(
+        Code.CRITICAL_DELETION_NEEDS_APPROVAL,
+        f"Project '{project.name}' is critical, so an administrator must approve deleting "
+        "everything it serves.",
+    )
+
+
+def is_admin(user: User | None) -> bool:
+    """Who the gate grants administrators' actions: an active superuser."""
+    return user is not None and user.is_active and user.is_superuser
+
+
+def admin_powers(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """Administrators' actions, for an administrator acting in the admin, and nobody else."""
+    if action in ADMIN_ACTIONS and not (actor.kind == ActorKind.ADMIN and is_admin(actor.user)):
+        who = actor.user.username if actor.user else "the operator"
+        return refuse(
+            Code.ADMIN_REQUIRED,
+            f"'{who}' is not an administrator, so cannot {_doing(action, project)}.",
+        )
+    if actor.kind == ActorKind.ADMIN and action not in ADMIN_ACTIONS:
+        return refuse(
+            Code.ADMIN_REQUIRED,
+            f"In the admin, an administrator cannot {_doing(action, project)}; "
+            "that is for the project's owners.",
+        )
+    return ALLOW
+
+
+def operator_powers(actor: Actor, action: Action, project: Project | None) -> Decision:
+    """The operator runs the index: they may take the operator's actions, and only those."""
+    if action not in OPERATOR_ACTIONS:
+        return refuse(
+            Code.NOT_FOR_THE_OPERATOR,
+            f"The operator cannot {_doing(action, project)} from the command line.",
+        )
+    return ALLOW
+
+
+def keep_an_owner(role: Role, *, owners: int) -> Decision:
+    """A project must always have someone to manage it: the last owner stays an owner.
+
+    ``owners`` is the number of owners now (counted under a lock by the caller)."""
+    if role.role_name == RoleName.OWNER and owners <= 1:
+        return refuse(
+            Code.LAST_OWNER,
+            f"'{role.user.username}' is the last owner of '{role.project.name}'. "
+            "Make someone else an owner first.",
+        )
+    return ALLOW
 
 
 def operator_second_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
@@ -218,19 +382,22 @@ def operator_second_factor(actor: Actor, action: Action, project: Project | None
     if action != Action.USE_ADMIN:
         return ALLOW
     user = actor.user
-    if not user.is_staff:
-        return Decision(False, f"The user '{user.username}' is not an administrator of this index.")
+    if not is_admin(user):
+        return refuse(
+            Code.ADMIN_REQUIRED,
+            f"The user '{user.username}' is not an administrator of this index.",
+        )
     methods = two_factor_methods(user)
     if settings.ADMIN_REQUIRE_WEBAUTHN and not methods & {WEBAUTHN, PASSKEY}:
-        return Decision(
-            False,
+        return refuse(
+            Code.SECURITY_KEY_REQUIRED,
             "The admin site needs a security key or a passkey on your account; an authenticator "
             "app alone is not enough here. Add one, then open the admin again.",
             fix_url=mandate.TWO_FACTOR_PATH,
         )
     if not methods:
-        return Decision(
-            False,
+        return refuse(
+            Code.TWO_FACTOR_REQUIRED,
             "The admin site needs a second factor on your account. Add a security key, a passkey "
             "or an authenticator app, then open the admin again.",
             fix_url=mandate.TWO_FACTOR_PATH,
@@ -241,6 +408,7 @@ def operator_second_factor(actor: Actor, action: Action, project: Project | None
 RULES: list[Rule] = [
     active_account,
     token_scope,
+    admin_powers,
     operator_second_factor,
     email_verified,
     has_role,
@@ -248,7 +416,20 @@ RULES: list[Rule] = [
     two_factor_mandate,
     project_requires_two_factor,
     project_status,
+    last_factor,
+    critical_deletion_approval,
 ]
+
+#: The rules an administrator in the admin meets: an active account and administrators' powers.
+#: The rules about the people concerned (the 2FA of a new maintainer, the last owner) are asked
+#: by the services for those people.
+ADMIN_RULES: list[Rule] = [active_account, admin_powers]
+
+RULES_FOR: dict[ActorKind, list[Rule]] = {
+    ActorKind.PERSON: RULES,
+    ActorKind.ADMIN: ADMIN_RULES,
+    ActorKind.OPERATOR: [operator_powers],
+}
 
 
 def may(actor: Actor, action: Action, project: Project | None = None) -> Decision:
@@ -260,9 +441,23 @@ def may(actor: Actor, action: Action, project: Project | None = None) -> Decisio
     about names (a critical name not yet hosted here) can see what is about to be created.
     """
     warning = ""
-    for rule in RULES:
+    for rule in RULES_FOR[actor.kind]:
         decision = rule(actor, action, project)
         if not decision.allowed:
             return decision
         warning = warning or decision.warning
     return Decision(True, warning=warning) if warning else ALLOW
+
+
+def require(actor: Actor, action: Action, project: Project | None = None) -> Decision:
+    """Ask :func:`may` and raise :class:`Refused` with its decision if refused; the allowed
+    decision (with any warning) is returned."""
+    decision = may(actor, action, project)
+    if not decision.allowed:
+        raise Refused(decision)
+    return decision
+
+
+def with_reason(decision: Decision, reason: str) -> Decision:
+    """The same refusal (code, fix link) told with more of what the service knows."""
+    return replace(decision, reason=reason)

@@ -1,7 +1,9 @@
 """What owners and invitees do from the management UI: roles, invitations, settings, deletion.
 
-Every function asks the gate first (through :func:`services._require`), so the web views, the CLI
-and any later API share one set of rules. Each change leaves a security event, and the project's
+Every function asks the gate first (:func:`authz.require`, which raises :class:`authz.Refused`),
+so the web views, the admin, the CLI and any later API share one set of rules. An administrator
+in the admin (``authz.Actor.admin``) calls the same functions, with the gate's administrators'
+actions in place of an owner's. Each change leaves a security event, and the project's
 people hear of it by mail (:mod:`bastion.packaging.notifications`; the event lists who); changes
 that alter what the index serves also write a journal entry, which re-renders the simple pages.
 """
@@ -28,16 +30,23 @@ from bastion.packaging.models import (
     RoleInvitation,
     RoleName,
 )
-from bastion.packaging.services import PackagingError, _require, find_release, journal
+from bastion.packaging.services import PackagingError, find_release, journal
 
 INVITATION_LIFETIME = timedelta(days=7)
+
+
+def _managing_roles(actor: authz.Actor) -> authz.Action:
+    """Owners manage roles on their pages; administrators in the admin, as their own action."""
+    if actor.kind == authz.ActorKind.ADMIN:
+        return authz.Action.ADMIN_MANAGE_ROLES
+    return authz.Action.MANAGE_ROLES
 
 
 def invite(
     *, actor: authz.Actor, project: Project, username: str, role_name: str, origin: Origin
 ) -> RoleInvitation:
     """Offer ``username`` a role. Nothing changes until the invitee accepts."""
-    _require(actor, authz.Action.MANAGE_ROLES, project)
+    authz.require(actor, _managing_roles(actor), project)
     if role_name not in RoleName.values:
         raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
     invitee = User.objects.filter(username__iexact=username, is_active=True).first()
@@ -81,7 +90,7 @@ def accept_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin:
     """Turn the invitation into a role, if it is the actor's, still valid, and the gate agrees."""
     _check_invitee(actor, invitation)
     project = invitation.project
-    _require(actor, authz.Action.ACCEPT_ROLE, project)
+    authz.require(actor, authz.Action.ACCEPT_ROLE, project)
     with transaction.atomic():
         role, _ = Role.objects.get_or_create(
             user=actor.user, project=project, defaults={"role_name": invitation.role_name}
@@ -124,7 +133,7 @@ def _check_invitee(actor: authz.Actor, invitation: RoleInvitation) -> None:
 
 def revoke_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin: Origin) -> None:
     """An owner withdraws an invitation that has not been answered yet."""
-    _require(actor, authz.Action.MANAGE_ROLES, invitation.project)
+    authz.require(actor, _managing_roles(actor), invitation.project)
     with transaction.atomic():
         invitation.delete()
         events.record(
@@ -138,13 +147,46 @@ def revoke_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin:
 
 
 def _keep_an_owner(role: Role, consequence: str) -> None:
-    """Refuse to take the last owner away; locks the owners so two removals cannot race."""
+    """Refuse to take the last owner away (the gate's ``last_owner``); locks the owners so two
+    removals cannot race."""
     project = role.project
     owners = Role.objects.select_for_update().filter(project=project, role_name=RoleName.OWNER)
-    if role.role_name == RoleName.OWNER and owners.count() <= 1:
-        raise PackagingError(
-            f"'{role.user.username}' is the last owner of '{project.name}' and {consequence}"
+    decision = authz.keep_an_owner(role, owners=owners.count())
+    if not decision.allowed:
+        raise authz.Refused(
+            authz.with_reason(
+                decision,
+                f"'{role.user.username}' is the last owner of '{project.name}' and {consequence}",
+            )
         )
+
+
+def grant_role(
+    *, actor: authz.Actor, project: Project, user: User, role_name: str, origin: Origin
+) -> Role:
+    """An administrator gives ``user`` a role directly, without an invitation.
+
+    The grant accepts on the person's behalf, so the gate must let *them* accept the role (a
+    critical project's maintainer needs 2FA, a project that requires 2FA likewise), as well as
+    let the administrator manage the roles. Owners invite instead (:func:`invite`).
+    """
+    authz.require(actor, authz.Action.ADMIN_MANAGE_ROLES, project)
+    if role_name not in RoleName.values:
+        raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
+    authz.require(authz.Actor(user=user), authz.Action.ACCEPT_ROLE, project)
+    with transaction.atomic():
+        role, created = Role.objects.get_or_create(
+            user=user, project=project, defaults={"role_name": role_name}
+        )
+        if not created:
+            raise PackagingError(f"'{user.username}' already has a role on '{project.name}'.")
+        RoleInvitation.objects.filter(project=project, invitee=user).delete()
+        notified = notifications.collaborator_added(project, actor.user, user, role_name)
+        _record_role_change(
+            actor, role, origin, tag="role:add",
+            entry=f"add {role_name} {user.username}", role=role_name, notified=notified,
+        )  # fmt: skip
+    return role
 
 
 def _record_role_change(
@@ -164,7 +206,7 @@ def _record_role_change(
 
 def remove_role(*, actor: authz.Actor, role: Role, origin: Origin) -> None:
     """Take a role away. The last owner stays: a project must always have someone to manage it."""
-    _require(actor, authz.Action.MANAGE_ROLES, role.project)
+    authz.require(actor, _managing_roles(actor), role.project)
     with transaction.atomic():
         _keep_an_owner(role, "cannot be removed. Invite another owner first.")
         role.delete()
@@ -180,7 +222,7 @@ def remove_role(*, actor: authz.Actor, role: Role, origin: Origin) -> None:
 
 def change_role(*, actor: authz.Actor, role: Role, role_name: str, origin: Origin) -> Role:
     """Make a Maintainer an Owner or the other way round. The last owner stays an owner."""
-    _require(actor, authz.Action.MANAGE_ROLES, role.project)
+    authz.require(actor, _managing_roles(actor), role.project)
     if role_name not in RoleName.values:
         raise PackagingError(f"'{role_name}' is not a role. Choose Owner or Maintainer.")
     if role.role_name == role_name:
@@ -216,7 +258,7 @@ def set_requires_two_factor(
     Before turning it on, ask the gate whether the owner could still manage the project with the
     setting in force, so nobody locks themselves (and every other owner without 2FA) out.
     """
-    _require(actor, authz.Action.SETTINGS, project)
+    authz.require(actor, authz.Action.SETTINGS, project)
     if project.requires_two_factor == enabled:
         return
     if enabled:
@@ -224,7 +266,8 @@ def set_requires_two_factor(
             actor, authz.Action.SETTINGS, _with_setting(project, requires_two_factor=True)
         )
         if not decision.allowed:
-            raise PackagingError(f"You would lock yourself out. {decision.reason}")
+            reason = f"You would lock yourself out. {decision.reason}"
+            raise authz.Refused(authz.with_reason(decision, reason))
     with transaction.atomic():
         project.requires_two_factor = enabled
         project.save(update_fields=["requires_two_factor"])
@@ -240,7 +283,7 @@ def delete_release(
     *, actor: authz.Actor, project: Project, version: str, confirm: str, reason: str, origin: Origin
 ) -> DeletionRecord:
     """Delete a release and all its files, once the owner has typed its version."""
-    _require(actor, authz.Action.DELETE, project)
+    authz.require(actor, authz.Action.DELETE, project)
     release = find_release(project, version)
     if release is None:
         raise PackagingError(f"Project '{project.name}' has no release '{version}'.", 404)
@@ -258,7 +301,7 @@ def delete_file(
     origin: Origin,
 ) -> DeletionRecord:
     """Delete one file, once the owner has typed its filename. The name stays reserved."""
-    _require(actor, authz.Action.DELETE, project)
+    authz.require(actor, authz.Action.DELETE, project)
     file = (
         File.objects.select_related("release")
         .filter(release__project=project, filename=filename)
@@ -282,12 +325,12 @@ def delete_project(
     stays with its maintainers; deleting a critical project waits for an admin's approval, like
     deleting the last of its files.
     """
-    _require(actor, authz.Action.DELETE, project)
+    authz.require(actor, authz.Action.DELETE, project)
     _check_confirmation(confirm, project.name)
     reason = _required_reason(reason)
     files = list(File.objects.filter(release__project=project).select_related("release"))
     critical_deletions.require_approval(
-        actor_user=actor.user, project=project, release=None, files=files, reason=reason
+        actor=actor, project=project, release=None, files=files, reason=reason
     )
     return remove_project(project, user=actor.user, reason=reason, origin=origin, files=files)
 
@@ -369,7 +412,7 @@ def _delete(
 ) -> DeletionRecord:
     reason = _required_reason(reason)
     critical_deletions.require_approval(
-        actor_user=actor.user, project=project, release=release, files=files, reason=reason
+        actor=actor, project=project, release=release, files=files, reason=reason
     )
     return remove_files(
         project,

@@ -32,7 +32,8 @@ _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNOR
 
 
 class PackagingError(Exception):
-    """A refusal that people read: ``status`` is the HTTP status, the message says what to do."""
+    """Bad input people read (a mistyped name, nothing to delete): ``status`` is the HTTP status,
+    the message says what to do. The gate's refusals are ``authz.Refused`` instead."""
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
@@ -158,7 +159,7 @@ def create_project(
     """
     validate_new_project_name(name)
     project = Project(name=name, normalized_name=normalize(name))
-    _require(actor, authz.Action.CREATE_PROJECT, project)
+    authz.require(actor, authz.Action.CREATE_PROJECT, project)
     if ratelimited:
         check_project_creation_limits(actor.user, origin)
         _count_project_creation(actor.user, origin)
@@ -211,24 +212,19 @@ def find_release(project: Project, version: str) -> Release | None:
     return project.releases.filter(canonical_version=canonicalize_version(version)).first()
 
 
-def _require(actor: authz.Actor, action: authz.Action, project: Project) -> None:
-    decision = authz.may(actor, action, project)
-    if not decision.allowed:
-        raise PackagingError(decision.reason, status=403)
-
-
 def set_yanked(
     *,
-    actor: authz.Actor | None,
+    actor: authz.Actor,
     project: Project,
     version: str,
     yanked: bool,
     reason: str = "",
     origin: Origin = CLI,
 ) -> Release:
-    """Yank or unyank a release. ``actor`` is None only for operators at the command line."""
-    if actor is not None:
-        _require(actor, authz.Action.YANK, project)
+    """Yank or unyank a release, as an owner or as the operator (``authz.Actor.operator()``).
+
+    The operator's change has no user; its event says the operator made it."""
+    authz.require(actor, authz.Action.YANK, project)
     with transaction.atomic():
         release = find_release(project, version)
         if release is None:
@@ -236,7 +232,7 @@ def set_yanked(
         release.yanked = yanked
         release.yanked_reason = reason if yanked else ""
         release.save(update_fields=["yanked", "yanked_reason"])
-        user = actor.user if actor else None
+        user = actor.user
         journal(
             project,
             "yank release" if yanked else "unyank release",
@@ -250,6 +246,7 @@ def set_yanked(
             origin=origin,
             version=release.version,
             reason=reason,
+            **({"actor": actor.kind} if user is None else {}),
             notified=notifications.release_yanked(project, user, release.version, yanked, reason),
         )
     return release

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
-from bastion.packaging import management, selectors
+from bastion.packaging import authz, management, selectors
 from bastion.packaging.authz import Action
 from bastion.packaging.forms import (
     DeleteFileForm,
@@ -29,7 +29,7 @@ from bastion.packaging.forms import (
 from bastion.packaging.models import Project, Role, RoleInvitation
 from bastion.packaging.readme import render_release
 from bastion.packaging.services import PackagingError, find_release, get_project, set_yanked
-from bastion.web.gate import actor, origin, project_action, service_error
+from bastion.web.gate import actor, origin, project_action, refuse_decision, service_error
 
 # -- public pages -------------------------------------------------------------------------------
 
@@ -94,6 +94,8 @@ def answer_invitation(request: HttpRequest, invitation_id: int, answer: str) -> 
     respond = management.accept_invitation if answer == "accept" else management.decline_invitation
     try:
         respond(actor=actor(request), invitation=invitation, origin=origin(request))
+    except authz.Refused as refused:
+        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is not None:
@@ -177,6 +179,8 @@ def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> Http
             reason=reason,
             origin=origin(request),
         )
+    except authz.Refused as refused:
+        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         return service_error(request, error) or _release_page(request, project, release, 400)
     verb = "Yanked" if yanked else "Unyanked"
@@ -191,6 +195,8 @@ def _confirmed_deletion(request, form, delete, done) -> HttpResponse | None:
         return None
     try:
         delete(**form.cleaned_data)
+    except authz.Refused as refused:
+        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is None:
@@ -277,9 +283,9 @@ def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
             invitation = management.invite(
                 actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
             )
-        except PackagingError as error:
-            if error.status == 403:
-                return service_error(request, error)
+        except authz.Refused as refused:
+            return refuse_decision(request, refused.decision)
+        except PackagingError as error:  # no such user, already invited: said beside the field
             form.add_error("username", error.message)
         else:
             messages.success(
@@ -299,6 +305,10 @@ def _on_role(request, project: Project, role_id: int, change, success: str) -> H
     role = get_object_or_404(Role.objects.select_related("user"), pk=role_id, project=project)
     try:
         change(role)
+    except authz.Refused as refused:
+        if refused.code != authz.Code.LAST_OWNER:
+            return refuse_decision(request, refused.decision)
+        messages.error(request, refused.reason)  # said on the roles page, as a form error is
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is not None:
@@ -349,6 +359,8 @@ def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int
         management.revoke_invitation(
             actor=actor(request), invitation=invitation, origin=origin(request)
         )
+    except authz.Refused as refused:
+        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         return service_error(request, error) or redirect("manage_roles", project.normalized_name)
     messages.success(request, f"Withdrew the invitation to {invitation.invitee.username}.")
@@ -371,11 +383,9 @@ def project_settings(request: HttpRequest, project: Project) -> HttpResponse:
                 enabled=form.cleaned_data["requires_two_factor"],
                 origin=origin(request),
             )
-        except PackagingError as error:
-            refusal = service_error(request, error)
-            if refusal is not None:
-                return refusal
-            form.add_error("requires_two_factor", error.message)
+        except authz.Refused as refused:
+            # The view's own check passed: the service refused the lock-out, said on the form.
+            form.add_error("requires_two_factor", refused.reason)
         else:
             messages.success(request, "Settings saved.")
             return redirect("project_settings", project.normalized_name)

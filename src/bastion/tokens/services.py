@@ -25,14 +25,6 @@ from bastion.tokens.models import APIToken
 PREFIX = "bastion-"
 
 
-class TokenRefused(Exception):
-    """Token creation was refused; ``decision`` says why."""
-
-    def __init__(self, decision: authz.Decision):
-        super().__init__(decision.reason)
-        self.decision = decision
-
-
 @dataclass(frozen=True)
 class MintedToken:
     token: APIToken
@@ -51,10 +43,9 @@ def create_token(
     expires_days: int | None = None,
     origin: Origin = CLI,
 ) -> MintedToken:
-    """Mint a token for the actor's user, if the gate allows it, and return its only plain copy."""
-    decision = authz.may(actor, authz.Action.CREATE_TOKEN, project)
-    if not decision.allowed:
-        raise TokenRefused(decision)
+    """Mint a token for the actor's user, if the gate allows it (else ``authz.Refused``), and
+    return its only plain copy."""
+    authz.require(actor, authz.Action.CREATE_TOKEN, project)
     secret = PREFIX + secrets.token_urlsafe(32)
     token = APIToken.objects.create(
         user=actor.user,

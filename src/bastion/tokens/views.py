@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bastion.mfa.reauth import require_recent_auth_to_change
-from bastion.packaging import selectors
+from bastion.packaging import authz, selectors
 from bastion.packaging.services import get_project
 from bastion.tokens import services
 from bastion.tokens.forms import USER_WIDE, TokenForm
@@ -50,7 +50,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             expires_days=form.cleaned_data["expires_days"],
             origin=origin(request),
         )
-    except services.TokenRefused as refused:
+    except authz.Refused as refused:
         return refuse_decision(request, refused.decision)
     return _page(request, _token_form(request), minted=minted)
 

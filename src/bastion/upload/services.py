@@ -236,11 +236,8 @@ def _check_form(form: UploadForm) -> None:
 
 
 def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project | None) -> str:
-    """Refuse with the gate's reason, or return its warning (empty when there is none)."""
-    decision = authz.may(actor, action, project)
-    if not decision.allowed:
-        raise UploadRejected(403, decision.reason)
-    return decision.warning
+    """Raise the gate's ``authz.Refused``, or return its warning (empty when there is none)."""
+    return authz.require(actor, action, project).warning
 
 
 def _check_permission(actor: authz.Actor, name: str) -> str:

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bastion.events.services import Origin
+from bastion.packaging import authz
 from bastion.packaging.authz import Actor
 from bastion.upload import admission, services
 from bastion.upload import form as upload_form
@@ -78,6 +79,13 @@ def _receive(request: HttpRequest, actor: Actor, origin: Origin) -> services.Upl
     return services.accept_upload(actor=actor, form=form, content=content, origin=origin)
 
 
+def _refuse(request: HttpRequest, rejection: UploadRejected) -> HttpResponse:
+    response = refusal(request, rejection)
+    if not request.body_read:  # what is left of the body must not be read as a request
+        response["Connection"] = "close"
+    return response
+
+
 @csrf_exempt
 @require_POST
 def legacy_upload(request: HttpRequest) -> HttpResponse:
@@ -88,10 +96,9 @@ def legacy_upload(request: HttpRequest) -> HttpResponse:
         services.check_may_upload(actor)
         with admission.upload_slot(origin.ip_address):
             result = _receive(request, actor, origin)
+    except authz.Refused as refused:  # the gate's reason is twine's reason phrase
+        return _refuse(request, UploadRejected(refused.status, refused.reason))
     except UploadRejected as rejection:
-        response = refusal(request, rejection)
-        if not request.body_read:  # what is left of the body must not be read as a request
-            response["Connection"] = "close"
-        return response
+        return _refuse(request, rejection)
     body = f"{result.warning}\n" if result.warning else ""  # e.g. a critical project's grace period
     return HttpResponse(body, content_type="text/plain; charset=utf-8")

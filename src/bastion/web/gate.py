@@ -58,12 +58,11 @@ def project_action(action: authz.Action) -> Callable:
 
 
 def service_error(request: HttpRequest, error: PackagingError) -> HttpResponse | None:
-    """A service's refusal: the 403 page for the gate's answers, 404 for things that are gone.
+    """A service's error: 404 for things that are gone (the gate's refusals are
+    :class:`authz.Refused`, shown with :func:`refuse_decision`).
 
     Returns None for ordinary validation errors, which the caller shows beside the form field.
     """
-    if error.status == 403:
-        return refuse(request, error.message)
     if error.status == 404:
         raise Http404(error.message)
     return None

@@ -1,4 +1,4 @@
-"""The two_factor_mandate rule of the gate: who is refused what on a critical project, and when."""
+"""The gate's critical-project mandate: who is refused what on a critical project, and when."""
 
 import pytest
 
@@ -7,6 +7,19 @@ from bastion.packaging.authz import Action
 from bastion.packaging.models import Project
 
 PROJECT_ACTIONS = [Action.UPLOAD, Action.YANK, Action.DELETE, Action.MANAGE_ROLES, Action.SETTINGS]
+
+
+def test_reading_the_history_needs_no_2fa_but_changing_the_settings_does(
+    alice, bob, requests_project, designate, actor_for
+):
+    """An owner who has not enrolled yet still reads what happened to their critical project;
+    a maintainer reads it no more than before (only owners do, as on PyPI)."""
+    designate("requests")
+    assert authz.may(actor_for(alice), Action.READ_HISTORY, requests_project).allowed
+    settings = authz.may(actor_for(alice), Action.SETTINGS, requests_project)
+    assert settings.code == authz.Code.TWO_FACTOR_REQUIRED
+    history = authz.may(actor_for(bob), Action.READ_HISTORY, requests_project)
+    assert history.code == authz.Code.ROLE_REQUIRED
 
 
 @pytest.fixture
@@ -25,9 +38,8 @@ def test_owner_without_2fa_is_refused_every_project_change_after_enforcement(
 ):
     designate("requests")
     decision = authz.may(actor_for(alice), action, requests_project)
-    assert not decision.allowed
-    assert "'requests' is critical" in decision.reason
-    assert "two-factor authentication" in decision.reason
+    assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
+    assert "'requests' is critical" in decision.reason  # the project is named
     assert decision.fix_url.endswith("/manage/account/two-factor/")
     assert decision.fix_url in decision.reason
 
@@ -53,10 +65,10 @@ def test_during_grace_the_action_is_allowed_with_a_warning(
 
 @pytest.mark.parametrize("action", PROJECT_ACTIONS)
 def test_with_totp_everything_works_without_warnings(
-    alice, requests_project, designate, enroll_totp, actor_for, action
+    alice, requests_project, designate, enrol_totp, actor_for, action
 ):
     designate("requests")
-    enroll_totp(alice)
+    enrol_totp(alice)
     decision = authz.may(actor_for(alice), action, requests_project)
     assert decision.allowed and decision.warning == ""
 
@@ -67,15 +79,14 @@ def test_a_project_that_is_not_critical_is_untouched(make_project, alice, actor_
 
 
 def test_no_token_of_any_scope_while_maintaining_a_critical_project_without_2fa(
-    make_project, bob, requests_project, designate, enroll_totp, actor_for
+    make_project, bob, requests_project, designate, enrol_totp, actor_for
 ):
     other = make_project("leftpad", owners=[bob])
     designate("requests")
     for scope in (None, requests_project, other):
         decision = authz.may(actor_for(bob), Action.CREATE_TOKEN, scope)
-        assert not decision.allowed, scope
-        assert "No token can be created" in decision.reason
-    enroll_totp(bob)
+        assert decision.code == authz.Code.TWO_FACTOR_REQUIRED, scope
+    enrol_totp(bob)
     assert authz.may(actor_for(bob), Action.CREATE_TOKEN, None).allowed
 
 
@@ -86,37 +97,38 @@ def test_token_creation_warns_during_grace(bob, requests_project, designate, act
 
 
 def test_an_invitee_without_2fa_cannot_accept_a_role_even_during_grace(
-    make_user, requests_project, designate, enroll_totp, actor_for
+    make_user, requests_project, designate, enrol_totp, actor_for
 ):
     carol = make_user("carol")
     designate("requests", enforced=False)
-    assert not authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
-    enroll_totp(carol)
+    decision = authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project)
+    assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
+    enrol_totp(carol)
     assert authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
 
 
 def test_creating_a_project_under_a_critical_name_needs_2fa(
-    alice, designate, enroll_totp, actor_for
+    alice, designate, enrol_totp, actor_for
 ):
     designate("numpy", enforced=False)  # critical by downloads elsewhere, not hosted here
     new = Project(name="NumPy", normalized_name="numpy")
     decision = authz.may(actor_for(alice), Action.CREATE_PROJECT, new)
-    assert not decision.allowed and "'NumPy' is critical" in decision.reason
-    enroll_totp(alice)
+    assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
+    enrol_totp(alice)
     assert authz.may(actor_for(alice), Action.CREATE_PROJECT, new).allowed
 
 
 def test_a_deleted_critical_name_is_reserved_for_its_former_maintainers(
-    alice, bob, make_user, designate, enroll_totp, actor_for
+    alice, bob, make_user, designate, enrol_totp, actor_for
 ):
     designation = designate("atomicwrites")
     designation.stewards.add(alice)
     mallory = make_user("mallory")
     for user in (alice, mallory):
-        enroll_totp(user)
+        enrol_totp(user)
     new = Project(name="atomicwrites", normalized_name="atomicwrites")
     refused = authz.may(actor_for(mallory), Action.CREATE_PROJECT, new)
-    assert not refused.allowed and "reserved" in refused.reason
+    assert refused.code == authz.Code.CRITICAL_NAME_RESERVED
     assert authz.may(actor_for(alice), Action.CREATE_PROJECT, new).allowed
 
 
@@ -130,25 +142,26 @@ def test_a_removed_designation_no_longer_binds(alice, requests_project, designat
 
 
 def test_the_switch_requires_2fa_of_everyone(
-    monkeypatch, make_project, alice, enroll_totp, actor_for
+    monkeypatch, make_project, alice, enrol_totp, actor_for
 ):
     project = make_project("leftpad", owners=[alice])
     monkeypatch.setenv("BASTION_REQUIRE_2FA_FOR_ALL", "1")
     for action, target in [(Action.UPLOAD, project), (Action.CREATE_TOKEN, None)]:
         decision = authz.may(actor_for(alice), action, target)
-        assert not decision.allowed and "every account" in decision.reason
-    enroll_totp(alice)
+        assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
+    enrol_totp(alice)
     assert authz.may(actor_for(alice), Action.UPLOAD, project).allowed
 
 
 def test_the_last_factor_cannot_be_removed_while_maintaining_a_critical_project(
-    bob, requests_project, designate, enroll_totp, actor_for
+    bob, requests_project, designate, enrol_totp, actor_for
 ):
     from bastion.events.services import CLI
-    from bastion.mfa.services import FactorError, remove_totp
+    from bastion.mfa.services import remove_totp
 
-    enroll_totp(bob)
+    enrol_totp(bob)
     designate("requests", enforced=False)
-    with pytest.raises(FactorError, match="'requests'"):
+    with pytest.raises(authz.Refused) as refused:
         remove_totp(bob, origin=CLI)
+    assert refused.value.code == authz.Code.LAST_FACTOR
     assert authz.may(actor_for(bob), Action.UPLOAD, requests_project) == authz.ALLOW
