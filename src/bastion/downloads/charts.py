@@ -24,16 +24,13 @@ GRID_STROKE = "#c8ced8"
 
 
 def axis_top(peak: int) -> int:
-    """The y axis' top: the first of 2, 4, 10, 20, 40, 100, … at or above ``peak``.
+    """The y axis' top: ``peak`` rounded up to an even step of its order of magnitude.
 
-    Its half is a whole number too, so the three labels (0, half, top) never show fractions.
+    1139 gives 1200 (labels 0, 600, 1200), 180 stays 180, 5 gives 6: close above the highest
+    bar, and its half is a whole number too, so the labels never show fractions.
     """
-    power = 1
-    while True:
-        for top in (2 * power, 4 * power, 10 * power):
-            if top >= peak:
-                return top
-        power *= 10
+    step = max(2, 2 * 10 ** (len(str(max(peak, 1))) - 2))
+    return max(step, -(-peak // step) * step)
 
 
 def downloads_chart(series: list[dict]) -> dict:
