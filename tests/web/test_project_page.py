@@ -138,3 +138,16 @@ def test_avatar_colours_are_stable_and_white_initials_stay_readable():
     ]:
         contrast = 1.05 / (relative_luminance(avatars.colour(username)) + 0.05)
         assert contrast >= 4.5, username
+
+
+def test_markdown_heading_permalinks_have_a_name_for_screen_readers(client, make_project, alice):
+    project = make_project("Anchored", alice)
+    add_release(
+        project, "1.0", description="# Title\n\nText.", description_content_type="text/markdown"
+    )
+    html = page_of(client, "anchored")
+    assert '<a href="#user-content-title" rel="nofollow"></a>' not in html
+    assert (
+        '<a href="#user-content-title" rel="nofollow" class="permalink">'
+        '<span class="visually-hidden">Link to this section</span></a>'
+    ) in html
