@@ -157,6 +157,15 @@ def test_a_maintainer_walks_through_the_whole_life_of_a_project(
     assert reasons[dists["1.1"].wheel.name] is False
     maya.goto(f"/project/{PROJECT}/")
     assert maya.locator(".releases .badge.yanked").count() == 1
+    maya.get_by_role("button", name="Copy the pip command").click()  # what a visitor copies
+    copied = maya.evaluate("navigator.clipboard.readText()")
+    assert copied == f"pip install --index-url {live_index.simple_url} {PROJECT}"
+    no_script = maya.context.browser.new_context(base_url=live_index.url, java_script_enabled=False)
+    visitor = no_script.new_page()
+    visitor.goto(f"/project/{PROJECT}/")  # without JavaScript: the text, and no dead button
+    assert visitor.locator("#install-pip").inner_text() == copied
+    assert not visitor.get_by_role("button", name="Copy the pip command").is_visible()
+    no_script.close()
     screenshot(maya, "project")
 
     # 6. Revoke the scoped token: the next upload is refused.
