@@ -207,6 +207,7 @@ def test_a_maintainer_walks_through_the_whole_life_of_a_project(
         for name, path in PAGES:
             response = maya.goto(path)
             assert response.status == 200, f"{path}: HTTP {response.status}"
+            maya.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
             problems += [f"{width_name} {path}: {problem}" for problem in page_problems(maya)]
             if width_name == "phone":
                 problems += [f"phone {path}: {p}" for p in sideways_scrolling(maya)]
