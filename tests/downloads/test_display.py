@@ -77,12 +77,24 @@ def test_the_chart_is_inline_svg_with_a_bar_and_tooltip_per_day():
     assert svg.count("<title>") == 180
     assert svg.count('fill="#2b6cb0"') == 179  # day 0 has no installs, only a mirror bar
     assert "2026-06-29: 179 installs, 1 other" in svg
-    assert "180 per day at most" in svg
+    assert "at most 180 on one day" in svg  # the screen reader's summary, in aria-label
 
 
-def test_an_empty_chart_still_renders():
-    svg = str(charts.downloads_svg([{"date": "2026-01-01", "installer": 0, "mirror": 0}]))
-    assert "<rect" not in svg and svg.endswith("</svg>")
+def test_the_chart_has_readable_axes_from_zero_to_a_round_top():
+    series = [
+        {"date": f"2026-01-{day:02d}", "installer": day * 3, "mirror": 1} for day in (1, 2, 3)
+    ]
+    chart = charts.downloads_chart(series)
+    assert chart["y_ticks"] == [10, 5, 0]  # peak 10: the top, its half and zero
+    assert chart["x_ticks"] == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert chart["total"] == 21 and chart["peak"] == 10 and not chart["empty"]
+    tops = [charts.axis_top(peak) for peak in (1, 3, 5, 11, 41, 150, 1139)]
+    assert tops == [2, 4, 6, 12, 42, 160, 1200]  # just above the peak, with a whole half
+
+
+def test_a_chart_without_downloads_is_an_empty_state_not_a_blank_drawing():
+    chart = charts.downloads_chart([{"date": "2026-01-01", "installer": 0, "mirror": 0}])
+    assert chart == {"empty": True, "days": 1}
 
 
 def test_the_template_tag_renders_recent_numbers_and_chart(downloads_today):
@@ -91,6 +103,16 @@ def test_the_template_tag_renders_recent_numbers_and_chart(downloads_today):
     )
     assert "<svg" in html and "<dd>15</dd>" in html
     assert "/stats/project/demo-pkg.json" in html
+    assert "Downloads per day" in html and "Date (UTC)" in html  # axis titles
+    assert "Installs by pip, uv and other installers" in html  # the legend
+    assert 'class="swatch installer"' in html and 'class="swatch other"' in html
+
+
+def test_the_template_tag_says_so_when_there_are_no_downloads(data_dir):
+    html = Template("{% load downloads %}{% project_downloads name %}").render(
+        Context({"name": "never-downloaded"})
+    )
+    assert "No downloads in the last 180 days yet." in html and "<svg" not in html
 
 
 def test_the_project_page_shows_downloads_and_the_chart(client, make_user, downloads_today):
@@ -98,7 +120,7 @@ def test_the_project_page_shows_downloads_and_the_chart(client, make_user, downl
     Role.objects.create(project=project, user=make_user("olivia"), role_name=RoleName.OWNER)
     add_release(project, "1.0")
     html = client.get("/project/demo-pkg/").content.decode()
-    assert "<h2>Downloads</h2>" in html
+    assert '<h2 id="downloads-heading">Downloads</h2>' in html
     assert "<dt>Last week</dt><dd>15</dd>" in html
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="downloads-chart"' in html
 

@@ -1,6 +1,10 @@
 """The index core, driven by the clients people already use: build, twine, pip, uv, pypi-simple."""
 
+import os
+import re
+import shlex
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -178,3 +182,36 @@ def test_metadata_file_equals_the_wheels_metadata(live_index, dists, published):
     served = requests.get(link.url + ".metadata", timeout=10)
     assert served.status_code == 200
     assert served.content == inside
+
+
+def install_command_on_page(live_index, project: str, element_id: str) -> list[str]:
+    """The install command as the project page shows it, split as a shell would."""
+    html = requests.get(f"{live_index.url}/project/{project}/", timeout=10).text
+    match = re.search(rf'<code id="{element_id}"[^>]*>([^<]+)</code>', html)
+    assert match, f"no #{element_id} on the project page"
+    return shlex.split(unescape(match.group(1)))
+
+
+def test_the_install_command_copied_from_the_project_page_installs_from_this_index(
+    live_index, published, tmp_path
+):
+    env = published["env"]
+    run([str(VENV_BIN / "python"), "-m", "venv", str(tmp_path / "venv")], env=env)
+    env = dict(env, PATH=f"{tmp_path / 'venv' / 'bin'}{os.pathsep}{env['PATH']}")
+    pip = install_command_on_page(live_index, "bastion-sample", "install-pip")
+    assert pip[:3] == ["pip", "install", "--index-url"] and pip[3] == live_index.simple_url
+    target = tmp_path / "pip-target"
+    result = run([*pip, "--no-cache-dir", "--target", str(target)], env=env)
+    assert result.returncode == 0, result.output
+    assert f"Looking in indexes: {live_index.simple_url}" in result.output
+    assert list(target.glob("bastion_sample-*.dist-info")), result.output
+
+    uv = install_command_on_page(live_index, "bastion-sample", "install-uv")
+    assert uv[:4] == ["uv", "pip", "install", "--index-url"] and uv[4] == live_index.simple_url
+    uv_target = tmp_path / "uv-target"
+    uv_env = dict(published["env"], UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+    result = run(
+        [*uv, "--target", str(uv_target), "--python", str(VENV_BIN / "python")], env=uv_env
+    )
+    assert result.returncode == 0, result.output
+    assert list(uv_target.glob("bastion_sample-*.dist-info")), result.output

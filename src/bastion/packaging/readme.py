@@ -5,6 +5,7 @@
 ``javascript:`` links never survive. A description that fails to render is shown as plain text.
 """
 
+import re
 from email.message import Message
 
 import readme_renderer.markdown
@@ -16,6 +17,14 @@ from django.utils.safestring import SafeString, mark_safe
 #: What a description that declares no content type is tried as first; core metadata says to
 #: fall back to plain text when it is not valid reStructuredText, as :func:`render` does.
 DEFAULT_CONTENT_TYPE = "text/x-rst"
+
+#: The empty permalink readme_renderer puts at the end of each Markdown heading. A link without
+#: text is announced as just "link" by screen readers (axe: link-name, serious).
+_EMPTY_PERMALINK = re.compile(r'<a href="#(user-content-[^"<>]*)" rel="nofollow"></a>')
+_NAMED_PERMALINK = (
+    r'<a href="#\1" rel="nofollow" class="permalink">'
+    r'<span class="visually-hidden">Link to this section</span></a>'
+)
 
 _RENDERERS = {
     "text/x-rst": readme_renderer.rst,
@@ -58,12 +67,13 @@ def render(description: str, content_type: str = "") -> SafeString:
     html = _render_as_declared(description, content_type)
     if html is None:
         html = readme_renderer.txt.render(description)
+    html = _EMPTY_PERMALINK.sub(_NAMED_PERMALINK, html)  # adds constant markup only
     return mark_safe(html)  # noqa: S308 - readme_renderer sanitizes its output with nh3
 
 
 def render_release(release) -> SafeString:
     """A release's description, rendered once: a release's metadata never changes after upload."""
-    key = f"readme:{release.pk}:{len(release.description)}"
+    key = f"readme2:{release.pk}:{len(release.description)}"  # 2: permalinks have a name
     html = cache.get(key)
     if html is None:
         html = str(render(release.description, release.description_content_type))

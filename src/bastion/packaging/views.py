@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
-from bastion.packaging import authz, management, selectors
+from bastion.packaging import authz, management, presentation, selectors
 from bastion.packaging.authz import Action
 from bastion.packaging.forms import (
     DeleteFileForm,
@@ -43,8 +43,9 @@ def project_page(request: HttpRequest, name: str, version: str | None = None) ->
         args = [project.normalized_name, *([version] if version else [])]
         return redirect("project_version" if version else "project", *args, permanent=True)
     releases = selectors.releases_newest_first(project)
+    newest = selectors.current_release(releases)
     if version is None:
-        release = selectors.current_release(releases)
+        release = newest
     else:
         release = find_release(project, version)
         if release is None:
@@ -53,22 +54,18 @@ def project_page(request: HttpRequest, name: str, version: str | None = None) ->
         "project": project,
         "releases": releases,
         "release": release,
+        "newest": newest,
         "description": render_release(release) if release else "",
-        "links": _links(release) if release else [],
+        "links": presentation.project_links(release.home_page, release.project_urls)
+        if release
+        else [],
+        "classifiers": presentation.classifier_groups(release.classifiers) if release else [],
+        "install": presentation.install_commands(
+            project.name, release.version if release and release != newest else None
+        ),
         "roles": selectors.maintainers(project),
     }
     return render(request, "packaging/project.html", context)
-
-
-def _links(release) -> list[tuple[str, str]]:
-    """Home page and Project-URL links; only http(s), so metadata cannot smuggle a script URL."""
-    candidates = [("Homepage", release.home_page)] if release.home_page else []
-    candidates += list(release.project_urls.items())
-    return [
-        (label, url)
-        for label, url in candidates
-        if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
-    ]
 
 
 # -- the user's own projects and invitations ----------------------------------------------------

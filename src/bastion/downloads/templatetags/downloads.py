@@ -13,5 +13,5 @@ def project_downloads(project_name: str) -> dict:
     return {
         "project_name": project_name,
         "recent": services.recent_downloads(project_name),
-        "chart": charts.downloads_svg(services.daily_series(project_name)),
+        "chart": charts.downloads_chart(services.daily_series(project_name)),
     }
