@@ -125,6 +125,8 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     user = User.objects.filter(username=args.name).first()
     if user is None:
         return _fail(f"no user named '{args.name}'")
+    if args.read_only and args.project:
+        return _fail("--read-only tokens read the whole index: leave out --project")
     project = None
     if args.project:
         project = get_project(args.project)
@@ -136,6 +138,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
             name=args.label,
             project=project,
             expires_days=args.expires_days,
+            read_only=args.read_only,
         )
     except TokenRefused as refused:
         return _fail(refused.decision.reason)
@@ -236,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("name", help="the user the token acts for")
     token_create.add_argument("--project", help="scope the token to one project")
     token_create.add_argument("--expires-days", type=_positive_int)
+    token_create.add_argument(
+        "--read-only",
+        action="store_true",
+        help="a token that installs from a private index and never uploads (CI, laptops)",
+    )
     token_create.add_argument("--label", default="created with bastion tokens create")
 
     yank = command("yank", cmd_yank, help="yank a release")

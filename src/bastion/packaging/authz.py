@@ -48,6 +48,9 @@ REQUIRED_ROLES: dict[Action, frozenset[str]] = {
     Action.SETTINGS: frozenset({RoleName.OWNER}),
 }
 
+#: Where people make tokens, named in refusals a read-only token meets.
+TOKENS_PATH = "/manage/account/tokens/"
+
 #: Actions a token may authorise. Everything else needs a signed-in person.
 TOKEN_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT})
 
@@ -107,6 +110,13 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
         return ALLOW
     if action not in TOKEN_ACTIONS:
         return Decision(False, f"An API token cannot be used to {action} {_label(project)}.")
+    if token.read_only:
+        return Decision(
+            False,
+            f"This API token is read-only: it can install packages but cannot {action} "
+            f"{_label(project)}. Use an upload token, made at {settings.BASE_URL}{TOKENS_PATH}",
+            fix_url=TOKENS_PATH,
+        )
     if token.project_id is None:
         return ALLOW
     if project is None or _is_new(project):

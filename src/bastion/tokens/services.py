@@ -23,6 +23,9 @@ from bastion.packaging.models import Project
 from bastion.tokens.models import APIToken
 
 PREFIX = "bastion-"
+READ_ONLY_HAS_NO_PROJECT = (
+    "A read-only token reads the whole index; it cannot be scoped to a project."
+)
 
 
 class TokenRefused(Exception):
@@ -49,9 +52,16 @@ def create_token(
     name: str,
     project: Project | None = None,
     expires_days: int | None = None,
+    read_only: bool = False,
     origin: Origin = CLI,
 ) -> MintedToken:
-    """Mint a token for the actor's user, if the gate allows it, and return its only plain copy."""
+    """Mint a token for the actor's user, if the gate allows it, and return its only plain copy.
+
+    A ``read_only`` token installs from a private index and is refused every upload by the gate;
+    it reads the whole index, so a project scope would mean nothing and is refused.
+    """
+    if read_only and project is not None:
+        raise ValueError(READ_ONLY_HAS_NO_PROJECT)
     decision = authz.may(actor, authz.Action.CREATE_TOKEN, project)
     if not decision.allowed:
         raise TokenRefused(decision)
@@ -63,6 +73,7 @@ def create_token(
         digest=_digest(secret),
         display_prefix=secret[: len(PREFIX) + 4],
         expires=timezone.now() + timedelta(days=expires_days) if expires_days else None,
+        read_only=read_only,
     )
     # A token scoped to a project is a new way to publish it: its owners hear of it. The
     # creator's own mail (token-changed) covers tokens for all of their projects.
@@ -73,7 +84,7 @@ def create_token(
         project=project,
         origin=origin,
         token=token.name,
-        scope=project.normalized_name if project else "user",
+        scope="read-only" if read_only else project.normalized_name if project else "user",
         notified=notified,
     )
     _notify(token, "created")
@@ -94,7 +105,13 @@ def authenticate(secret: str) -> APIToken | None:
 
 
 def mark_used(token: APIToken, origin: Origin) -> None:
-    """Remember when a token was last used, and leave a trace in the user's history."""
+    """Remember when a token was last used, and leave a trace in the user's history.
+
+    Only uploads call this. A read-only token shown to the upload endpoint is refused by the gate,
+    so its use is no "token used" event; reads never write (see :mod:`bastion.tokens.reads`).
+    """
+    if token.read_only:
+        return
     now = timezone.now()
     APIToken.objects.filter(pk=token.pk).update(last_used=now)
     token.last_used = now
