@@ -23,6 +23,7 @@ from bastion.packaging.models import Project
 from bastion.tokens.models import APIToken
 
 PREFIX = "bastion-"
+TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed username of token credentials, not a secret
 READ_ONLY_HAS_NO_PROJECT = (
     "A read-only token reads the whole index; it cannot be scoped to a project."
 )
@@ -42,7 +43,8 @@ class MintedToken:
     secret: str
 
 
-def _digest(secret: str) -> str:
+def digest_of(secret: str) -> str:
+    """The SHA-256 digest a token is stored and looked up by; never the token itself."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -70,7 +72,7 @@ def create_token(
         user=actor.user,
         name=name,
         project=project,
-        digest=_digest(secret),
+        digest=digest_of(secret),
         display_prefix=secret[: len(PREFIX) + 4],
         expires=timezone.now() + timedelta(days=expires_days) if expires_days else None,
         read_only=read_only,
@@ -95,7 +97,7 @@ def authenticate(secret: str) -> APIToken | None:
     """Return the usable token matching ``secret``, or None. Never says which check failed."""
     if not secret.startswith(PREFIX):
         return None
-    digest = _digest(secret)
+    digest = digest_of(secret)
     token = APIToken.objects.select_related("user", "project").filter(digest=digest).first()
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
