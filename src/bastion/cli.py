@@ -86,6 +86,24 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_invite(args: argparse.Namespace) -> int:
+    from bastion.accounts.invitations import invite
+    from bastion.accounts.models import User
+    from bastion.accounts.services import AccountError
+
+    inviter = None
+    if args.by:
+        inviter = User.objects.filter(username=args.by).first()
+        if inviter is None:
+            return _fail(f"no user named '{args.by}'")
+    try:
+        link = invite(email=args.email, invited_by=inviter)
+    except AccountError as error:
+        return _fail(str(error))
+    print(link)
+    return 0
+
+
 def cmd_users_show(args: argparse.Namespace) -> int:
     from bastion.accounts.selectors import user_summary
 
@@ -220,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = command("show", cmd_users_show, parent=users, help="show an account")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
+    invite = command(
+        "invite",
+        cmd_users_invite,
+        parent=users,
+        help="mail EMAIL a link that registers one account (BASTION_REGISTRATION=invite)",
+    )
+    invite.add_argument("email")
+    invite.add_argument("--by", help="the administrator the invitation names (a username)")
 
     accounts = commands.add_parser("accounts", help="account maintenance").add_subparsers(
         dest="accounts_command", required=True

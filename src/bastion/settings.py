@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bastion.critical.context_processors.mandate_banner",
+                "bastion.accounts.context_processors.registration",
             ],
         },
     },
@@ -198,6 +199,16 @@ READ_ACCESS = os.environ.get("BASTION_READ_ACCESS", "public").strip().lower()
 if READ_ACCESS not in READ_ACCESS_CHOICES:
     raise ImproperlyConfigured(
         f"BASTION_READ_ACCESS must be one of {', '.join(READ_ACCESS_CHOICES)}, not {READ_ACCESS!r}"
+    )
+# Who may create an account (bastion.accounts.invitations): "open" (anyone, on the register
+# page), "invite" (an administrator's invitation by email) or "closed" (the admin or
+# `bastion users create`).
+REGISTRATION_CHOICES = ("open", "invite", "closed")
+REGISTRATION = os.environ.get("BASTION_REGISTRATION", "open").strip().lower()
+if REGISTRATION not in REGISTRATION_CHOICES:
+    raise ImproperlyConfigured(
+        f"BASTION_REGISTRATION must be one of {', '.join(REGISTRATION_CHOICES)}, "
+        f"not {REGISTRATION!r}"
     )
 # How long each server process trusts its last check of a token on a read (bastion.tokens.reads):
 # a revoked token keeps reading for at most this long.

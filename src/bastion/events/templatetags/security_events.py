@@ -6,6 +6,7 @@ register = template.Library()
 
 LABELS = {
     "account:create": "Account created",
+    "account:invite": "Invitation to register sent",
     "account:login:success": "Logged in",
     "account:login:failure": "Failed login",
     "account:logout": "Logged out",
