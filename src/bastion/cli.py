@@ -83,6 +83,8 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     user = User.objects.filter(username=args.name).first()
     if user is None:
         return _fail(f"no user named '{args.name}'")
+    if args.read_only and args.project:
+        return _fail("--read-only tokens read the whole index: leave out --project")
     project = None
     if args.project:
         project = get_project(args.project)
@@ -94,6 +96,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
             name=args.label,
             project=project,
             expires_days=args.expires_days,
+            read_only=args.read_only,
         )
     except authz.Refused as refused:
         return _fail(refused.reason)
@@ -239,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--label",
         default="created with bastion tokens create",
         help="a name for the token, shown on the account's token page (default: %(default)r)",
+    )
+    token_create.add_argument(
+        "--read-only",
+        action="store_true",
+        help="a token that installs from a private index and never uploads (CI, laptops)",
     )
 
     yank = command("yank", cmd_yank, help="yank a release")

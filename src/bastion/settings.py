@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "bastion.web.read_access.ReadAccessMiddleware",  # BASTION_READ_ACCESS=authenticated
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bastion.web.middleware.SecurityHeadersMiddleware",
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bastion.critical.context_processors.mandate_banner",
+                "bastion.accounts.context_processors.registration",
             ],
         },
     },
@@ -189,6 +191,28 @@ RATELIMIT_TOKEN_FAILURES_PER_IP = _rate_limit(
 RATELIMIT_PROJECTS_PER_USER = _rate_limit("BASTION_RATELIMIT_PROJECTS_PER_USER", "20/hour")
 RATELIMIT_PROJECTS_PER_IP = _rate_limit("BASTION_RATELIMIT_PROJECTS_PER_IP", "40/hour")
 RATELIMIT_UPLOADS_PER_USER = _rate_limit("BASTION_RATELIMIT_UPLOADS_PER_USER", "300/minute")
+
+# Who may read the index (bastion.web.read_access): "public", or "authenticated" for a private
+# index, where every page and file needs a signed-in session or an API token (HTTP Basic auth).
+READ_ACCESS_CHOICES = ("public", "authenticated")
+READ_ACCESS = os.environ.get("BASTION_READ_ACCESS", "public").strip().lower()
+if READ_ACCESS not in READ_ACCESS_CHOICES:
+    raise ImproperlyConfigured(
+        f"BASTION_READ_ACCESS must be one of {', '.join(READ_ACCESS_CHOICES)}, not {READ_ACCESS!r}"
+    )
+# Who may create an account (bastion.accounts.invitations): "open" (anyone, on the register
+# page), "invite" (an administrator's invitation by email) or "closed" (the admin or
+# `bastion users create`).
+REGISTRATION_CHOICES = ("open", "invite", "closed")
+REGISTRATION = os.environ.get("BASTION_REGISTRATION", "open").strip().lower()
+if REGISTRATION not in REGISTRATION_CHOICES:
+    raise ImproperlyConfigured(
+        f"BASTION_REGISTRATION must be one of {', '.join(REGISTRATION_CHOICES)}, "
+        f"not {REGISTRATION!r}"
+    )
+# How long each server process trusts its last check of a token on a read (bastion.tokens.reads):
+# a revoked token keeps reading for at most this long.
+READ_TOKEN_CACHE_SECONDS = float(os.environ.get("BASTION_READ_TOKEN_CACHE_SECONDS", "5"))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

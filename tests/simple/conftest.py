@@ -2,6 +2,7 @@ import pytest
 
 from bastion.simple.readpath import ReadPath
 from bastion.wsgi import django_application
+from tests.private_reads import private_index, read_token, upload_token  # noqa: F401 - shared fixtures
 from tests.simple import factory
 from tests.simple.wsgi_client import WSGIClient
 

@@ -1,10 +1,13 @@
 """Accounts in the admin: disable a user, verify an address inline, read their security events."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from bastion.accounts.models import Email, User
+from bastion.accounts import invitations
+from bastion.accounts.models import Email, Invitation, User
 from bastion.events.admin import SecurityEventInline
+from bastion.events.services import Origin
 
 
 class EmailInline(admin.TabularInline):
@@ -49,3 +52,37 @@ class UserAdmin(DjangoUserAdmin):
     def enable_users(self, request, queryset) -> None:
         count = queryset.update(is_active=True)
         self.message_user(request, f"Enabled {count} user(s).", messages.SUCCESS)
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if Email.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("That email address already belongs to an account.")
+        return email
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invite an address to register (``BASTION_REGISTRATION=invite``); adding mails the link."""
+
+    form = InvitationForm
+    list_display = ["email", "invited_by", "created", "expires", "accepted"]
+    search_fields = ["email"]
+    fields = ["email", "invited_by", "created", "expires", "accepted"]
+    readonly_fields = ["invited_by", "created", "expires", "accepted"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # an invitation is sent, not edited; delete it to withdraw it
+
+    def save_model(self, request, obj, form, change) -> None:
+        """The service records the invitation and mails its link; the admin shows the row."""
+        invitations.invite(
+            email=obj.email, invited_by=request.user, origin=Origin.from_request(request)
+        )
+        created = Invitation.objects.filter(email=obj.email).latest("created")
+        obj.pk, obj.created, obj.expires = created.pk, created.created, created.expires

@@ -140,6 +140,24 @@ def cmd_accounts_check_domains(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_invite(args: argparse.Namespace) -> int:
+    from bastion.accounts.invitations import invite
+    from bastion.accounts.models import User
+    from bastion.accounts.services import AccountError
+
+    inviter = None
+    if args.by:
+        inviter = User.objects.filter(username=args.by).first()
+        if inviter is None:
+            return _fail(f"no user named '{args.by}'")
+    try:
+        link = invite(email=args.email, invited_by=inviter)
+    except AccountError as error:
+        return _fail(str(error))
+    print(link)
+    return 0
+
+
 def add_to(commands, command) -> None:
     """Register ``users …`` and ``accounts …`` on the ``bastion`` parser."""
     users = commands.add_parser("users", help="create and show accounts").add_subparsers(
@@ -162,6 +180,16 @@ def add_to(commands, command) -> None:
     show = command("show", cmd_users_show, parent=users, help="show an account")
     show.add_argument("name", metavar="NAME", help="the user name")
     show.add_argument("--json", action="store_true", help="print JSON instead of text")
+    invite = command(
+        "invite",
+        cmd_users_invite,
+        parent=users,
+        help="mail EMAIL a link that registers one account (BASTION_REGISTRATION=invite)",
+    )
+    invite.add_argument("email", metavar="EMAIL", help="the address to invite")
+    invite.add_argument(
+        "--by", metavar="NAME", help="the administrator the invitation names (a user name)"
+    )
 
     accounts = commands.add_parser("accounts", help="account maintenance").add_subparsers(
         dest="accounts_command"

@@ -73,6 +73,14 @@ class RegistrationForm(NewAccountForm):
         return second
 
 
+class InvitationForm(RegistrationForm):
+    """Registration through an invitation: the address is the invited one, so it is not asked."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["email"]
+
+
 class LoginForm(forms.Form):
     username = forms.CharField(
         max_length=150,

@@ -48,3 +48,26 @@ class Email(models.Model):
     @property
     def domain(self) -> str:
         return self.email.rsplit("@", 1)[-1].lower()
+
+
+class Invitation(models.Model):
+    """An administrator's invitation to register (``BASTION_REGISTRATION=invite``).
+
+    The mailed link carries a random secret; only its SHA-256 digest is kept. The link creates one
+    account, with the invited address already verified, and then stops working.
+    """
+
+    email = models.EmailField(max_length=254)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(editable=False)
+    accepted = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"

@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("account/register/", views.register, name="register"),
+    path("account/invitation/<str:secret>/", views.invitation, name="invitation"),
     path("account/login/", views.login, name="login"),
     path("account/logout/", views.logout, name="logout"),
     path("account/verify-email/<str:token>/", views.verify_email, name="verify-email"),

@@ -8,17 +8,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bastion.accounts import services
+from bastion.accounts import invitations, services
 from bastion.accounts.forms import (
     AddEmailForm,
     ChangePasswordForm,
+    InvitationForm,
     LoginForm,
     PasswordResetRequestForm,
     RegistrationForm,
     ResetPasswordForm,
 )
+from bastion.accounts.invitations import NOT_USABLE
 from bastion.accounts.ratelimit import RateLimited
 from bastion.critical import enforcement
 from bastion.events.services import Origin
@@ -53,6 +56,10 @@ def _next_url(request: HttpRequest) -> str:
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:account")
+    mode = invitations.registration_mode()
+    if mode != invitations.OPEN:
+        context = {"by_invitation": mode == invitations.INVITE}
+        return render(request, "accounts/register_closed.html", context, status=403)
     form = RegistrationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -77,6 +84,33 @@ def register(request: HttpRequest) -> HttpResponse:
             )
             return redirect("accounts:account")
     return render(request, "accounts/register.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, secret: str) -> HttpResponse:
+    """The invited address registers its account here, once; it is verified by the link itself."""
+    pending = invitations.pending(secret)
+    if pending is None:
+        return render(request, "accounts/invitation.html", {"unusable": NOT_USABLE}, status=404)
+    form = InvitationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitations.accept(
+                request,
+                secret=secret,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+            )
+        except ValidationError as error:
+            form.add_error("password1", error)
+        except services.AccountError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Welcome! Your account for {pending.email} is ready.")
+            return redirect("accounts:account")
+    context = {"form": form, "email": pending.email}
+    return render(request, "accounts/invitation.html", context, status=400 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

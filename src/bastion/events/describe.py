@@ -118,6 +118,7 @@ def _add(tag: str, sentence: str | Callable[[dict], str], *consumed: str) -> Non
 
 
 _add("account:create", "Account created")
+_add("account:invite", "Invitation to register sent")
 _add("account:login:success", _sign_in, "method")
 _add("account:login:failure", _failure, "reason")
 _add("account:logout", "Signed out")

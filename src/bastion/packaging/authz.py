@@ -90,6 +90,9 @@ READ_ACTIONS = frozenset({Action.READ_HISTORY})
 #: What the operator at the command line may do: they run the index.
 OPERATOR_ACTIONS = frozenset({Action.YANK})
 
+#: Where people make tokens, named in refusals a read-only token meets.
+TOKENS_PATH = "/manage/account/tokens/"
+
 #: Actions a token may authorise. Everything else needs a signed-in person.
 TOKEN_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT})
 
@@ -163,6 +166,13 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
     if action not in TOKEN_ACTIONS:
         return refuse(
             Code.TOKEN_SCOPE, f"An API token cannot be used to {action} {_label(project)}."
+        )
+    if token.read_only:
+        return refuse(
+            Code.TOKEN_READ_ONLY,
+            f"This API token is read-only: it can install packages but cannot {action} "
+            f"{_label(project)}. Use an upload token, made at {settings.BASE_URL}{TOKENS_PATH}",
+            fix_url=TOKENS_PATH,
         )
     if token.project_id is None:
         return ALLOW

@@ -18,6 +18,7 @@ class Code(enum.StrEnum):
     ACCOUNT_DISABLED = "account_disabled"
     EMAIL_UNVERIFIED = "email_unverified"
     TOKEN_SCOPE = "token_scope"  # noqa: S105 - a code, not a secret
+    TOKEN_READ_ONLY = "token_read_only"  # noqa: S105 - a code, not a secret
     ROLE_REQUIRED = "role_required"
     ADMIN_REQUIRED = "admin_required"
     NOT_FOR_THE_OPERATOR = "not_for_the_operator"

@@ -8,12 +8,17 @@ A page request costs one ``stat`` when the page is in this process's cache: entr
 the file's (inode, mtime, size), and a re-render replaces the file by rename, so every worker
 process sees a change as soon as the render that followed the commit has finished. The database
 is read only when a page is missing (first request, or a name that may be unknown) and is never
-written by this path.
+written by this path, except to count a failed authentication on a private index.
+
+With ``BASTION_READ_ACCESS=authenticated`` every page and file first asks
+``bastion.web.read_access.check``, the same question Django's views ask; a token checked in the
+last few seconds costs no query (``bastion.tokens.reads``).
 """
 
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
 
@@ -30,6 +35,7 @@ from bastion.simple.replies import (
     plain,
     redirect,
 )
+from bastion.web import read_access
 
 # Pages may be re-fetched at any time; the ETag makes revalidation a cheap 304.
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
@@ -104,10 +110,24 @@ class ReadPath:
         path = _path_info(environ)
         if method in ("GET", "HEAD") and path is not None:
             if path == "/simple" or path.startswith("/simple/"):
-                return _send(self.simple(environ, path), environ, start_response)
+                return _send(self.read(environ, self.simple, path), environ, start_response)
             if path.startswith("/files/"):
-                return _send(files.serve(environ, path[len("/files/") :]), environ, start_response)
+                key = path[len("/files/") :]
+                return _send(self.read(environ, files.serve, key), environ, start_response)
         return self.app(environ, start_response)
+
+    def read(self, environ: dict, answer, target: str) -> Reply:
+        """``answer(environ, target)``, if this request may read (``BASTION_READ_ACCESS``)."""
+        if not read_access.is_private():
+            return answer(environ, target)
+        verdict = read_access.check(
+            environ,
+            signed_in=lambda: read_access.session_signed_in(environ, _django_request),
+            database=_django_request,
+        )
+        if not verdict.allowed:
+            return plain(verdict.status, verdict.message, verdict.headers)
+        return _private(answer(environ, target))
 
     def simple(self, environ: dict, path: str) -> Reply:
         """``/simple/`` and ``/simple/<name>/``, with PEP 503 redirects and PEP 691 negotiation."""
@@ -153,6 +173,25 @@ class ReadPath:
                 request_finished.send(sender=ReadPath)
             page = self.cache.get(path) if exists else None
         return page
+
+
+@contextmanager
+def _django_request():
+    """Django's request signals around a query: they open the connection lazily and close it."""
+    request_started.send(sender=ReadPath)
+    try:
+        yield
+    finally:
+        request_finished.send(sender=ReadPath)
+
+
+def _private(reply: Reply) -> Reply:
+    """On a private index no shared cache may keep a page or a file for others: ``private``."""
+    for index, (name, value) in enumerate(reply.headers):
+        if name == "Cache-Control":
+            value = value.replace("public, ", "")
+            reply.headers[index] = (name, value if "private" in value else f"private, {value}")
+    return reply
 
 
 def _render_root() -> bool:

@@ -13,9 +13,11 @@ STATUS_LINES = {
     206: "206 Partial Content",
     301: "301 Moved Permanently",
     304: "304 Not Modified",
+    401: "401 Unauthorized",
     404: "404 Not Found",
     406: "406 Not Acceptable",
     416: "416 Range Not Satisfiable",
+    429: "429 Too Many Requests",
 }
 
 CHUNK = 256 * 1024

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from bastion.tokens.services import READ_ONLY_HAS_NO_PROJECT
+
 USER_WIDE = ""
 
 
@@ -10,6 +12,13 @@ class TokenForm(forms.Form):
         label="Token name", max_length=100, help_text="What it is for, e.g. 'CI for mypkg'."
     )
     scope = forms.ChoiceField(label="Scope", required=False)
+    read_only = forms.BooleanField(
+        label="Read-only",
+        required=False,
+        help_text="Installs from this index (pip, uv, poetry, pdm) but never uploads: "
+        "for CI and laptops. A read-only token reads every project, so leave the scope at all "
+        "projects.",
+    )
     expires_days = forms.IntegerField(
         label="Expires after (days)",
         required=False,
@@ -24,3 +33,9 @@ class TokenForm(forms.Form):
         self.fields["scope"].choices = [(USER_WIDE, "All projects (user-wide)")] + [
             (project.normalized_name, f"Only project {project.name}") for project in projects
         ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("read_only") and cleaned.get("scope"):
+            self.add_error("scope", READ_ONLY_HAS_NO_PROJECT)
+        return cleaned

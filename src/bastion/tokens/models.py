@@ -26,11 +26,17 @@ class APIToken(models.Model):
     expires = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True)
     revoked = models.DateTimeField(null=True, blank=True)
+    read_only = models.BooleanField(
+        default=False,
+        help_text="Installs from a private index but never uploads (for CI and laptops).",
+    )
 
     class Meta:
         ordering = ["-created"]
 
     def __str__(self) -> str:
+        if self.read_only:
+            return f"{self.name} (read-only)"
         scope = self.project.normalized_name if self.project_id else "all projects"
         return f"{self.name} ({scope})"
 

@@ -23,6 +23,10 @@ from bastion.packaging.models import Project
 from bastion.tokens.models import APIToken
 
 PREFIX = "bastion-"
+TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed username of token credentials, not a secret
+READ_ONLY_HAS_NO_PROJECT = (
+    "A read-only token reads the whole index; it cannot be scoped to a project."
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class MintedToken:
     secret: str
 
 
-def _digest(secret: str) -> str:
+def digest_of(secret: str) -> str:
+    """The SHA-256 digest a token is stored and looked up by; never the token itself."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -41,19 +46,27 @@ def create_token(
     name: str,
     project: Project | None = None,
     expires_days: int | None = None,
+    read_only: bool = False,
     origin: Origin = CLI,
 ) -> MintedToken:
     """Mint a token for the actor's user, if the gate allows it (else ``authz.Refused``), and
-    return its only plain copy."""
+    return its only plain copy.
+
+    A ``read_only`` token installs from a private index and is refused every upload by the gate;
+    it reads the whole index, so a project scope would mean nothing and is refused.
+    """
+    if read_only and project is not None:
+        raise ValueError(READ_ONLY_HAS_NO_PROJECT)
     authz.require(actor, authz.Action.CREATE_TOKEN, project)
     secret = PREFIX + secrets.token_urlsafe(32)
     token = APIToken.objects.create(
         user=actor.user,
         name=name,
         project=project,
-        digest=_digest(secret),
+        digest=digest_of(secret),
         display_prefix=secret[: len(PREFIX) + 4],
         expires=timezone.now() + timedelta(days=expires_days) if expires_days else None,
+        read_only=read_only,
     )
     # A token scoped to a project is a new way to publish it: its owners hear of it. The
     # creator's own mail (token-changed) covers tokens for all of their projects.
@@ -64,7 +77,7 @@ def create_token(
         project=project,
         origin=origin,
         token=token.name,
-        scope=project.normalized_name if project else "user",
+        scope="read-only" if read_only else project.normalized_name if project else "user",
         notified=notified,
     )
     _notify(token, "created")
@@ -75,7 +88,7 @@ def authenticate(secret: str) -> APIToken | None:
     """Return the usable token matching ``secret``, or None. Never says which check failed."""
     if not secret.startswith(PREFIX):
         return None
-    digest = _digest(secret)
+    digest = digest_of(secret)
     token = APIToken.objects.select_related("user", "project").filter(digest=digest).first()
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
@@ -85,7 +98,13 @@ def authenticate(secret: str) -> APIToken | None:
 
 
 def mark_used(token: APIToken, origin: Origin) -> None:
-    """Remember when a token was last used, and leave a trace in the user's history."""
+    """Remember when a token was last used, and leave a trace in the user's history.
+
+    Only uploads call this. A read-only token shown to the upload endpoint is refused by the gate,
+    so its use is no "token used" event; reads never write (see :mod:`bastion.tokens.reads`).
+    """
+    if token.read_only:
+        return
     now = timezone.now()
     APIToken.objects.filter(pk=token.pk).update(last_used=now)
     token.last_used = now

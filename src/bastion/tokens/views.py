@@ -48,6 +48,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             project=project,
             expires_days=form.cleaned_data["expires_days"],
+            read_only=form.cleaned_data["read_only"],
             origin=origin(request),
         )
     except authz.Refused as refused:
@@ -60,5 +61,5 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(APIToken, pk=token_id, user=request.user, revoked__isnull=True)
     services.revoke(token, origin=origin(request))
-    messages.success(request, f"Revoked the token '{token.name}'. It can no longer upload.")
+    messages.success(request, f"Revoked the token '{token.name}'. It can no longer be used.")
     return redirect("tokens")

@@ -16,7 +16,8 @@ Two things hide the real address:
   is not itself a trusted proxy: everything left of that was written by the client and could be
   anything. From any other peer the header is ignored.
 
-The read path (``/simple/``, ``/files/``) never calls this: it records no address.
+The read path (``/simple/``, ``/files/``) records no address; on a private index it calls
+:func:`client_address_from_environ` only to count a failed authentication.
 """
 
 from __future__ import annotations
