@@ -148,3 +148,21 @@ def test_wheel_whose_record_matches_is_accepted(uploader):
     dist = dists.wheel(extra_files={"holy_grail/grail.py": b"print('Ni!')\n"})
 
     assert uploader.upload(dist.form()).status_code == 200
+
+
+def test_sdist_with_a_bad_gzip_crc_refused(uploader, refused):
+    dist = dists.sdist()
+    data = bytearray(dist.content)
+    data[-8] ^= 1  # the gzip trailer: CRC-32, then the inflated length
+    dist.content = bytes(data)
+
+    refused(uploader.upload(dist.form()), 400, "CRC check failed")
+
+
+def test_control_characters_never_reach_the_reason_phrase(uploader, refused):
+    """A refusal may echo what the client sent; twine prints the reason phrase to a terminal."""
+    form = dists.wheel().form(**{":action": "\x1b[2J\x1b[31mfile_upload"})
+
+    reason = refused(uploader.upload(form), 400, "Unknown action")
+
+    assert reason.isprintable(), reason

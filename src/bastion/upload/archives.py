@@ -6,8 +6,9 @@ bombs), the size of the metadata file itself, and for sdists the gzip stream as 
 Wheels may only use STORED or DEFLATED members; tar members may not be sparse, devices, or links
 that point outside the sdist's directory; no member may use an absolute path or ``..``.
 
-A wheel is served to installers as it was uploaded, so every member is inflated once, in a
-stream, to check its CRC-32 and, where RECORD gives one, its hash and size: a corrupt wheel is
+A distribution is served to installers as it was uploaded, so it is inflated completely, once,
+in a stream: every wheel member to check its CRC-32 and, where RECORD gives one, its hash and
+size, and an sdist's gzip stream to its end, where gzip checks its own CRC-32. A corrupt file is
 refused here rather than failing on every machine that installs it.
 """
 
@@ -309,8 +310,9 @@ def read_sdist(source: BinaryIO, size: int, top: str) -> Archive:
     metadata_path = f"{top}/PKG-INFO"
     metadata = None
     names: set[str] = set()
+    inflating = _InflateLimit(source, size)
     try:
-        with tarfile.open(fileobj=_InflateLimit(source, size), mode="r|") as archive:
+        with tarfile.open(fileobj=inflating, mode="r|") as archive:
             for member in archive:
                 if len(names) >= MAX_MEMBERS:
                     raise invalid(f"The archive has more than {MAX_MEMBERS} members.")
@@ -320,6 +322,10 @@ def read_sdist(source: BinaryIO, size: int, top: str) -> Archive:
                 if member.name == metadata_path and member.isfile():
                     stream = archive.extractfile(member)
                     metadata = _read_bounded(stream, metadata_path) if stream else None
+        # tarfile stops at the end-of-archive blocks; gzip checks its CRC-32 and length only
+        # at the end of the stream, so a corrupt sdist is only caught by reading to the end.
+        while inflating.read(_CHUNK_BYTES):
+            pass
     except (tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError, OSError) as exc:
         raise invalid(f"The tar.gz archive cannot be read: {exc}") from exc
     if metadata is None:
