@@ -1,6 +1,7 @@
 """Malformed uploads found by fuzzing (issue 11, findings 6, 9 and 10): each is refused with a
 400 that says why, before anything is stored, on SQLite and on PostgreSQL alike."""
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -166,3 +167,13 @@ def test_control_characters_never_reach_the_reason_phrase(uploader, refused):
     reason = refused(uploader.upload(form), 400, "Unknown action")
 
     assert reason.isprintable(), reason
+
+
+def test_record_hash_written_in_hex_is_accepted(uploader):
+    """Some build tools write RECORD's sha256 in hex rather than base64 (gmsh 4.15.2 on PyPI)."""
+    dist = dists.wheel(extra_files={"holy_grail/grail.py": b"print('Ni!')\n"})
+    line = _record_line(dist, "holy_grail/grail.py")
+    hex_digest = hashlib.sha256(b"print('Ni!')\n").hexdigest()
+    _replace_in_record(dist, line, f"holy_grail/grail.py,sha256={hex_digest},13")
+
+    assert uploader.upload(dist.form()).status_code == 200
