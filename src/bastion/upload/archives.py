@@ -111,10 +111,10 @@ def _is_tar(source: BinaryIO) -> bool:
 
 @dataclass(frozen=True)
 class _RecordEntry:
-    """One line of a wheel's RECORD: ``path,algorithm=urlsafe-b64-digest,size``."""
+    """One hashed line of a wheel's RECORD: ``path,algorithm=urlsafe-b64-digest,size``."""
 
     algorithm: str
-    digest: str  # urlsafe base64 without padding, as the wheel spec writes it
+    digest: str  # as RECORD gives it: urlsafe base64 without padding (some tools write hex)
     size: int | None
 
 
