@@ -11,7 +11,8 @@ CI runs the ``upload-ci`` profile (a few hundred examples). For the long run::
 
     BASTION_FUZZ_PROFILE=upload-fuzz .venv/bin/pytest tests/upload/test_fuzz.py -p no:cacheprovider
 
-(add ``BASTION_DATABASE_URL=postgresql://…`` to run it on PostgreSQL, where NULs matter).
+(add ``BASTION_DATABASE_URL=postgresql://…`` to run it on PostgreSQL, where NULs matter;
+``BASTION_FUZZ_EXAMPLES=N`` runs N examples instead).
 """
 
 import hashlib
@@ -44,7 +45,11 @@ settings.register_profile(
 settings.register_profile(
     "upload-fuzz", parent=settings.get_profile("upload-ci"), max_examples=10_000
 )
-PROFILE = settings.get_profile(os.environ.get("BASTION_FUZZ_PROFILE", "upload-ci"))
+_profile = settings.get_profile(os.environ.get("BASTION_FUZZ_PROFILE", "upload-ci"))
+#: ``BASTION_FUZZ_EXAMPLES=N``: a run of a chosen length, e.g. what fits in the time at hand.
+PROFILE = settings(
+    _profile, max_examples=int(os.environ.get("BASTION_FUZZ_EXAMPLES", _profile.max_examples))
+)
 
 _HEADERS = [
     ("Summary", "The Holy Grail"),
@@ -143,7 +148,7 @@ def _zip_field(data: bytearray, which: str, entry: int, value: int) -> None:
 
 def _utf8_flag_with_bad_name(data: bytearray, entry: int) -> None:
     """Set the UTF-8 flag on one member and give its name bytes that are not UTF-8."""
-    centrals = _central_entries(data)
+    centrals = [at for at in _central_entries(data) if at + 46 < len(data)]
     if centrals:
         at = centrals[entry % len(centrals)]
         data[at + 9] |= 0x08
