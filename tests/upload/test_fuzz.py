@@ -236,7 +236,8 @@ def _mutate_form(form: dict, operation: tuple) -> None:
         content = form["content"]
         at = args[1] % (len(content.name) + 1)
         renamed = content.name[:at] + args[0] + content.name[at:]
-        form["content"] = SimpleUploadedFile(renamed, content.read())
+        if os.path.basename(renamed) not in ("", ".", ".."):  # what Django itself refuses to name
+            form["content"] = SimpleUploadedFile(renamed, content.read())
 
 
 field_names = st.sampled_from(_FORM_FIELDS)
