@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bastion.web.middleware.SecurityHeadersMiddleware",
+    "bastion.web.middleware.RefuseNulMiddleware",  # innermost: its refusals get the headers
 ]
 
 ROOT_URLCONF = "bastion.urls"

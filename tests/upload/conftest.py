@@ -52,6 +52,22 @@ def files_dir(settings, tmp_path):
 
 
 @pytest.fixture
+def refused():
+    """Assert a refusal: status, a message in reason and body, and nothing written."""
+
+    def check(response, status: int, message: str):
+        reason = response.reason_phrase
+        assert response.status_code == status, reason
+        assert message in reason, reason
+        assert message in response.content.decode()
+        assert "\n" not in reason
+        assert index_state() == response.state_before
+        return reason
+
+    return check
+
+
+@pytest.fixture
 def uploader(alice) -> Uploader:
     """Alice with a user-wide token: may create projects and upload to her own."""
     minted = create_token(actor=authz.Actor(alice), name="uploads")

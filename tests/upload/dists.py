@@ -146,12 +146,15 @@ def sdist(
     top: str | None = None,
     extra_files: dict[str, bytes] | None = None,
     members: list[tarfile.TarInfo] | None = None,
+    description: str = "",
 ) -> Dist:
     """An sdist with one top-level directory holding PKG-INFO; ``members`` adds raw entries."""
     stem = f"{canonicalize_name(name).replace('-', '_')}-{version}"
     top = top or stem
     files = {
-        f"{top}/PKG-INFO": metadata_text(name, version, metadata_version, headers).encode(),
+        f"{top}/PKG-INFO": metadata_text(
+            name, version, metadata_version, headers, description
+        ).encode(),
         f"{top}/pyproject.toml": b"[project]\n",
         **(extra_files or {}),
     }

@@ -34,22 +34,6 @@ from tests.upload.conftest import Uploader, basic_auth, index_state
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def refused():
-    """Assert a refusal: status, a message in reason and body, and nothing written."""
-
-    def check(response, status: int, message: str):
-        reason = response.reason_phrase
-        assert response.status_code == status, reason
-        assert message in reason, reason
-        assert message in response.content.decode()
-        assert "\n" not in reason
-        assert index_state() == response.state_before
-        return reason
-
-    return check
-
-
 # Authentication and the gate
 
 

@@ -148,9 +148,25 @@ def _refuse_file_parts(files: MultiValueDict) -> None:
             raise UploadRejected(400, f"{name}: Should not be a tuple.")
 
 
+def _refuse_nul(post: QueryDict, query: QueryDict, files: MultiValueDict) -> None:
+    """No field may hold a NUL: PostgreSQL cannot store one in text, and no metadata needs it.
+
+    Every field is checked, known or not, before any of them reaches a query or a message.
+    """
+    parts = [*post.lists(), *query.lists()]
+    parts += [(name, [upload.name or "" for upload in uploads]) for name, uploads in files.lists()]
+    for name, values in parts:
+        if "\x00" in name or any("\x00" in value for value in values):
+            shown = name.replace("\x00", "\\x00")
+            raise UploadRejected(
+                400, f"The upload form field '{shown}' contains a NUL character (\\x00)."
+            )
+
+
 def parse(post: QueryDict, query: QueryDict, files: MultiValueDict) -> UploadForm:
     """Read the whole form. ``:action`` may come as a field (all clients) or a query parameter."""
     _refuse_file_parts(files)
+    _refuse_nul(post, query, files)
 
     def text(name: str) -> str:
         return (_single(post, name) or "").strip()

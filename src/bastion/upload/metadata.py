@@ -246,9 +246,14 @@ def parse_file(data: bytes, *, source: str) -> tuple[Metadata, RawMetadata]:
     """Validate a ``METADATA``/``PKG-INFO`` file; returns the metadata and its raw fields.
 
     Headers no spec defines are ignored, as PyPI ignores unknown form fields; a known header
-    that cannot be read (a single-use field given twice, say) is an error. A description
-    folded into its header is unfolded, so the index keeps (and renders) the author's text.
+    that cannot be read (a single-use field given twice, say) is an error, and so is a NUL byte
+    anywhere: PostgreSQL cannot store one in text, and no field needs it. A description folded
+    into its header is unfolded, so the index keeps (and renders) the author's text.
     """
+    if b"\x00" in data:
+        raise UploadRejected(
+            400, f"Invalid distribution file. {source} contains a NUL byte (\\x00)."
+        )
     raw, unparsed = parse_email(data)
     unreadable = sorted(set(unparsed) & KNOWN_HEADERS)
     if unreadable:

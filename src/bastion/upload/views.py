@@ -33,8 +33,10 @@ _BODY_TYPES = ["text/plain", "application/json"]
 
 
 def _reason_phrase(message: str) -> str:
-    """One line of ISO-8859-1: what an HTTP/1.1 status line can carry."""
-    line = " ".join(message.split())
+    """One line of ISO-8859-1 without control characters: what an HTTP/1.1 status line can
+    carry. Messages may echo what the client sent (an unknown action), escape codes included."""
+    printable = "".join(char if char.isprintable() else " " for char in message)
+    line = " ".join(printable.split())
     return line.encode("iso-8859-1", "replace").decode("iso-8859-1")
 
 
