@@ -28,7 +28,7 @@ def client():
     ],
 )
 def test_nul_in_a_path_is_not_found(client, make_project, alice, path):
-    make_project("grail", alice)
+    make_project("grail", owners=[alice])
 
     assert client.get(path).status_code == 404
 
