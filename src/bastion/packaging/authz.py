@@ -23,6 +23,7 @@ from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
     from bastion.accounts.models import User
+    from bastion.publishing.models import Publisher
     from bastion.tokens.models import APIToken
 
 
@@ -54,10 +55,15 @@ TOKEN_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT})
 
 @dataclass(frozen=True)
 class Actor:
-    """A user acting through a session (``token`` is None) or through an API token."""
+    """A user acting through a session (``token`` is None) or through an API token.
+
+    ``publisher`` is set when the token is one a trusted publisher's CI job traded for; ``user``
+    is then an owner of the publisher's project, the account its uploads are recorded under.
+    """
 
     user: User
     token: APIToken | None = None
+    publisher: Publisher | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,20 @@ def _label(project: Project | None) -> str:
     return f"new project '{project.name}'" if _is_new(project) else f"project '{project.name}'"
 
 
+def _trusted_publisher_upload(actor: Actor, action: Action, project: Project | None) -> bool:
+    """A trusted publisher uploading to its own project. As on PyPI it needs no person's role,
+    verified email or second factor: an owner who passed those rules configured it, and its CI
+    job proved who it is with a token that lived minutes. Token scope, project status, the
+    account's state and recovery freezes still apply."""
+    return (
+        actor.publisher is not None
+        and action == Action.UPLOAD
+        and project is not None
+        and project.pk is not None
+        and actor.publisher.project_id == project.pk
+    )
+
+
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
     if not actor.user.is_active:
         return Decision(False, f"The account '{actor.user.username}' is disabled.")
@@ -91,6 +111,8 @@ def active_account(actor: Actor, action: Action, project: Project | None) -> Dec
 
 
 def email_verified(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if _trusted_publisher_upload(actor, action, project):
+        return ALLOW
     if not actor.user.has_verified_primary_email():
         return Decision(
             False,
@@ -123,6 +145,8 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
 
 
 def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if _trusted_publisher_upload(actor, action, project):
+        return ALLOW
     needed = REQUIRED_ROLES.get(action)
     if project is None or _is_new(project) or needed is None:
         return ALLOW
@@ -151,6 +175,8 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
     During a designation's grace period the action is allowed with a warning; see
     :mod:`bastion.critical.enforcement` for who is refused what, and from when.
     """
+    if _trusted_publisher_upload(actor, action, project):
+        return ALLOW
     verdict = mandate.for_everyone(actor.user, Policy.from_environment())
     if verdict.allowed and action == Action.CREATE_TOKEN:
         verdict = mandate.for_tokens(actor.user)
@@ -182,6 +208,8 @@ TWO_FACTOR_PROJECT_ACTIONS = frozenset(
 
 def project_requires_two_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
     """The owners' opt-in: every maintainer (and anyone joining) must use 2FA, tokens included."""
+    if _trusted_publisher_upload(actor, action, project):
+        return ALLOW
     if project is None or _is_new(project) or not project.requires_two_factor:
         return ALLOW
     if action not in TWO_FACTOR_PROJECT_ACTIONS or has_two_factor(actor.user):

@@ -55,15 +55,9 @@ def create_token(
     decision = authz.may(actor, authz.Action.CREATE_TOKEN, project)
     if not decision.allowed:
         raise TokenRefused(decision)
-    secret = PREFIX + secrets.token_urlsafe(32)
-    token = APIToken.objects.create(
-        user=actor.user,
-        name=name,
-        project=project,
-        digest=_digest(secret),
-        display_prefix=secret[: len(PREFIX) + 4],
-        expires=timezone.now() + timedelta(days=expires_days) if expires_days else None,
-    )
+    expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
+    minted = issue(user=actor.user, name=name, project=project, expires=expires)
+    token = minted.token
     # A token scoped to a project is a new way to publish it: its owners hear of it. The
     # creator's own mail (token-changed) covers tokens for all of their projects.
     notified = notifications.token_created(project, actor.user, token.name) if project else []
@@ -77,6 +71,22 @@ def create_token(
         notified=notified,
     )
     _notify(token, "created")
+    return minted
+
+
+def issue(*, user, name: str, project: Project | None, expires, publisher=None) -> MintedToken:
+    """Store a new token's digest and return its only plain copy. No gate, no mail, no event:
+    the callers (:func:`create_token`, trusted publishing's exchange) decide those."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = APIToken.objects.create(
+        user=user,
+        name=name,
+        project=project,
+        publisher=publisher,
+        digest=_digest(secret),
+        display_prefix=secret[: len(PREFIX) + 4],
+        expires=expires,
+    )
     return MintedToken(token=token, secret=secret)
 
 
@@ -85,7 +95,8 @@ def authenticate(secret: str) -> APIToken | None:
     if not secret.startswith(PREFIX):
         return None
     digest = _digest(secret)
-    token = APIToken.objects.select_related("user", "project").filter(digest=digest).first()
+    token = APIToken.objects.select_related("user", "project", "publisher")
+    token = token.filter(digest=digest).first()
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
     if not token.is_usable() or not token.user.is_active:
@@ -113,7 +124,9 @@ def revoke(token: APIToken, *, origin: Origin = CLI) -> None:
 
 def tokens_of(user) -> QuerySet[APIToken]:
     """The user's tokens for the token page, newest first; the digest is never needed there."""
-    return APIToken.objects.filter(user=user).select_related("project").defer("digest")
+    # A trusted publisher's short-lived tokens belong to its project, not to this person.
+    mine = APIToken.objects.filter(user=user, publisher__isnull=True)
+    return mine.select_related("project").defer("digest")
 
 
 def _notify(token: APIToken, change: str) -> None:
