@@ -224,3 +224,11 @@ def test_cli_refuses_a_bad_repository_with_a_reason(widget, capsys):
 
     assert cli.main(args) == 1
     assert "OWNER/REPO" in capsys.readouterr().err
+
+
+def test_cli_add_needs_github_or_gitlab(widget, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["publishers", "add", "widget", "--workflow", "r.yml"])
+
+    assert exited.value.code == 2
+    assert "--github --gitlab" in capsys.readouterr().err

@@ -15,6 +15,8 @@ import argparse
 import json
 import sys
 
+from bastion.cli_types import positive_int
+
 
 def _fail(message: str) -> int:
     print(f"bastion: {message}", file=sys.stderr)
@@ -37,6 +39,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     from bastion.packaging.services import PackagingError, get_project
     from bastion.publishing import services
 
+    if not (args.github or args.gitlab):
+        args.command_parser.error("one of the arguments --github --gitlab is required")
     kind, repository = ("github", args.github) if args.github else ("gitlab", args.gitlab)
     fields = {
         "kind": kind,
@@ -128,7 +132,7 @@ def add_to(commands, command) -> None:
         metavar="PROJECT",
         help="the project; a name not yet taken makes a pending publisher (needs --user)",
     )
-    where = add.add_mutually_exclusive_group(required=True)
+    where = add.add_mutually_exclusive_group()  # one is required; checked in cmd_add
     where.add_argument("--github", metavar="OWNER/REPO", help="a GitHub repository")
     where.add_argument(
         "--gitlab", metavar="NAMESPACE/PROJECT", help="a GitLab project (with any subgroups)"
@@ -164,7 +168,9 @@ def add_to(commands, command) -> None:
 
     remove = command("remove", cmd_remove, parent=publishers, help="remove a trusted publisher")
     remove.add_argument("project", metavar="PROJECT", help="the project (or a pending name)")
-    remove.add_argument("id", metavar="ID", type=int, help="the publisher's id, from 'list'")
+    remove.add_argument(
+        "id", metavar="ID", type=positive_int, help="the publisher's id, from 'list'"
+    )
     remove.add_argument(
         "--user", metavar="NAME", help="act as this account, through the web page's rules"
     )
