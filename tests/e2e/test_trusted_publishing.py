@@ -236,15 +236,12 @@ def test_pending_publisher_creates_its_project_on_the_first_trusted_upload(index
 
 
 def test_a_refused_trade_says_which_claim_did_not_match(index, issuer):
-    create_project(index, "other-pkg", "other-owner")
-    index.bastion(
-        "publishers", "add", "other-pkg", "--github", "octo/other-pkg", "--workflow", "release.yml"
-    )
+    """The publisher of gh-pkg (above) accepts release.yml only."""
     audience = requests.get(f"{index.url}/_/oidc/audience", timeout=10).json()["audience"]
 
     response = requests.post(
         f"{index.url}/_/oidc/mint-token",
-        json={"token": github_token(issuer, audience, "octo/other-pkg", "ci.yml", "")},
+        json={"token": github_token(issuer, audience, "octo/gh-pkg", "ci.yml", "pypi")},
         timeout=10,
     )
 
