@@ -323,3 +323,17 @@ def test_custom_gitlab_issuer_only_matches_its_own_publishers(exchange, widget, 
         ci_config_ref_uri="git.example.org/group/widget//.gitlab-ci.yml@refs/tags/v1.0",
     )
     assert exchange.mint(claims).status_code == 200
+
+
+def test_expired_publisher_tokens_and_seen_ids_are_forgotten(exchange, github_publisher):
+    assert exchange.mint(github_claims()).status_code == 200
+    token = APIToken.objects.get()
+    APIToken.objects.filter(pk=token.pk).update(expires=timezone.now() - timedelta(days=2))
+    SeenToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+
+    services.forget_expired()
+
+    assert not APIToken.objects.exists()
+    assert not Exchange.objects.exists()
+    assert not SeenToken.objects.exists()
+    assert SecurityEvent.objects.filter(tag="publisher:token").exists()

@@ -20,6 +20,7 @@ from bastion.critical import tasks as critical_tasks
 from bastion.downloads import tasks as downloads_tasks
 from bastion.jobs.models import ScheduledRun
 from bastion.keys import tasks as keys_tasks
+from bastion.publishing import tasks as publishing_tasks
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ SCHEDULE: tuple[Job, ...] = (
     Job("critical-daily", timedelta(days=1), critical_tasks.designate_and_remind),
     Job("keys-reminders", timedelta(days=1), keys_tasks.send_key_reminders),
     Job("accounts-check-domains", timedelta(days=1), accounts_tasks.check_email_domains),
+    Job("publishing-forget-expired", timedelta(days=1), publishing_tasks.forget_expired),
 )
 
 

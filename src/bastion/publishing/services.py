@@ -34,6 +34,7 @@ from bastion.publishing import issuers
 from bastion.publishing.kinds import KINDS, ClaimRefused, InvalidPublisher, kind_of
 from bastion.publishing.models import Exchange, Publisher, SeenToken
 from bastion.tokens import services as tokens
+from bastion.tokens.models import APIToken
 
 __all__ = ["ClaimRefused", "InvalidPublisher", "Minted", "exchange"]
 
@@ -429,3 +430,18 @@ def upload_details(token) -> dict:
         "publisher_id": token.publisher_id,
         "claims": exchange_row.claims if exchange_row else {},
     }
+
+
+#: How long a publisher's expired upload token is kept (PyPI keeps them a day).
+EXPIRED_TOKENS_KEPT = timedelta(days=1)
+
+
+def forget_expired() -> int:
+    """Delete publisher tokens (with their exchange rows) expired more than a day ago, and seen
+    token ids past their expiry; return how many rows went."""
+    now = timezone.now()
+    tokens_gone, _ = APIToken.objects.filter(
+        publisher__isnull=False, expires__lt=now - EXPIRED_TOKENS_KEPT
+    ).delete()
+    seen_gone, _ = SeenToken.objects.filter(expires__lt=now).delete()
+    return tokens_gone + seen_gone
