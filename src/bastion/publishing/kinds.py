@@ -11,12 +11,13 @@ a Forgejo instance) is one more subclass in :data:`KINDS`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from bastion.publishing.models import Publisher
 
 
@@ -110,7 +111,7 @@ class Kind:
             return configured == claimed
         return configured.lower() == claimed.lower()
 
-    def match(self, publishers: Iterable[Publisher], claims: dict) -> Publisher:
+    def match(self, publishers: QuerySet[Publisher], claims: dict) -> Publisher:
         """The publisher these claims fit, narrowing by repository, workflow, environment.
 
         A publisher pinned to the token's environment wins over one that accepts any, and a
@@ -118,7 +119,7 @@ class Kind:
         """
         self.check_required(claims)
         token = self.identity(claims)
-        candidates = [p for p in publishers if p.repository.lower() == token.repository.lower()]
+        candidates = list(publishers.filter(repository__iexact=token.repository))
         if not candidates:
             raise ClaimRefused(
                 "invalid-repository",

@@ -291,7 +291,7 @@ def _trade(publisher: Publisher, issuer: issuers.Issuer, claims: dict, origin: O
     with transaction.atomic():
         _claim_once(issuer.url, claims)
         # A concurrent trade may have turned a pending publisher into a project's meanwhile.
-        locked = Publisher.objects.select_for_update().select_related("project")
+        locked = Publisher.objects.select_for_update(of=("self",)).select_related("project")
         publisher = locked.filter(pk=publisher.pk).first()
         if publisher is None:
             raise ClaimRefused("invalid-publisher", "The publisher was removed meanwhile.")
