@@ -337,3 +337,13 @@ def test_expired_publisher_tokens_and_seen_ids_are_forgotten(exchange, github_pu
     assert not Exchange.objects.exists()
     assert not SeenToken.objects.exists()
     assert SecurityEvent.objects.filter(tag="publisher:token").exists()
+
+
+def test_the_legacy_github_path_old_publish_actions_call_trades_too(exchange, github_publisher):
+    token = exchange.ci.key.sign(github_claims())
+
+    response = exchange.client.post(
+        "/_/oidc/github/mint-token", {"token": token}, content_type="application/json"
+    )
+
+    assert response.status_code == 200, response.content
