@@ -17,6 +17,7 @@ from bastion.cli_types import bind_address, hours, positive_int
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
+from bastion.publishing import commands as publishing_commands
 
 
 def _setup_django() -> None:
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)
     keys_commands.add_to(commands, command)
+    publishing_commands.add_to(commands, command)
     return parser
 
 

@@ -5,6 +5,7 @@ that a fresh checkout runs on SQLite and local files with no configuration at al
 """
 
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "bastion.critical",
     "bastion.keys",
     "bastion.jobs",
+    "bastion.publishing",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,37 @@ HIBP_TIMEOUT = 2.0
 # Registration lookups for the expired-email-domain check (bastion.accounts.domains); unset = off.
 RDAP_URL = os.environ.get("BASTION_RDAP_URL") or None
 RDAP_TIMEOUT = 10.0
+
+# Trusted publishing (bastion.publishing): which OIDC issuers' tokens are traded for upload tokens,
+# and the audience those tokens must name. Keys come from each issuer's discovery document unless
+# ``jwks_url`` points elsewhere (a mirror for air-gapped installations, or a test issuer).
+OIDC_ISSUERS_DEFAULT = {
+    "https://token.actions.githubusercontent.com": {"kind": "github"},
+    "https://gitlab.com": {"kind": "gitlab"},
+}
+
+
+def _oidc_issuers() -> dict[str, dict]:
+    raw = os.environ.get("BASTION_OIDC_ISSUERS", "").strip()
+    if not raw:
+        return OIDC_ISSUERS_DEFAULT
+    try:
+        issuers = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"BASTION_OIDC_ISSUERS is not JSON: {exc}") from exc
+    if not isinstance(issuers, dict) or not all(
+        isinstance(url, str) and isinstance(entry, dict) and isinstance(entry.get("kind"), str)
+        for url, entry in issuers.items()
+    ):
+        raise ImproperlyConfigured(
+            'BASTION_OIDC_ISSUERS: expected {"ISSUER URL": {"kind": "github"|"gitlab", '
+            '"jwks_url": "…" (optional)}, …}'
+        )
+    return {url.rstrip("/"): entry for url, entry in issuers.items()}
+
+
+OIDC_ISSUERS = _oidc_issuers()
+OIDC_AUDIENCE = os.environ.get("BASTION_OIDC_AUDIENCE") or _base.hostname or "localhost"
 
 LOGIN_URL = "/account/login/"
 PASSWORD_RESET_TIMEOUT = 6 * 3600  # a reset link is good for six hours

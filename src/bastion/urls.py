@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("bastion.upload.urls")),
+    path("", include("bastion.publishing.urls")),
     path("", include("bastion.simple.urls")),
     path("", include("bastion.downloads.urls")),
     path("", include("bastion.accounts.urls")),

@@ -21,6 +21,7 @@ from bastion.downloads import tasks as downloads_tasks
 from bastion.jobs.models import ScheduledRun
 from bastion.keys import tasks as keys_tasks
 from bastion.packaging import tasks as packaging_tasks
+from bastion.publishing import tasks as publishing_tasks
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ SCHEDULE: tuple[Job, ...] = (
     Job("keys-reminders", timedelta(days=1), keys_tasks.send_key_reminders),
     Job("accounts-check-domains", timedelta(days=1), accounts_tasks.check_email_domains),
     Job("storage-gc", timedelta(days=1), packaging_tasks.collect_storage_garbage),
+    Job("publishing-forget-expired", timedelta(days=1), publishing_tasks.forget_expired),
 )
 
 

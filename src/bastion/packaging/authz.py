@@ -30,6 +30,7 @@ from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:
     from bastion.accounts.models import User
+    from bastion.publishing.models import Publisher
     from bastion.tokens.models import APIToken
 
 
@@ -106,11 +107,16 @@ class ActorKind(enum.StrEnum):
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a user through a session (``token`` is None) or through an API token, an
-    administrator in the admin, or the operator at the command line (``user`` is None)."""
+    administrator in the admin, or the operator at the command line (``user`` is None).
+
+    ``publisher`` is set when the token is one a trusted publisher's CI job traded for; ``user``
+    is then an owner of the publisher's project, the account its uploads are recorded under.
+    """
 
     user: User | None
     token: APIToken | None = None
     kind: ActorKind = ActorKind.PERSON
+    publisher: Publisher | None = None
 
     @classmethod
     def admin(cls, user: User) -> Actor:
@@ -140,6 +146,20 @@ def _doing(action: Action, project: Project | None) -> str:
     return f"{action} {_label(project)}" if project is not None else str(action)
 
 
+def _trusted_publisher_upload(actor: Actor, action: Action, project: Project | None) -> bool:
+    """A trusted publisher uploading to its own project. As on PyPI it needs no person's role,
+    verified email or second factor: an owner who passed those rules configured it, and its CI
+    job proved who it is with a token that lived minutes. Token scope, project status, the
+    account's state and recovery freezes still apply."""
+    return (
+        actor.publisher is not None
+        and action == Action.UPLOAD
+        and project is not None
+        and project.pk is not None
+        and actor.publisher.project_id == project.pk
+    )
+
+
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
     if not actor.user.is_active:
         return refuse(Code.ACCOUNT_DISABLED, f"The account '{actor.user.username}' is disabled.")
@@ -147,7 +167,7 @@ def active_account(actor: Actor, action: Action, project: Project | None) -> Dec
 
 
 def email_verified(actor: Actor, action: Action, project: Project | None) -> Decision:
-    if action in ACCOUNT_ACTIONS:
+    if action in ACCOUNT_ACTIONS or _trusted_publisher_upload(actor, action, project):
         return ALLOW
     if not actor.user.has_verified_primary_email():
         return refuse(
@@ -193,6 +213,8 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
 
 
 def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
+    if _trusted_publisher_upload(actor, action, project):
+        return ALLOW
     needed = REQUIRED_ROLES.get(action)
     if project is None or _is_new(project) or needed is None:
         return ALLOW
@@ -224,7 +246,11 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
     project's history) and the account's own factors are not covered: :func:`last_factor`
     applies the mandate to removing a factor.
     """
-    if action in READ_ACTIONS or action in ACCOUNT_ACTIONS:
+    if (
+        action in READ_ACTIONS
+        or action in ACCOUNT_ACTIONS
+        or _trusted_publisher_upload(actor, action, project)
+    ):
         return ALLOW
     verdict = mandate.for_everyone(actor.user, Policy.from_environment())
     if verdict.allowed and action == Action.CREATE_TOKEN:
@@ -259,6 +285,8 @@ TWO_FACTOR_PROJECT_ACTIONS = frozenset(
 
 def project_requires_two_factor(actor: Actor, action: Action, project: Project | None) -> Decision:
     """The owners' opt-in: every maintainer (and anyone joining) must use 2FA, tokens included."""
+    if _trusted_publisher_upload(actor, action, project):
+        return ALLOW
     if project is None or _is_new(project) or not project.requires_two_factor:
         return ALLOW
     if action not in TWO_FACTOR_PROJECT_ACTIONS or has_two_factor(actor.user):

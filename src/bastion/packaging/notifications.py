@@ -4,8 +4,8 @@ One function per kind of change, each taking the project, the actor and what cha
 on :func:`tell`. The services call them (not the views), so the web pages, the admin and the CLI
 notify alike. As on PyPI:
 
-- changes to who may publish (roles, tokens, deletion requests) go to the project's **owners**,
-  and the person whose role changed gets a mail of their own;
+- changes to who may publish (roles, tokens, trusted publishers, deletion requests) go to the
+  project's **owners**, and the person whose role changed gets a mail of their own;
 - changes to what the project serves (yanks, deletions) go to **everyone with a role**, so the
   maintainer who uploaded a release learns that it was yanked or deleted.
 
@@ -17,11 +17,7 @@ Recipients are chosen when the change is made (a deleted project's roles go with
 mail is handed to the task queue once the change has committed, so a refused or rolled-back
 change tells nobody. Each function returns the usernames it told, for the security event.
 
-A later kind of change is one call, e.g. for a trusted publisher::
-
-    def publisher_added(project, actor, publisher):
-        return tell(project, actor, Notice(f"trusted publisher {publisher} added",
-                    f"{_name(actor)} added the trusted publisher {publisher} to {project.name}."))
+A later kind of change is one call, as :func:`publisher_added` shows.
 """
 
 from __future__ import annotations
@@ -314,4 +310,35 @@ def project_deleted(
             history=False,
         ),
         audience=Audience.EVERYONE_WITH_A_ROLE,
+    )
+
+
+def publisher_added(
+    project: Project, actor: User | None, publisher: str, *, pending: bool = False
+) -> list[str]:
+    """A trusted publisher may now upload to ``project`` from CI, with no person's token."""
+    how = (
+        f"The trusted publisher {publisher} registered by {_name(actor)} created {project.name} "
+        "with its first upload and may publish it."
+        if pending
+        else f"{_name(actor)} added the trusted publisher {publisher} to {project.name}: its CI "
+        "jobs may now upload releases."
+    )
+    return tell(
+        project,
+        actor,
+        Notice(f"trusted publisher {publisher} added", how, (("Publisher", publisher),)),
+    )
+
+
+def publisher_removed(project: Project, actor: User | None, publisher: str) -> list[str]:
+    """A trusted publisher may no longer upload; its live upload tokens went with it."""
+    return tell(
+        project,
+        actor,
+        Notice(
+            f"trusted publisher {publisher} removed",
+            f"{_name(actor)} removed the trusted publisher {publisher} from {project.name}.",
+            (("Publisher", publisher),),
+        ),
     )

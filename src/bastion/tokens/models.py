@@ -18,6 +18,15 @@ class APIToken(models.Model):
         related_name="tokens",
         help_text="Empty for a user-wide token.",
     )
+    publisher = models.ForeignKey(
+        "publishing.Publisher",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+        help_text="Set for the short-lived tokens a trusted publisher's CI job traded for; "
+        "removing the publisher deletes them.",
+    )
     digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the whole token.")
     display_prefix = models.CharField(
         max_length=24, help_text="The first characters, to tell tokens apart."

@@ -58,16 +58,11 @@ def create_token(
     if read_only and project is not None:
         raise ValueError(READ_ONLY_HAS_NO_PROJECT)
     authz.require(actor, authz.Action.CREATE_TOKEN, project)
-    secret = PREFIX + secrets.token_urlsafe(32)
-    token = APIToken.objects.create(
-        user=actor.user,
-        name=name,
-        project=project,
-        digest=digest_of(secret),
-        display_prefix=secret[: len(PREFIX) + 4],
-        expires=timezone.now() + timedelta(days=expires_days) if expires_days else None,
-        read_only=read_only,
+    expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
+    minted = issue(
+        user=actor.user, name=name, project=project, expires=expires, read_only=read_only
     )
+    token = minted.token
     # A token scoped to a project is a new way to publish it: its owners hear of it. The
     # creator's own mail (token-changed) covers tokens for all of their projects.
     notified = notifications.token_created(project, actor.user, token.name) if project else []
@@ -81,6 +76,31 @@ def create_token(
         notified=notified,
     )
     _notify(token, "created")
+    return minted
+
+
+def issue(
+    *,
+    user,
+    name: str,
+    project: Project | None,
+    expires,
+    publisher=None,
+    read_only: bool = False,
+) -> MintedToken:
+    """Store a new token's digest and return its only plain copy. No gate, no mail, no event:
+    the callers (:func:`create_token`, trusted publishing's exchange) decide those."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = APIToken.objects.create(
+        user=user,
+        name=name,
+        project=project,
+        publisher=publisher,
+        digest=digest_of(secret),
+        display_prefix=secret[: len(PREFIX) + 4],
+        expires=expires,
+        read_only=read_only,
+    )
     return MintedToken(token=token, secret=secret)
 
 
@@ -89,7 +109,8 @@ def authenticate(secret: str) -> APIToken | None:
     if not secret.startswith(PREFIX):
         return None
     digest = digest_of(secret)
-    token = APIToken.objects.select_related("user", "project").filter(digest=digest).first()
+    token = APIToken.objects.select_related("user", "project", "publisher")
+    token = token.filter(digest=digest).first()
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
     if not token.is_usable() or not token.user.is_active:
@@ -123,7 +144,9 @@ def revoke(token: APIToken, *, origin: Origin = CLI) -> None:
 
 def tokens_of(user) -> QuerySet[APIToken]:
     """The user's tokens for the token page, newest first; the digest is never needed there."""
-    return APIToken.objects.filter(user=user).select_related("project").defer("digest")
+    # A trusted publisher's short-lived tokens belong to its project, not to this person.
+    mine = APIToken.objects.filter(user=user, publisher__isnull=True)
+    return mine.select_related("project").defer("digest")
 
 
 def _notify(token: APIToken, change: str) -> None:

@@ -40,6 +40,7 @@ from bastion.packaging.models import (
     Project,
     Release,
 )
+from bastion.publishing import services as trusted_publishing
 from bastion.tokens import services as tokens
 from bastion.upload import archives, filenames
 from bastion.upload import metadata as core_metadata
@@ -186,7 +187,7 @@ def authenticate(authorization: str | None, origin: Origin) -> authz.Actor:
         ratelimit.TOKEN_FAILURES_PER_IP.hit(address)
         raise _invalid_auth()
     tokens.mark_used(token, origin)
-    return authz.Actor(user=token.user, token=token)
+    return authz.Actor(user=token.user, token=token, publisher=token.publisher)
 
 
 def check_may_upload(actor: authz.Actor) -> None:
@@ -635,5 +636,6 @@ def _record(upload: _Upload) -> File:
         filename=upload.filename,
         version=release.version,
         token=upload.actor.token.name if upload.actor.token else None,
+        **trusted_publishing.upload_details(upload.actor.token),
     )
     return file

@@ -1,0 +1,111 @@
+"""Uploads with a traded token: through the one gate, as the publisher, recorded with its claims."""
+
+import pytest
+from django.test import Client
+
+from bastion.events.models import SecurityEvent
+from bastion.packaging.models import File
+from bastion.publishing import services
+from tests.publishing.conftest import github_claims
+from tests.upload import dists
+from tests.upload.conftest import Uploader
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def critical_widget(make_project, designate, alice):
+    """A critical project past its enforcement date whose only owner has no second factor."""
+    project = make_project("widget", owners=[alice])
+    designate("widget", enforced=True)
+    return project
+
+
+def _trade(exchange, project) -> str:
+    services.add_publisher(
+        actor=None, project=project, kind="github", repository="octo/widget", workflow="release.yml"
+    )
+    response = exchange.mint(github_claims(environment="pypi"))
+    assert response.status_code == 200, response.content
+    return response.json()["token"]
+
+
+def test_publisher_uploads_to_critical_project_without_a_persons_second_factor(
+    exchange, critical_widget, alice
+):
+    secret = _trade(exchange, critical_widget)
+
+    response = Uploader(Client(), alice, secret).upload(dists.wheel("widget", "1.0").form())
+
+    assert response.status_code == 200, response.reason_phrase
+    assert File.objects.get().release.project == critical_widget
+    event = SecurityEvent.objects.get(tag="file:upload")
+    assert event.additional["publisher"] == "GitHub Actions: octo/widget workflow release.yml"
+    claims = event.additional["claims"]
+    assert claims["repository"] == "octo/widget"
+    assert claims["workflow"] == "release.yml"
+    assert claims["ref"] == "refs/tags/v1.0"
+    assert claims["sha"] == "0123456789abcdef0123456789abcdef01234567"
+    assert claims["environment"] == "pypi"
+    assert claims["run_id"] == "987654"
+
+
+def test_the_same_owners_own_token_is_still_refused_on_the_critical_project(
+    critical_widget, alice, uploader_for_alice
+):
+    response = uploader_for_alice.upload(dists.wheel("widget", "1.0").form())
+
+    assert response.status_code == 403
+    assert "two-factor" in response.reason_phrase
+
+
+@pytest.fixture
+def uploader_for_alice(alice, enrol_totp):
+    """Alice's own user-wide token, made while she had a factor (which she has since lost)."""
+    from bastion.mfa.models import TOTPDevice
+    from bastion.packaging import authz
+    from bastion.tokens.services import create_token
+
+    enrol_totp(alice)
+    minted = create_token(actor=authz.Actor(alice), name="mine")
+    TOTPDevice.objects.filter(user=alice).delete()
+    return Uploader(Client(), alice, minted.secret)
+
+
+def test_publisher_token_cannot_upload_to_another_project_or_create_one(
+    exchange,
+    critical_widget,
+    make_project,
+    alice,
+):
+    make_project("gadget", owners=[alice])
+    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+
+    other = uploader.upload(dists.wheel("gadget", "1.0").form())
+    new = uploader.upload(dists.wheel("brand-new", "1.0").form())
+
+    assert other.status_code == 403
+    assert "scoped to project 'widget'" in other.reason_phrase
+    assert new.status_code == 403
+    assert not File.objects.exists()
+
+
+def test_removing_the_publisher_ends_its_live_tokens(exchange, critical_widget, alice):
+    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+
+    services.remove_publisher(actor=None, publisher=critical_widget.publishers.get())
+    response = uploader.upload(dists.wheel("widget", "1.0").form())
+
+    assert response.status_code == 403
+    assert not File.objects.exists()
+
+
+def test_quarantined_project_refuses_its_publisher(exchange, critical_widget, alice):
+    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    critical_widget.status = "quarantined"
+    critical_widget.save()
+
+    response = uploader.upload(dists.wheel("widget", "1.0").form())
+
+    assert response.status_code == 403
+    assert "quarantined" in response.reason_phrase
