@@ -7,8 +7,8 @@ GET and HEAD under the two prefixes are answered here, everything else goes to D
 A page request costs one ``stat`` when the page is in this process's cache: entries are keyed by
 the file's (inode, mtime, size), and a re-render replaces the file by rename, so every worker
 process sees a change as soon as the render that followed the commit has finished. The database
-is read only when a page is missing (first request, or a name that may be unknown) and is never
-written by this path.
+is read only when a page is missing (first request, or a name that may be unknown) and is written
+only to cache what the upstream index (``bastion.upstream``) lists for a name not hosted here.
 """
 
 import os
@@ -30,6 +30,7 @@ from bastion.simple.replies import (
     plain,
     redirect,
 )
+from bastion.upstream import reads as upstream_reads
 
 # Pages may be re-fetched at any time; the ETag makes revalidation a cheap 304.
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
@@ -106,7 +107,10 @@ class ReadPath:
             if path == "/simple" or path.startswith("/simple/"):
                 return _send(self.simple(environ, path), environ, start_response)
             if path.startswith("/files/"):
-                return _send(files.serve(environ, path[len("/files/") :]), environ, start_response)
+                key = path[len("/files/") :]
+                if key.startswith("upstream/"):  # cached from the upstream index
+                    return _send(upstream_reads.serve_file(environ, key), environ, start_response)
+                return _send(files.serve(environ, key), environ, start_response)
         return self.app(environ, start_response)
 
     def simple(self, environ: dict, path: str) -> Reply:
@@ -124,33 +128,59 @@ class ReadPath:
         media_type = negotiation.choose(environ.get("HTTP_ACCEPT"), negotiation.format_param(query))
         if media_type is None:
             return plain(406, _NOT_ACCEPTABLE, [("Vary", "Accept")])
-        page = self.page(name or None, _PAGE_FILES[media_type])
+        page_file = _PAGE_FILES[media_type]
+        page = self.cache.get(self.page_path(name or None, page_file))  # the hot path: one stat
+        extra_headers = []
         if page is None:
-            return plain(404, f"Not Found: no project named {name!r}")
+            found = self.missing_page(name or None, page_file)
+            if isinstance(found, Reply):
+                return found
+            page, extra_headers = found
         headers = [
             ("ETag", page.etag),
             ("Vary", "Accept"),
             ("Cache-Control", PAGE_CACHE_CONTROL),
             ("X-PyPI-Last-Serial", page.serial),
             ("Access-Control-Allow-Origin", "*"),
+            *extra_headers,
         ]
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), page.etag):
             return Reply(304, headers)
         headers += [("Content-Type", media_type), ("Content-Length", str(len(page.body)))]
         return Reply(200, headers, page.body)
 
-    def page(self, name: str | None, page_file: str) -> Page | None:
-        """The page from the cache or the tree, rendering it from the database if missing."""
+    def page_path(self, name: str | None, page_file: str) -> str:
         root = services.live_root()  # plain strings: pathlib would cost more than the stat
-        path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
+        return f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
+
+    def missing_page(self, name: str | None, page_file: str) -> Reply | tuple[Page, list]:
+        """Not in the local tree: a fresh page cached from the upstream (one more ``stat``),
+        else rendered from the database, else (a name not hosted here) from the upstream."""
+        upstream = name is not None and upstream_reads.enabled()
+        if upstream:
+            page = upstream_reads.fresh_page(self.cache, name, page_file)
+            if page is not None:
+                return page, [(upstream_reads.HEADER, upstream_reads.Outcome.CACHED.value)]
+        # Django's request signals manage the connection (open lazily, closed when done).
+        request_started.send(sender=ReadPath)
+        try:
+            page = self.rendered_page(name, page_file)
+            if page is None and upstream:
+                return upstream_reads.refreshed_page(
+                    self.cache, name, page_file, self.rendered_page
+                )
+        finally:
+            request_finished.send(sender=ReadPath)
+        if page is None:
+            return plain(404, f"Not Found: no project named {name!r}")
+        return page, []
+
+    def rendered_page(self, name: str | None, page_file: str) -> Page | None:
+        """The local page, rendering it from the database if missing; None for unknown names."""
+        path = self.page_path(name, page_file)
         page = self.cache.get(path)
         if page is None:
-            # Django's request signals manage the connection (open lazily, closed when done).
-            request_started.send(sender=ReadPath)
-            try:
-                exists = services.render_project(name) if name else _render_root()
-            finally:
-                request_finished.send(sender=ReadPath)
+            exists = services.render_project(name) if name else _render_root()
             page = self.cache.get(path) if exists else None
         return page
 

@@ -16,6 +16,7 @@ STATUS_LINES = {
     404: "404 Not Found",
     406: "406 Not Acceptable",
     416: "416 Range Not Satisfiable",
+    502: "502 Bad Gateway",
 }
 
 CHUNK = 256 * 1024
