@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
+from bastion.upstream import commands as upstream_commands
 
 
 def _setup_django() -> None:
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     downloads_commands.add_to(commands, command)
     critical_commands.add_to(commands, command)
     keys_commands.add_to(commands, command)
+    upstream_commands.add_to(commands, command)
     return parser
 
 

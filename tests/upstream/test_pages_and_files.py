@@ -83,8 +83,7 @@ def test_concurrent_first_requests_fetch_a_file_once(index, upstream):
     upstream.delay = 0.3
     answers = []
     threads = [
-        threading.Thread(target=lambda: answers.append(index.request("GET", url)))
-        for _ in range(4)
+        threading.Thread(target=lambda: answers.append(index.request("GET", url))) for _ in range(4)
     ]
     for thread in threads:
         thread.start()
@@ -96,9 +95,7 @@ def test_concurrent_first_requests_fetch_a_file_once(index, upstream):
     assert upstream.count(f"/files/{entry['filename']}") == 1
 
 
-def test_file_whose_bytes_do_not_match_the_listed_sha256_is_refused_and_not_kept(
-    index, upstream
-):
+def test_file_whose_bytes_do_not_match_the_listed_sha256_is_refused_and_not_kept(index, upstream):
     entry = wheel_entry(upstream, "demo", "1.0")
     upstream.add_page("demo", [entry])
     url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
