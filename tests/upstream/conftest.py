@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.simple.conftest import committed, data_dirs, index  # noqa: F401 - fixtures
+from tests.critical.conftest import designate  # noqa: F401 - fixtures
+from tests.simple.conftest import committed, data_dirs, index  # noqa: F401
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 

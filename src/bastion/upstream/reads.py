@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bastion.downloads.useragents import UPSTREAM_SOURCE
 from bastion.simple import files
 from bastion.simple.replies import Reply, plain
 from bastion.upstream import services
@@ -55,7 +56,7 @@ def serve_file(environ: dict, key: str) -> Reply:
     if match is None or not services.enabled():
         return plain(404, "Not Found")
     sha256, filename = match["sha256"], match["filename"]
-    reply = files.serve_stored(environ, key, sha256)
+    reply = files.serve_stored(environ, key, sha256, UPSTREAM_SOURCE)
     if reply.status != 404:
         return reply
     from django.core.signals import request_finished, request_started
@@ -67,4 +68,4 @@ def serve_file(environ: dict, key: str) -> Reply:
         return plain(refused.status, refused.message)
     finally:
         request_finished.send(sender=serve_file)
-    return files.serve_stored(environ, key, sha256)
+    return files.serve_stored(environ, key, sha256, UPSTREAM_SOURCE)
