@@ -62,10 +62,13 @@ class PageCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, path: str) -> Page | None:
+    def get(self, path: str, modified_since: float | None = None) -> Page | None:
+        """The page at ``path``; None if missing, or last modified before ``modified_since``."""
         try:
             info = os.stat(path)
         except FileNotFoundError:
+            return None
+        if modified_since is not None and info.st_mtime < modified_since:
             return None
         entry = self._entries.get(path)
         if entry is not None and entry[0] == (info.st_ino, info.st_mtime_ns, info.st_size):
@@ -129,10 +132,11 @@ class ReadPath:
         if media_type is None:
             return plain(406, _NOT_ACCEPTABLE, [("Vary", "Accept")])
         page_file = _PAGE_FILES[media_type]
-        page = self.cache.get(self.page_path(name or None, page_file))  # the hot path: one stat
+        root = services.live_root()  # plain strings: pathlib would cost more than the stat
+        page = self.cache.get(f"{root}/{name}/{page_file}" if name else f"{root}/{page_file}")
         extra_headers = []
-        if page is None:
-            found = self.missing_page(name or None, page_file)
+        if page is None:  # not hosted here, or not rendered yet
+            found = self.missing_page(name or None, page_file, root)
             if isinstance(found, Reply):
                 return found
             page, extra_headers = found
@@ -149,16 +153,14 @@ class ReadPath:
         headers += [("Content-Type", media_type), ("Content-Length", str(len(page.body)))]
         return Reply(200, headers, page.body)
 
-    def page_path(self, name: str | None, page_file: str) -> str:
-        root = services.live_root()  # plain strings: pathlib would cost more than the stat
-        return f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
-
-    def missing_page(self, name: str | None, page_file: str) -> Reply | tuple[Page, list]:
+    def missing_page(
+        self, name: str | None, page_file: str, root: str
+    ) -> Reply | tuple[Page, list]:
         """Not in the local tree: a fresh page cached from the upstream (one more ``stat``),
         else rendered from the database, else (a name not hosted here) from the upstream."""
         upstream = name is not None and upstream_reads.enabled()
         if upstream:
-            page = upstream_reads.fresh_page(self.cache, name, page_file)
+            page = upstream_reads.fresh_page(self.cache, root, name, page_file)
             if page is not None:
                 return page, [(upstream_reads.HEADER, upstream_reads.Outcome.CACHED.value)]
         # Django's request signals manage the connection (open lazily, closed when done).
@@ -177,7 +179,8 @@ class ReadPath:
 
     def rendered_page(self, name: str | None, page_file: str) -> Page | None:
         """The local page, rendering it from the database if missing; None for unknown names."""
-        path = self.page_path(name, page_file)
+        root = services.live_root()
+        path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
         page = self.cache.get(path)
         if page is None:
             exists = services.render_project(name) if name else _render_root()

@@ -8,7 +8,10 @@ costs one more ``stat``; everything else (the database, the network) happens onl
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+
+from django.conf import settings
 
 from bastion.downloads.useragents import UPSTREAM_SOURCE
 from bastion.simple import files
@@ -20,12 +23,17 @@ enabled = services.enabled
 _FILE = re.compile(r"upstream/(?P<sha256>[0-9a-f]{64})/(?P<filename>[A-Za-z0-9][^/]*)")
 
 
-def fresh_page(cache, name: str, page_file: str):
-    """The cached upstream page while it is fresh (and the name not excluded), else None."""
-    path = services.fresh_page_path(name, page_file)
-    if path is None or services.excluded(name):
+def fresh_page(cache, live_root: str, name: str, page_file: str):
+    """The cached upstream page while it is fresh (and the name not excluded), else None.
+
+    ``live_root`` is the local tree's ``simple/`` directory; the upstream tree is its sibling.
+    One ``stat``, no database: this is how every cached upstream page is served.
+    """
+    path = f"{live_root.removesuffix('simple')}upstream/{name}/{page_file}"
+    page = cache.get(path, modified_since=time.time() - settings.UPSTREAM_PAGE_TTL)
+    if page is None or (settings.UPSTREAM_EXCLUDE and services.excluded(name)):
         return None
-    return cache.get(path)
+    return page
 
 
 def refreshed_page(
