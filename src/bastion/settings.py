@@ -276,6 +276,8 @@ UPSTREAM_PAGE_TTL = float(os.environ.get("BASTION_UPSTREAM_PAGE_TTL", "600"))
 # Bounded waits, so a dead upstream gives a clear 502 (or the cached page), never a hang.
 UPSTREAM_CONNECT_TIMEOUT = float(os.environ.get("BASTION_UPSTREAM_CONNECT_TIMEOUT", "5"))
 UPSTREAM_READ_TIMEOUT = float(os.environ.get("BASTION_UPSTREAM_READ_TIMEOUT", "30"))
+# The most bytes of upstream files to keep; beyond it the least recently used go (0: no cap).
+UPSTREAM_CACHE_BYTES = int(os.environ.get("BASTION_UPSTREAM_CACHE_BYTES", "0"))
 # Comma-separated name patterns (fnmatch, e.g. ``acme-*``) that never come from the upstream.
 UPSTREAM_EXCLUDE = [
     pattern.strip()

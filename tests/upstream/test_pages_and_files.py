@@ -190,3 +190,22 @@ def test_creating_a_local_project_drops_the_upstream_cache_of_its_name(index, up
 
     assert [f["filename"] for f in files] == ["demo-0.1-py3-none-any.whl"]
     assert index.request("GET", upstream_file).status == 404
+
+
+def test_cache_over_its_cap_drops_the_least_recently_used_files(index, upstream, settings):
+    old, new = wheel_entry(upstream, "demo", "1.0"), wheel_entry(upstream, "demo", "2.0")
+    upstream.add_page("demo", [old, new])
+    old_url, new_url = [
+        f["url"]
+        for f in index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"]
+    ]
+    settings.UPSTREAM_CACHE_BYTES = len(old["_body"]) + len(new["_body"]) - 1
+
+    index.request("GET", old_url)
+    index.request("GET", new_url)
+
+    assert not storage.path_for(old_url.removeprefix("/files/")).exists()
+    assert storage.path_for(new_url.removeprefix("/files/")).exists()
+    assert index.request("GET", old_url).body == old["_body"]  # fetched again when asked for
+    assert upstream.count(f"/files/{old['filename']}") == 2
+    assert not storage.path_for(new_url.removeprefix("/files/")).exists()

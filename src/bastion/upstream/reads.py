@@ -66,6 +66,8 @@ def serve_file(environ: dict, key: str) -> Reply:
     sha256, filename = match["sha256"], match["filename"]
     reply = files.serve_stored(environ, key, sha256, UPSTREAM_SOURCE)
     if reply.status != 404:
+        if settings.UPSTREAM_CACHE_BYTES:
+            services.note_use(key)
         return reply
     from django.core.signals import request_finished, request_started
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from packaging.utils import InvalidVersion, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
@@ -372,7 +372,56 @@ def ensure_file(sha256: str, filename: str) -> str:
         UpstreamFile.objects.filter(pk=row.pk).update(
             stored_bytes=F("stored_bytes") + size, stored_at=timezone.now()
         )
+    if settings.UPSTREAM_CACHE_BYTES:
+        evict_to_cap(settings.UPSTREAM_CACHE_BYTES)
     return key
+
+
+_USE_RESOLUTION = 3600.0  # a file's last use is recorded to the hour, not on every download
+
+
+def note_use(key: str) -> None:
+    """Record that a cached file was served, in its access time (the LRU order of eviction).
+
+    Set explicitly, so it works on ``noatime`` mounts, and at most once an hour per file, so a
+    popular file costs one ``stat`` per download and one ``utime`` per hour.
+    """
+    path = storage.path_for(key)
+    try:
+        info = os.stat(path)
+        now = time.time()
+        if now - info.st_atime > _USE_RESOLUTION:
+            os.utime(path, (now, info.st_mtime))  # the mtime (Last-Modified) stays
+    except FileNotFoundError:
+        pass
+
+
+def evict_to_cap(cap: int) -> int:
+    """Delete the least recently used upstream files until the cache holds at most ``cap``
+    bytes; returns the bytes freed. A dropped file is fetched again on its next request."""
+    total = UpstreamFile.objects.aggregate(total=Sum("stored_bytes"))["total"] or 0
+    if total <= cap:
+        return 0
+    freed = 0
+    with _stripe_lock("evict", "all"):
+        stored = list(UpstreamFile.objects.filter(stored_bytes__gt=0))
+        for file in sorted(stored, key=_last_use):
+            if total - freed <= cap:
+                break
+            for filename in (file.filename, f"{file.filename}{METADATA_SUFFIX}"):
+                path = storage.path_for(file_key(file.sha256, filename))
+                path.unlink(missing_ok=True)
+                _remove_empty(path.parent)
+            UpstreamFile.objects.filter(pk=file.pk).update(stored_bytes=0, stored_at=None)
+            freed += file.stored_bytes
+    return freed
+
+
+def _last_use(file: UpstreamFile) -> float:
+    try:
+        return storage.path_for(file_key(file.sha256, file.filename)).stat().st_atime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _fetch_verified(url: str, expected: str, key: str, limit: int | None) -> int:
