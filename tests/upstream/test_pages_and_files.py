@@ -1,12 +1,14 @@
 """Names not hosted here come from the upstream index, through Bastion's own URLs and cache."""
 
 import hashlib
+import os
 import threading
 import time
 
 import pytest
 
 from bastion.packaging import storage
+from bastion.simple import services as simple_services
 from bastion.upstream.models import UpstreamFile
 from tests.simple import factory
 from tests.upstream.conftest import JSON_TYPE, wheel_entry
@@ -202,10 +204,28 @@ def test_cache_over_its_cap_drops_the_least_recently_used_files(index, upstream,
     settings.UPSTREAM_CACHE_BYTES = len(old["_body"]) + len(new["_body"]) - 1
 
     index.request("GET", old_url)
+    old_path = storage.path_for(old_url.removeprefix("/files/"))
+    os.utime(old_path, (time.time() - 7200, old_path.stat().st_mtime))  # last used 2 h ago
     index.request("GET", new_url)
 
     assert not storage.path_for(old_url.removeprefix("/files/")).exists()
-    assert storage.path_for(new_url.removeprefix("/files/")).exists()
+    new_path = storage.path_for(new_url.removeprefix("/files/"))
+    assert new_path.exists()
+    os.utime(new_path, (time.time() - 3600, new_path.stat().st_mtime))  # last used 1 h ago
     assert index.request("GET", old_url).body == old["_body"]  # fetched again when asked for
     assert upstream.count(f"/files/{old['filename']}") == 2
-    assert not storage.path_for(new_url.removeprefix("/files/")).exists()
+    assert not new_path.exists()
+
+
+def test_a_deleted_local_project_never_falls_through_to_upstream(index, upstream, committed):
+    upstream.add_page("acme-utils", [wheel_entry(upstream, "acme-utils", "99.0")])
+    with committed():
+        project = factory.make_project("acme-utils")
+        factory.make_file(factory.make_release(project, "1.0"))
+    project.delete()
+    simple_services.render_project("acme-utils")  # as the deletion's own re-render does
+
+    answer = index.request("GET", "/simple/acme-utils/")
+
+    assert answer.status == 404 and b"was hosted here" in answer.body
+    assert upstream.requests == []

@@ -61,3 +61,19 @@ class AllowedName(models.Model):
 
     def __str__(self) -> str:
         return self.normalized_name
+
+
+class HostedName(models.Model):
+    """A name that has been hosted here: it never comes from the upstream, even once deleted.
+
+    Otherwise deleting a private project would hand its name to whoever publishes it upstream.
+    """
+
+    normalized_name = models.CharField(max_length=255, unique=True)
+    first_hosted = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["normalized_name"]
+
+    def __str__(self) -> str:
+        return self.normalized_name

@@ -56,7 +56,7 @@ from bastion.packaging.services import normalize
 from bastion.simple import render
 from bastion.simple import services as simple_services
 from bastion.upstream import client
-from bastion.upstream.models import AllowedName, UpstreamFile, UpstreamProject
+from bastion.upstream.models import AllowedName, HostedName, UpstreamFile, UpstreamProject
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,13 @@ def excluded(normalized_name: str) -> bool:
     return any(fnmatchcase(normalized_name, pattern) for pattern in patterns)
 
 
+def _formerly_hosted_message(normalized_name: str) -> str:
+    return (
+        f"Not Found: '{normalized_name}' was hosted here and was deleted; a name once hosted here "
+        "never comes from the upstream index"
+    )
+
+
 def exclusion_message(normalized_name: str) -> str:
     return (
         f"Not Found: '{normalized_name}' is not hosted here, and names matching "
@@ -120,13 +127,16 @@ def upstream_clash(name: str) -> str | None:
 
     Called when a name is about to be created here. Excluded names are the organisation's own and
     are never looked up upstream; names an admin allowed (``bastion names allow``) pass. When the
-    upstream cannot be asked and nothing is cached, the name is refused (fail closed).
+    upstream cannot be asked and nothing is cached, the name is refused (fail closed). A name
+    hosted here before (and deleted) is the organisation's own and may be created again.
     """
     if not enabled():
         return None
     normalized = normalize(name)
     if excluded(normalized) or AllowedName.objects.filter(normalized_name=normalized).exists():
         return None
+    if HostedName.objects.filter(normalized_name=normalized).exists():
+        return None  # hosted here before: the organisation's own name, created again
     try:
         known = exists_upstream(normalized)
     except Refused as refused:
@@ -207,6 +217,8 @@ def refresh_page(normalized_name: str, *, ignore_local: bool = False) -> Outcome
             return Outcome.CACHED  # another process refreshed it while this one waited
         if not ignore_local and Project.objects.filter(normalized_name=normalized_name).exists():
             return Outcome.LOCAL
+        if not ignore_local and HostedName.objects.filter(normalized_name=normalized_name).exists():
+            raise Refused(404, _formerly_hosted_message(normalized_name))
         have_page = os.path.exists(page_path(normalized_name, simple_services.JSON_PAGE))
         row = UpstreamProject.objects.filter(normalized_name=normalized_name).first()
         etag = row.etag if row is not None and have_page else ""
@@ -361,7 +373,8 @@ def ensure_file(sha256: str, filename: str) -> str:
     if row is None or (metadata and not row.metadata_sha256):
         raise Refused(404, "Not Found")
     name = row.project.normalized_name
-    if excluded(name) or Project.objects.filter(normalized_name=name).exists():
+    hosted = HostedName.objects.filter(normalized_name=name).exists()
+    if hosted or excluded(name) or Project.objects.filter(normalized_name=name).exists():
         raise Refused(404, f"Not Found: '{name}' is not served from the upstream index")
     expected = row.metadata_sha256 if metadata else row.sha256
     url = f"{row.url}{METADATA_SUFFIX}" if metadata else row.url
@@ -498,21 +511,21 @@ def _remove_empty(directory: Path) -> None:
 
 
 def forget_when_hosted_here(*, normalized_name: str, **_signal_kwargs) -> None:
-    """``project_changed`` receiver: a name hosted here loses whatever the upstream cache held.
+    """``project_changed`` receiver: a name hosted here is recorded as such for good (so it
+    never comes from the upstream, even after the project is deleted) and loses whatever the
+    upstream cache held.
 
     Runs after the commit that created (or changed) the local project, so a page refresh that
     read the database before the commit and wrote after it is undone here (both hold the page's
     lock); any refresh that starts after the commit sees the local project and writes nothing.
     """
+    if not Project.objects.filter(normalized_name=normalized_name).exists():
+        return  # deleted: its name stays a hosted name
+    HostedName.objects.get_or_create(normalized_name=normalized_name)
     if not enabled():
         return
-    has_cache = os.path.isdir(f"{pages_root()}/{normalized_name}")
-    if (
-        not has_cache
-        and not UpstreamProject.objects.filter(normalized_name=normalized_name).exists()
-    ):
-        return
-    if Project.objects.filter(normalized_name=normalized_name).exists():
+    cached = UpstreamProject.objects.filter(normalized_name=normalized_name)
+    if os.path.isdir(f"{pages_root()}/{normalized_name}") or cached.exists():
         purge(normalized_name)
 
 
