@@ -2,9 +2,10 @@
 
 The page comes as PEP 691 JSON when the upstream offers it, else as PEP 503 HTML; either way it
 is reduced to ``Listing`` (the files with their sha256, requires-python, yanked and core-metadata
-hash), with each file's address resolved against the page's own URL. Files without a sha256 are
-left out: Bastion could not check their bytes. So are files whose name does not belong to the
-project, so an upstream page can never make one project's page offer another project's file.
+hash), with each file's address resolved against the page's own URL. Left out are files without
+a sha256 (Bastion could not check their bytes), addresses that are not http(s), and files whose
+name does not belong to the project, so an upstream page can never make one project's page offer
+another project's file.
 """
 
 from __future__ import annotations
@@ -182,6 +183,11 @@ def belongs_to(filename: str, normalized_name: str) -> bool:
     return canonicalize_name(name) == normalized_name
 
 
+def _fetchable(url: str) -> bool:
+    """Only http(s) addresses: a page must not make Bastion open ``file:`` or other schemes."""
+    return url.startswith(("https://", "http://"))
+
+
 def _sha256(value) -> str | None:
     value = value.lower() if isinstance(value, str) else None
     return value if value and _SHA256.fullmatch(value) else None
@@ -199,7 +205,8 @@ def _parse_json(document: dict, base: str, normalized_name: str) -> Listing:
     for entry in document.get("files", []):
         filename = entry["filename"]
         sha256 = _sha256((entry.get("hashes") or {}).get("sha256"))
-        if sha256 is None or not belongs_to(filename, normalized_name):
+        url = urldefrag(urljoin(base, entry["url"]))[0]
+        if sha256 is None or not belongs_to(filename, normalized_name) or not _fetchable(url):
             continue
         metadata = entry.get("core-metadata")
         if metadata is None:
@@ -208,7 +215,7 @@ def _parse_json(document: dict, base: str, normalized_name: str) -> Listing:
         files.append(
             ListedFile(
                 filename=filename,
-                url=urldefrag(urljoin(base, entry["url"]))[0],
+                url=url,
                 sha256=sha256,
                 requires_python=entry.get("requires-python") or None,
                 yanked=yanked if isinstance(yanked, str) and yanked else bool(yanked),
@@ -254,7 +261,7 @@ def _parse_html(text: str, base: str, normalized_name: str) -> Listing:
         filename = anchor["_text"].strip() or url.rsplit("/", 1)[-1]
         algorithm, _, digest = fragment.partition("=")
         sha256 = _sha256(digest) if algorithm == "sha256" else None
-        if sha256 is None or not belongs_to(filename, normalized_name):
+        if sha256 is None or not belongs_to(filename, normalized_name) or not _fetchable(url):
             continue
         metadata = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata"))
         metadata_sha256 = None
