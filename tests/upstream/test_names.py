@@ -68,3 +68,17 @@ def test_purge_drops_pages_files_and_rows(index, upstream, capsys):
     assert not UpstreamProject.objects.exists()
     upstream.stop()
     assert index.request("GET", url).status == 404
+
+
+def test_admin_lists_cached_upstream_projects_with_size_and_refresh(index, upstream, admin_client):
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
+    index.request("GET", url)
+
+    page = admin_client.get("/admin/upstream/upstreamproject/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "demo" in text and str(len(entry["_body"])) in text
+    assert UpstreamProject.objects.get().refreshed_at is not None
