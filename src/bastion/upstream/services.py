@@ -43,7 +43,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 from packaging.utils import InvalidVersion, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
@@ -365,16 +365,20 @@ def ensure_file(sha256: str, filename: str) -> str:
         return key
     metadata = filename.endswith(METADATA_SUFFIX)
     distribution = filename.removesuffix(METADATA_SUFFIX) if metadata else filename
+    name = OuterRef("project__normalized_name")
     row = (
         UpstreamFile.objects.select_related("project")
+        .annotate(  # one query: the first fetch's time is the upstream's plus little
+            hosted=Exists(HostedName.objects.filter(normalized_name=name))
+            | Exists(Project.objects.filter(normalized_name=name))
+        )
         .filter(sha256=sha256, filename=distribution)
         .first()
     )
     if row is None or (metadata and not row.metadata_sha256):
         raise Refused(404, "Not Found")
     name = row.project.normalized_name
-    hosted = HostedName.objects.filter(normalized_name=name).exists()
-    if hosted or excluded(name) or Project.objects.filter(normalized_name=name).exists():
+    if row.hosted or excluded(name):
         raise Refused(404, f"Not Found: '{name}' is not served from the upstream index")
     expected = row.metadata_sha256 if metadata else row.sha256
     url = f"{row.url}{METADATA_SUFFIX}" if metadata else row.url
