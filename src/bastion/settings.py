@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "bastion.keys",
     "bastion.jobs",
     "bastion.publishing",
+    "bastion.upstream",
 ]
 
 MIDDLEWARE = [
@@ -325,7 +326,8 @@ if os.environ.get("BASTION_SMTP_URL"):
 DEFAULT_FROM_EMAIL = os.environ.get("BASTION_MAIL_FROM") or f"Bastion <noreply@{_base.hostname}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Where distribution files live, addressed by content hash.
+# Where distribution files live, addressed by content hash (files fetched from the upstream index
+# under ``upstream/<sha256>/<filename>``, see bastion.upstream).
 FILES_DIR = DATA_DIR / "files"
 # Files of quarantined projects, moved out of FILES_DIR so no URL serves them (PEP 792).
 WITHHELD_DIR = DATA_DIR / "withheld"
@@ -391,6 +393,24 @@ if WORKER not in WORKERS:
     )
 # How often the worker folds recorded downloads into the daily counts that pages show.
 DOWNLOADS_ROLLUP_SECONDS = float(os.environ.get("BASTION_DOWNLOADS_ROLLUP_SECONDS", "30"))
+
+# The upstream index (bastion.upstream): every name not hosted here falls through to it, served
+# from Bastion's own URLs and cache. Unset means no upstream.
+UPSTREAM_URL = (os.environ.get("BASTION_UPSTREAM_URL") or "").strip().rstrip("/")
+UPSTREAM_URL = f"{UPSTREAM_URL}/" if UPSTREAM_URL else None
+# How long a fetched project page is served before it is revalidated with the upstream (ETag).
+UPSTREAM_PAGE_TTL = float(os.environ.get("BASTION_UPSTREAM_PAGE_TTL", "600"))
+# Bounded waits, so a dead upstream gives a clear 502 (or the cached page), never a hang.
+UPSTREAM_CONNECT_TIMEOUT = float(os.environ.get("BASTION_UPSTREAM_CONNECT_TIMEOUT", "5"))
+UPSTREAM_READ_TIMEOUT = float(os.environ.get("BASTION_UPSTREAM_READ_TIMEOUT", "30"))
+# The most bytes of upstream files to keep; beyond it the least recently used go (0: no cap).
+UPSTREAM_CACHE_BYTES = int(os.environ.get("BASTION_UPSTREAM_CACHE_BYTES", "0"))
+# Comma-separated name patterns (fnmatch, e.g. ``acme-*``) that never come from the upstream.
+UPSTREAM_EXCLUDE = [
+    pattern.strip()
+    for pattern in os.environ.get("BASTION_UPSTREAM_EXCLUDE", "").split(",")
+    if pattern.strip()
+]
 
 LOGGING = {
     "version": 1,

@@ -137,8 +137,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from bastion.critical.selectors import adoption
+    from bastion.upstream.selectors import MOST_INSTALLED_DAYS, most_installed
 
     numbers = adoption()
+    numbers["upstream_most_installed"] = most_installed()
     if args.json:
         print(json.dumps(numbers, indent=2))
         return 0
@@ -156,6 +158,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"Other accounts: {numbers['other_accounts']}, "
         f"{numbers['other_accounts_2fa_share']:.1%} with 2FA (voluntary)"
     )
+    if numbers["upstream_most_installed"]:
+        print(
+            f"Upstream projects this organisation installs most (last {MOST_INSTALLED_DAYS} days):"
+        )
+        for rank, row in enumerate(numbers["upstream_most_installed"], start=1):
+            flag = "  critical" if row["critical"] else ""
+            print(f"  {rank:>3}. {row['name']}: {row['downloads']}{flag}")
     return 0
 
 

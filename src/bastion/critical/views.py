@@ -6,6 +6,7 @@ from django.utils.safestring import mark_safe
 
 from bastion.critical import charts, selectors
 from bastion.critical.policy import Policy
+from bastion.upstream.selectors import MOST_INSTALLED_DAYS, most_installed
 
 
 def stats_page(request: HttpRequest) -> HttpResponse:
@@ -27,5 +28,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "top_percent": Policy.from_environment().top_percent,
         # Built from numbers and ISO dates only (see charts.py), so it is safe as markup.
         "chart": mark_safe(charts.adoption_chart(selectors.history())),  # noqa: S308
+        "upstream_most_installed": most_installed(),
+        "upstream_days": MOST_INSTALLED_DAYS,
     }
     return render(request, "critical/stats.html", context)

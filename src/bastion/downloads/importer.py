@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from bastion.downloads import queries, store
 from bastion.downloads.models import EventPartition, PartitionKind
-from bastion.downloads.useragents import INSTALLER_CLASSES
+from bastion.downloads.useragents import INSTALLER_CLASSES, UPSTREAM, UPSTREAM_SOURCE
 
 SKIP_MALFORMED = "malformed row"
 SKIP_TIMESTAMP = "missing or invalid timestamp"
@@ -53,6 +53,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "installer_name": ("details", "installer", "name"),
     "installer_version": ("details", "installer", "version"),
     "ci": ("details", "ci"),
+    "source": ("details", "bastion_source"),  # Bastion's own: served from the upstream cache
 }
 
 
@@ -312,7 +313,8 @@ SELECT
   CASE WHEN skip_reason IS NULL THEN CAST(ts AS DATE) END AS day,
   CASE WHEN skip_reason IS NULL THEN {queries.DUCKDB.normalize_name(project)}
        ELSE CAST({_rejected_row_sql(file_format)} AS VARCHAR) END AS project,
-  COALESCE(skip_reason, {queries.installer_class_sql("r_installer_name")}) AS installer_class
+  COALESCE(skip_reason, CASE WHEN r_source = '{UPSTREAM_SOURCE}' THEN '{UPSTREAM}'
+    ELSE {queries.installer_class_sql("r_installer_name")} END) AS installer_class
 FROM checked"""  # noqa: S608
 
 

@@ -52,9 +52,15 @@ def describe_file(filename: str) -> dict | None:
     return {"filename": filename, "project": name, "version": str(version), "type": packagetype}
 
 
-def event_line(timestamp: float, filename: str, user_agent: str | None) -> str | None:
-    """One download as a ``file_downloads`` row; None for files that are no distribution."""
-    rest = _row_without_timestamp(filename, (user_agent or "")[:MAX_AGENT_CHARS])
+def event_line(
+    timestamp: float, filename: str, user_agent: str | None, source: str = ""
+) -> str | None:
+    """One download as a ``file_downloads`` row; None for files that are no distribution.
+
+    ``source`` marks a file served from the upstream index's cache (``details.bastion_source``),
+    which the import turns into the installer class ``upstream``.
+    """
+    rest = _row_without_timestamp(filename, (user_agent or "")[:MAX_AGENT_CHARS], source)
     if rest is None:
         return None
     return f'{{"timestamp":"{_second(int(timestamp))}",{rest}'
@@ -67,7 +73,7 @@ def _second(epoch_second: int) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _row_without_timestamp(filename: str, user_agent: str) -> str | None:
+def _row_without_timestamp(filename: str, user_agent: str, source: str = "") -> str | None:
     """Everything but the time, cached: the same few files and agents come back all day."""
     file = describe_file(filename)
     if file is None:
@@ -79,6 +85,8 @@ def _row_without_timestamp(filename: str, user_agent: str) -> str | None:
             "installer": {"name": installer.name, "version": installer.version},
             "ci": installer.ci,
         }
+    if source:
+        details = {**(details or {}), "bastion_source": source}
     row = {"project": file["project"], "file": file, "details": details}
     return json.dumps(row, separators=(",", ":"))[1:]
 
@@ -100,10 +108,12 @@ class Recorder:
         self._pid = None
         self._pending = deque()
 
-    def record(self, filename: str, user_agent: str | None, now: float | None = None) -> None:
+    def record(
+        self, filename: str, user_agent: str | None, now: float | None = None, source: str = ""
+    ) -> None:
         if self._pid is None:
             self._start()
-        self._pending.append((time.time() if now is None else now, filename, user_agent))
+        self._pending.append((time.time() if now is None else now, filename, user_agent, source))
 
     def _start(self) -> None:
         """Start the flusher in this process, on its first download."""
@@ -157,10 +167,15 @@ _recorder = Recorder()
 atexit.register(_recorder.flush_at_exit)
 
 
-def record_download(filename: str, user_agent: str | None, now: float | None = None) -> None:
-    """Count one served file. Never blocks on I/O; a no-op when counting is switched off."""
+def record_download(
+    filename: str, user_agent: str | None, now: float | None = None, source: str = ""
+) -> None:
+    """Count one served file. Never blocks on I/O; a no-op when counting is switched off.
+
+    ``source="upstream"`` for files served from the upstream index's cache: their own class.
+    """
     if settings.DOWNLOADS_COUNTING:
-        _recorder.record(filename, user_agent, now)
+        _recorder.record(filename, user_agent, now, source)
 
 
 def flush() -> Path | None:

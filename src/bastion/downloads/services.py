@@ -88,6 +88,11 @@ def installer_downloads(since: date, until: date) -> dict[str, int]:
     Only real installs (pip, uv, poetry, …) count; mirrors, browsers and unknown agents are
     shown on project pages but never ranked.
     """
+    return class_downloads(since, until, INSTALLER)
+
+
+def class_downloads(since: date, until: date, installer_class: str) -> dict[str, int]:
+    """One installer class's downloads per normalized project name, both days included."""
     found = _rollup_relation(since, until)
     if found is None:
         return {}
@@ -97,7 +102,7 @@ def installer_downloads(since: date, until: date) -> dict[str, int]:
         .execute(
             f"SELECT project, CAST(sum(downloads) AS BIGINT) FROM {relation} "  # noqa: S608
             "WHERE installer_class = ? GROUP BY project",
-            [INSTALLER],
+            [installer_class],
         )
         .fetchall()
     )

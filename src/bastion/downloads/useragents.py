@@ -28,6 +28,11 @@ MIRROR = "mirror"
 BROWSER = "browser"
 OTHER = "other"
 INSTALLER_CLASSES = (INSTALLER, MIRROR, BROWSER, OTHER)
+# Not an installer's class but a source's: files Bastion served from its cache of the upstream
+# index, by any client. They count the public projects an organisation installs, apart from the
+# projects hosted here and from the critical ranking (which reads the installer class only).
+UPSTREAM = "upstream"
+UPSTREAM_SOURCE = "upstream"
 
 # Names as they appear in ``details.installer.name`` of PyPI's ``file_downloads`` table.
 INSTALLER_NAMES = (

@@ -104,8 +104,8 @@ def _confusable_protected_name(name: str) -> str | None:
 
 
 def validate_new_project_name(name: str) -> None:
-    """Refuse names nobody may create: invalid, a stdlib module, or confusable with a project
-    or with a protected (critical or reserved) name."""
+    """Refuse names nobody may create: invalid, a stdlib module, confusable with a project or
+    with a protected (critical or reserved) name, or on the upstream index unless allowed."""
     help_url = f"{settings.BASE_URL}/help/#project-name"
     if not is_valid_project_name(name):
         raise PackagingError(
@@ -128,6 +128,11 @@ def validate_new_project_name(name: str) -> None:
             f"The name '{name}' is too similar to '{protected}', a name reserved for a critical "
             f"project. See {help_url} for more information."
         )
+    from bastion.upstream.services import upstream_clash  # it builds on this module
+
+    clash = upstream_clash(name)
+    if clash is not None:  # dependency confusion: a local name would shadow the upstream's
+        raise PackagingError(clash, status=403)
 
 
 TOO_MANY_NEW_PROJECTS = "Too many new projects created."

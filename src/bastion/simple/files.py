@@ -37,6 +37,14 @@ def serve(environ: dict, key: str) -> Reply:
     filename = key.rpartition("/")[2]
     if not _KEY.fullmatch(key) or filename.startswith("."):  # dot files are in-flight uploads
         return plain(404, "Not Found")
+    return serve_stored(environ, key, key[:66].replace("/", ""))  # the blake2b-256 in the key
+
+
+def serve_stored(environ: dict, key: str, digest: str, source: str = "") -> Reply:
+    """Answer GET or HEAD for a stored file whose key is already checked; ``digest`` (a content
+    hash) makes its ETag. Also serves the files cached from the upstream index (``source``
+    then counts their downloads in a class of their own)."""
+    filename = key.rpartition("/")[2]
     try:
         handle = open(storage.path_for(key), "rb")  # noqa: SIM115 - the reply body closes it
     except (ValueError, OSError):
@@ -47,7 +55,7 @@ def serve(environ: dict, key: str) -> Reply:
         return plain(404, "Not Found")
     size = info.st_size
     kind = "-metadata" if key.endswith(METADATA_SUFFIX) else ""
-    etag = f'"{key[:66].replace("/", "")}{kind}"'  # the blake2b-256 digest in the key
+    etag = f'"{digest}{kind}"'
     last_modified = formatdate(info.st_mtime, usegmt=True)
     headers = [
         ("Content-Type", _content_type(filename)),
@@ -70,7 +78,7 @@ def serve(environ: dict, key: str) -> Reply:
     if byte_range is None:
         headers.append(("Content-Length", str(size)))
         if not kind and environ.get("REQUEST_METHOD") == "GET":  # HEAD, .metadata: no download
-            record_download(filename, environ.get("HTTP_USER_AGENT"))
+            record_download(filename, environ.get("HTTP_USER_AGENT"), source=source)
         return Reply(200, headers, FileBody(handle, 0, size, whole=True))
     start, end = byte_range
     headers += [

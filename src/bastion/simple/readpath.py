@@ -8,7 +8,8 @@ A page request costs one ``stat`` when the page is in this process's cache: entr
 the file's (inode, mtime, size), and a re-render replaces the file by rename, so every worker
 process sees a change as soon as the render that followed the commit has finished. The database
 is read only when a page is missing (first request, or a name that may be unknown) and is never
-written by this path, except to count a failed authentication on a private index.
+written by this path, except to count a failed authentication on a private index and to cache
+what the upstream index (``bastion.upstream``) lists for a name not hosted here.
 
 With ``BASTION_READ_ACCESS=authenticated`` every page and file first asks
 ``bastion.web.read_access.check``, the same question Django's views ask; a token checked in the
@@ -35,6 +36,7 @@ from bastion.simple.replies import (
     plain,
     redirect,
 )
+from bastion.upstream import reads as upstream_reads
 from bastion.web import read_access
 
 # Pages may be re-fetched at any time; the ETag makes revalidation a cheap 304.
@@ -67,10 +69,13 @@ class PageCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, path: str) -> Page | None:
+    def get(self, path: str, modified_since: float | None = None) -> Page | None:
+        """The page at ``path``; None if missing, or last modified before ``modified_since``."""
         try:
             info = os.stat(path)
         except FileNotFoundError:
+            return None
+        if modified_since is not None and info.st_mtime < modified_since:
             return None
         entry = self._entries.get(path)
         if entry is not None and entry[0] == (info.st_ino, info.st_mtime_ns, info.st_size):
@@ -113,6 +118,10 @@ class ReadPath:
                 return _send(self.read(environ, self.simple, path), environ, start_response)
             if path.startswith("/files/"):
                 key = path[len("/files/") :]
+                if key.startswith("upstream/"):  # cached from the upstream index
+                    return _send(
+                        self.read(environ, upstream_reads.serve_file, key), environ, start_response
+                    )
                 return _send(self.read(environ, files.serve, key), environ, start_response)
         return self.app(environ, start_response)
 
@@ -144,33 +153,59 @@ class ReadPath:
         media_type = negotiation.choose(environ.get("HTTP_ACCEPT"), negotiation.format_param(query))
         if media_type is None:
             return plain(406, _NOT_ACCEPTABLE, [("Vary", "Accept")])
-        page = self.page(name or None, _PAGE_FILES[media_type])
-        if page is None:
-            return plain(404, f"Not Found: no project named {name!r}")
+        page_file = _PAGE_FILES[media_type]
+        root = services.live_root()  # plain strings: pathlib would cost more than the stat
+        page = self.cache.get(f"{root}/{name}/{page_file}" if name else f"{root}/{page_file}")
+        extra_headers = []
+        if page is None:  # not hosted here, or not rendered yet
+            found = self.missing_page(name or None, page_file, root)
+            if isinstance(found, Reply):
+                return found
+            page, extra_headers = found
         headers = [
             ("ETag", page.etag),
             ("Vary", "Accept"),
             ("Cache-Control", PAGE_CACHE_CONTROL),
             ("X-PyPI-Last-Serial", page.serial),
             ("Access-Control-Allow-Origin", "*"),
+            *extra_headers,
         ]
         if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), page.etag):
             return Reply(304, headers)
         headers += [("Content-Type", media_type), ("Content-Length", str(len(page.body)))]
         return Reply(200, headers, page.body)
 
-    def page(self, name: str | None, page_file: str) -> Page | None:
-        """The page from the cache or the tree, rendering it from the database if missing."""
-        root = services.live_root()  # plain strings: pathlib would cost more than the stat
+    def missing_page(
+        self, name: str | None, page_file: str, root: str
+    ) -> Reply | tuple[Page, list]:
+        """Not in the local tree: a fresh page cached from the upstream (one more ``stat``),
+        else rendered from the database, else (a name not hosted here) from the upstream."""
+        upstream = name is not None and upstream_reads.enabled()
+        if upstream:
+            page = upstream_reads.fresh_page(self.cache, root, name, page_file)
+            if page is not None:
+                return page, [(upstream_reads.HEADER, upstream_reads.Outcome.CACHED.value)]
+        # Django's request signals manage the connection (open lazily, closed when done).
+        request_started.send(sender=ReadPath)
+        try:
+            page = self.rendered_page(name, page_file)
+            if page is None and upstream:
+                return upstream_reads.refreshed_page(
+                    self.cache, name, page_file, self.rendered_page
+                )
+        finally:
+            request_finished.send(sender=ReadPath)
+        if page is None:
+            return plain(404, f"Not Found: no project named {name!r}")
+        return page, []
+
+    def rendered_page(self, name: str | None, page_file: str) -> Page | None:
+        """The local page, rendering it from the database if missing; None for unknown names."""
+        root = services.live_root()
         path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
         page = self.cache.get(path)
         if page is None:
-            # Django's request signals manage the connection (open lazily, closed when done).
-            request_started.send(sender=ReadPath)
-            try:
-                exists = services.render_project(name) if name else _render_root()
-            finally:
-                request_finished.send(sender=ReadPath)
+            exists = services.render_project(name) if name else _render_root()
             page = self.cache.get(path) if exists else None
         return page
 

@@ -116,8 +116,12 @@ def _anchor(entry: dict) -> str:
     if entry["core-metadata"]:
         value = f"sha256={entry['core-metadata']['sha256']}"
         attributes.append(f'data-dist-info-metadata="{value}" data-core-metadata="{value}"')
-    # Not standard, but uv reads them from HTML for --exclude-newer and progress bars.
-    attributes.append(f'data-size="{entry["size"]}" data-upload-time="{entry["upload-time"]}"')
+    # Not standard, but uv reads them from HTML for --exclude-newer and progress bars. Local
+    # files always have both; a page from an HTML-only upstream index may have neither.
+    if entry.get("size") is not None:
+        attributes.append(f'data-size="{entry["size"]}"')
+    if entry.get("upload-time"):
+        attributes.append(f'data-upload-time="{escape(entry["upload-time"])}"')
     return f"<a {' '.join(attributes)}>{escape(entry['filename'])}</a><br />"
 
 

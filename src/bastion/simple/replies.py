@@ -18,6 +18,7 @@ STATUS_LINES = {
     406: "406 Not Acceptable",
     416: "416 Range Not Satisfiable",
     429: "429 Too Many Requests",
+    502: "502 Bad Gateway",
 }
 
 CHUNK = 256 * 1024

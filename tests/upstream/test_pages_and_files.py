@@ -1,0 +1,231 @@
+"""Names not hosted here come from the upstream index, through Bastion's own URLs and cache."""
+
+import hashlib
+import os
+import threading
+import time
+
+import pytest
+
+from bastion.packaging import storage
+from bastion.simple import services as simple_services
+from bastion.upstream.models import UpstreamFile
+from tests.simple import factory
+from tests.upstream.conftest import JSON_TYPE, wheel_entry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_unknown_name_is_served_from_upstream_in_bastions_formats(index, upstream):
+    entry = wheel_entry(upstream, "demo", "1.0", yanked="broken build")
+    upstream.add_page("demo", [entry])
+
+    page = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE})
+
+    assert page.status == 200
+    assert page.header("X-Bastion-Upstream") == "fetched"
+    [listed] = page.json()["files"]
+    assert listed["url"] == f"/files/upstream/{entry['hashes']['sha256']}/{entry['filename']}"
+    assert listed["hashes"] == entry["hashes"]
+    assert listed["requires-python"] == ">=3.8"
+    assert listed["yanked"] == "broken build"
+    assert listed["core-metadata"] == entry["core-metadata"]
+    assert "dist-info-metadata" not in listed  # PEP 714: never the key that crashes old pip
+    html = index.request("GET", "/simple/demo/", {"Accept": "text/html"}).body.decode()
+    assert f'data-core-metadata="sha256={entry["core-metadata"]["sha256"]}"' in html
+    assert 'data-requires-python="&gt;=3.8"' in html and 'data-yanked="broken build"' in html
+    assert upstream.url not in html
+
+    again = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE})
+    assert again.header("X-Bastion-Upstream") == "cached"
+    assert upstream.count("/simple/demo/") == 1
+
+
+def test_html_only_upstream_is_read_too(index, upstream):
+    entry = wheel_entry(upstream, "old-style", "2.0", rp_html="&gt;=3.9", yanked=True)
+    upstream.add_page("old-style", [entry], html=True)
+
+    [listed] = index.request("GET", "/simple/old-style/", {"Accept": JSON_TYPE}).json()["files"]
+
+    assert listed["hashes"]["sha256"] == entry["hashes"]["sha256"]
+    assert listed["requires-python"] == ">=3.9" and listed["yanked"] is True
+
+
+def test_file_is_fetched_once_checked_stored_and_then_served_from_storage(index, upstream):
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
+
+    first = index.request("GET", url)
+    upstream.stop()
+    second = index.request("GET", url)
+    metadata_path = f"/files/{entry['filename']}.metadata"
+
+    assert first.status == second.status == 200
+    assert first.body == second.body == entry["_body"]
+    assert upstream.count(f"/files/{entry['filename']}") == 1
+    assert upstream.count(metadata_path) == 0
+    assert UpstreamFile.objects.get().stored_bytes == len(entry["_body"])
+
+
+def test_metadata_file_is_proxied_byte_for_byte(index, upstream):
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
+
+    answer = index.request("GET", url + ".metadata")
+
+    assert answer.status == 200 and answer.body == entry["_metadata"]
+
+
+def test_concurrent_first_requests_fetch_a_file_once(index, upstream):
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
+    upstream.delay = 0.3
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(index.request("GET", url))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [a.status for a in answers] == [200] * 4
+    assert all(a.body == entry["_body"] for a in answers)
+    assert upstream.count(f"/files/{entry['filename']}") == 1
+
+
+def test_file_whose_bytes_do_not_match_the_listed_sha256_is_refused_and_not_kept(index, upstream):
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
+    upstream.add_file(f"/files/{entry['filename']}", b"tampered bytes")  # after the listing
+
+    answer = index.request("GET", url)
+
+    assert answer.status == 502
+    assert b"does not match the sha256" in answer.body
+    assert not storage.path_for(url.removeprefix("/files/")).exists()
+    assert not any(storage.path_for("upstream").rglob("*.whl"))
+    assert UpstreamFile.objects.get().stored_at is None
+    assert index.request("GET", url).status == 502  # and refused again, not served
+
+
+def test_files_no_upstream_page_listed_are_not_fetched(index, upstream):
+    sha = hashlib.sha256(b"x").hexdigest()
+    assert index.request("GET", f"/files/upstream/{sha}/demo-1.0-py3-none-any.whl").status == 404
+    assert upstream.requests == []
+
+
+def test_page_is_revalidated_with_the_etag_after_its_lifetime(index, upstream, settings):
+    upstream.add_page("demo", [wheel_entry(upstream, "demo", "1.0")])
+    index.request("GET", "/simple/demo/")
+    settings.UPSTREAM_PAGE_TTL = 0
+
+    answer = index.request("GET", "/simple/demo/")
+
+    assert answer.status == 200 and answer.header("X-Bastion-Upstream") == "revalidated"
+    assert upstream.requests[-1][1].get("If-None-Match")
+
+
+def test_unreachable_upstream_serves_the_cached_page_and_says_so(index, upstream, settings):
+    upstream.add_page("demo", [wheel_entry(upstream, "demo", "1.0")])
+    index.request("GET", "/simple/demo/")
+    settings.UPSTREAM_PAGE_TTL = 0
+    upstream.stop()
+
+    answer = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE})
+
+    assert answer.status == 200 and answer.header("X-Bastion-Upstream") == "stale"
+    assert answer.json()["files"]
+
+
+def test_name_never_seen_with_upstream_down_is_a_quick_502(index, upstream):
+    upstream.stop()
+    started = time.monotonic()
+
+    answer = index.request("GET", "/simple/never-seen/")
+
+    assert answer.status == 502 and b"upstream index could not be reached" in answer.body
+    assert time.monotonic() - started < 5
+
+
+def test_upstream_404_is_a_404(index, upstream):
+    answer = index.request("GET", "/simple/nowhere/")
+    assert answer.status == 404 and b"upstream" in answer.body
+
+
+def test_excluded_names_never_come_from_upstream(index, upstream, settings):
+    settings.UPSTREAM_EXCLUDE = ["Acme_*"]
+    upstream.add_page("acme-app", [wheel_entry(upstream, "acme-app", "9.0")])
+
+    answer = index.request("GET", "/simple/acme-app/")
+
+    assert answer.status == 404 and b"BASTION_UPSTREAM_EXCLUDE" in answer.body
+    assert upstream.requests == []  # the private name never even leaves the organisation
+
+
+def test_local_project_pages_list_only_local_files(index, upstream, committed):
+    upstream.add_page("demo", [wheel_entry(upstream, "demo", "99.0")])
+    with committed():
+        release = factory.make_release(factory.make_project("demo"), "0.1")
+        factory.make_file(release)
+
+    files = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"]
+
+    assert [f["filename"] for f in files] == ["demo-0.1-py3-none-any.whl"]
+    assert upstream.requests == []
+
+
+def test_creating_a_local_project_drops_the_upstream_cache_of_its_name(index, upstream, committed):
+    entry = wheel_entry(upstream, "demo", "99.0")
+    upstream.add_page("demo", [entry])
+    index.request("GET", "/simple/demo/")
+    with committed():
+        release = factory.make_release(factory.make_project("demo"), "0.1")
+        factory.make_file(release)
+
+    files = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"]
+    upstream_file = f"/files/upstream/{entry['hashes']['sha256']}/{entry['filename']}"
+
+    assert [f["filename"] for f in files] == ["demo-0.1-py3-none-any.whl"]
+    assert index.request("GET", upstream_file).status == 404
+
+
+def test_cache_over_its_cap_drops_the_least_recently_used_files(index, upstream, settings):
+    old, new = wheel_entry(upstream, "demo", "1.0"), wheel_entry(upstream, "demo", "2.0")
+    upstream.add_page("demo", [old, new])
+    old_url, new_url = [
+        f["url"]
+        for f in index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"]
+    ]
+    settings.UPSTREAM_CACHE_BYTES = len(old["_body"]) + len(new["_body"]) - 1
+
+    index.request("GET", old_url)
+    old_path = storage.path_for(old_url.removeprefix("/files/"))
+    os.utime(old_path, (time.time() - 7200, old_path.stat().st_mtime))  # last used 2 h ago
+    index.request("GET", new_url)
+
+    assert not storage.path_for(old_url.removeprefix("/files/")).exists()
+    new_path = storage.path_for(new_url.removeprefix("/files/"))
+    assert new_path.exists()
+    os.utime(new_path, (time.time() - 3600, new_path.stat().st_mtime))  # last used 1 h ago
+    assert index.request("GET", old_url).body == old["_body"]  # fetched again when asked for
+    assert upstream.count(f"/files/{old['filename']}") == 2
+    assert not new_path.exists()
+
+
+def test_a_deleted_local_project_never_falls_through_to_upstream(index, upstream, committed):
+    upstream.add_page("acme-utils", [wheel_entry(upstream, "acme-utils", "99.0")])
+    with committed():
+        project = factory.make_project("acme-utils")
+        factory.make_file(factory.make_release(project, "1.0"))
+    project.delete()
+    simple_services.render_project("acme-utils")  # as the deletion's own re-render does
+
+    answer = index.request("GET", "/simple/acme-utils/")
+
+    assert answer.status == 404 and b"was hosted here" in answer.body
+    assert upstream.requests == []
