@@ -285,6 +285,11 @@ WITHHELD_DIR = _files_root / "withheld"
 FILES_URL = os.environ.get("BASTION_FILES_URL", "").strip()
 # Pre-rendered simple pages: the read path serves these and never touches the database.
 PAGES_DIR = DATA_DIR / "pages"
+# With object storage there are several servers, each with its own page tree: a page is then
+# served only while its serial is the database's (read at most every PAGES_SERIAL_SECONDS), so a
+# change made through one server is on every server's pages within a second.
+PAGES_FOLLOW_SERIAL = _storage.scheme == "s3"
+PAGES_SERIAL_SECONDS = 0.5
 
 
 def _switch(name: str) -> bool:

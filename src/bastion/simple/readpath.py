@@ -9,17 +9,27 @@ the file's (inode, mtime, size), and a re-render replaces the file by rename, so
 process sees a change as soon as the render that followed the commit has finished. The database
 is read only when a page is missing (first request, or a name that may be unknown) and is never
 written by this path.
+
+Several servers (``BASTION_STORAGE_URL=s3://…``) each keep their own page tree, and a change made
+through one server is rendered only by that one. There :class:`SerialCheck` makes every server
+compare its page's serial with the database's before serving it: the latest serial is read at
+most every ``PAGES_SERIAL_SECONDS``, and a project's own serial only when the latest has moved
+since its page was last confirmed, so a quiet index costs one small query per interval.
 """
 
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
+from time import monotonic
 
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 
-from bastion.packaging.services import is_valid_project_name, normalize
+from bastion.packaging.models import Project
+from bastion.packaging.services import is_valid_project_name, last_serial, normalize
 from bastion.simple import files, negotiation, services
 from bastion.simple.replies import (
     SECURITY_HEADERS,
@@ -92,12 +102,62 @@ class PageCache:
         return page
 
 
+@contextmanager
+def _database():
+    """Django's request signals manage the connection (open lazily, closed when done)."""
+    request_started.send(sender=ReadPath)
+    try:
+        yield
+    finally:
+        request_finished.send(sender=ReadPath)
+
+
+class SerialCheck:
+    """Whether a page rendered by this server is still current, when other servers write too."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._latest = -1
+        self._read_at = float("-inf")
+        self._confirmed: dict[
+            str, int
+        ] = {}  # page ("" for the list): latest serial it was current at
+
+    def current(self, name: str | None, page_serial: str) -> bool:
+        latest = self._latest_serial()
+        if self._confirmed.get(name or "") == latest:
+            return True
+        if name is None:
+            wanted = latest
+        else:
+            with _database():
+                wanted = (
+                    Project.objects.filter(normalized_name=name)
+                    .values_list("last_serial", flat=True)
+                    .first()
+                )
+        if wanted is None or int(page_serial) < wanted:
+            return False  # changed elsewhere (or deleted): render again
+        self._confirmed[name or ""] = latest
+        return True
+
+    def _latest_serial(self) -> int:
+        if monotonic() - self._read_at >= self.interval:
+            with _database():
+                self._latest = last_serial()
+            self._read_at = monotonic()
+        return self._latest
+
+
 class ReadPath:
     """WSGI middleware: answers the index's read traffic, hands the rest to ``app``."""
 
-    def __init__(self, app, cache: PageCache | None = None):
+    def __init__(self, app, cache: PageCache | None = None, serials: SerialCheck | None = None):
         self.app = app
         self.cache = cache or PageCache()
+        if serials is None and settings.PAGES_FOLLOW_SERIAL:
+            serials = SerialCheck(settings.PAGES_SERIAL_SECONDS)
+        self.serials = serials
 
     def __call__(self, environ: dict, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -144,13 +204,11 @@ class ReadPath:
         root = services.live_root()  # plain strings: pathlib would cost more than the stat
         path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
         page = self.cache.get(path)
+        if page is not None and self.serials and not self.serials.current(name, page.serial):
+            page = None  # changed through another server since this one rendered it
         if page is None:
-            # Django's request signals manage the connection (open lazily, closed when done).
-            request_started.send(sender=ReadPath)
-            try:
+            with _database():
                 exists = services.render_project(name) if name else _render_root()
-            finally:
-                request_finished.send(sender=ReadPath)
             page = self.cache.get(path) if exists else None
         return page
 
