@@ -119,9 +119,8 @@ class SerialCheck:
         self.interval = interval
         self._latest = -1
         self._read_at = float("-inf")
-        self._confirmed: dict[
-            str, int
-        ] = {}  # page ("" for the list): latest serial it was current at
+        # page name ("" for the project list): the latest serial at which it was found current
+        self._confirmed: dict[str, int] = {}
 
     def current(self, name: str | None, page_serial: str) -> bool:
         latest = self._latest_serial()
