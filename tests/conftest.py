@@ -7,7 +7,7 @@ from django.test import Client
 
 from bastion.accounts.services import create_user
 from bastion.mfa import reauth
-from bastion.packaging import authz
+from bastion.packaging import authz, storage
 from tests import e2e_progress, factories
 
 
@@ -143,6 +143,24 @@ def _no_rate_limit_outlives_a_transactional_test(request, django_db_blocker):
     } & set(request.fixturenames):
         with django_db_blocker.unblock():
             caches["ratelimit"].clear()
+
+
+@pytest.fixture
+def s3_storage(settings, monkeypatch):
+    """Object storage for this test: moto's in-process S3 behind ``BASTION_STORAGE_URL=s3://``."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(storage, "_remote", {})  # a client made inside the mock
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="bastion-test")
+        settings.STORAGE_URL = "s3://bastion-test/index"
+        settings.FILES_URL = ""
+        yield storage.backend()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -326,13 +326,30 @@ if os.environ.get("BASTION_SMTP_URL"):
 DEFAULT_FROM_EMAIL = os.environ.get("BASTION_MAIL_FROM") or f"Bastion <noreply@{_base.hostname}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Where distribution files live, addressed by content hash (files fetched from the upstream index
-# under ``upstream/<sha256>/<filename>``, see bastion.upstream).
-FILES_DIR = DATA_DIR / "files"
+# Where distribution files live, addressed by content hash (bastion.packaging.storage; files
+# fetched from the upstream index under ``upstream/<sha256>/<filename>``): unset or
+# file:// for the data directory, file:///DIR for another directory, s3://BUCKET[/PREFIX] for an
+# S3-compatible store configured by the standard AWS_* variables.
+STORAGE_URL = os.environ.get("BASTION_STORAGE_URL", "").strip()
+_storage = urlsplit(STORAGE_URL)
+if STORAGE_URL and _storage.scheme not in ("file", "s3"):
+    raise ImproperlyConfigured("BASTION_STORAGE_URL must start with file:// or s3://")
+if _storage.scheme == "s3" and not _storage.netloc:
+    raise ImproperlyConfigured("BASTION_STORAGE_URL must name the bucket: s3://BUCKET[/PREFIX]")
+_files_root = Path(_storage.path) if _storage.scheme == "file" and _storage.path else DATA_DIR
+FILES_DIR = _files_root / "files"
 # Files of quarantined projects, moved out of FILES_DIR so no URL serves them (PEP 792).
-WITHHELD_DIR = DATA_DIR / "withheld"
+WITHHELD_DIR = _files_root / "withheld"
+# With object storage, /files/<key> redirects here + key (a CDN in front of the bucket's files/
+# prefix) instead of to a presigned URL.
+FILES_URL = os.environ.get("BASTION_FILES_URL", "").strip()
 # Pre-rendered simple pages: the read path serves these and never touches the database.
 PAGES_DIR = DATA_DIR / "pages"
+# With object storage there are several servers, each with its own page tree: a page is then
+# served only while its serial is the database's (read at most every PAGES_SERIAL_SECONDS), so a
+# change made through one server is on every server's pages within a second.
+PAGES_FOLLOW_SERIAL = _storage.scheme == "s3"
+PAGES_SERIAL_SECONDS = 0.5
 
 
 def _switch(name: str) -> bool:

@@ -191,3 +191,38 @@ def test_a_file_deleted_while_quarantined_does_not_come_back(db, index, wheel, u
     _set_status(project, ProjectStatus.ACTIVE, committed)
     assert index.get(url).status == 404
     assert not any(storage.path_for(wheel.path).parent.parent.parent.rglob("*.whl"))
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    counted = []
+    monkeypatch.setattr(
+        "bastion.simple.files.record_download", lambda name, _ua, source="": counted.append(name)
+    )
+    return counted
+
+
+def test_with_object_storage_a_download_redirects_to_the_bucket_and_is_counted(
+    s3_storage, db, index, committed, downloads
+):
+    with committed():
+        release = factory.make_release(factory.make_project("remote"), "1.0")
+        wheel = factory.make_file(release, content=CONTENT)
+    answer = index.get(f"/files/{wheel.path}")
+    assert answer.status == 302
+    location = answer.header("Location")
+    assert f"/index/files/{wheel.path}?" in location and "Signature=" in location
+    assert answer.header("Cache-Control") == "private, no-store"
+    assert downloads == [wheel.filename]
+    assert index.head(f"/files/{wheel.path}").status == 302
+    assert index.get(f"/files/{wheel.metadata_path}").status == 302
+    assert downloads == [wheel.filename]  # HEAD and .metadata are no downloads
+
+
+def test_with_a_files_url_the_redirect_goes_to_the_cdn(s3_storage, settings, db, index, url):
+    settings.FILES_URL = "https://files.example.org/packages/"
+    answer = index.get(url)
+    assert answer.status == 302
+    assert (
+        answer.header("Location") == "https://files.example.org/packages/" + url[len("/files/") :]
+    )

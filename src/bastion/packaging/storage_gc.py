@@ -9,7 +9,8 @@ rename and the commit) a published file without its row. This collects them all.
 Only what is older than a safety delay is touched: a younger file may belong to an upload still in
 flight. Stored files are matched against the rows' keys, never by content hash alone, so a file
 that an existing row points at is never removed. The unit is the storage key, so the same rules
-fit an object store later (list keys, compare with the rows, delete the old unowned ones).
+fit an object store (list keys, compare with the rows, delete the old unowned ones): the stored
+files come from the configured backend, the upload temporaries are always local.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from time import time
 from django.conf import settings
 from django.db.models import Q
 
+from bastion.packaging import storage
 from bastion.packaging.models import File
+from bastion.packaging.storage import StoredObject
 
 #: The default safety delay: longer than any upload may take to arrive and commit.
 DEFAULT_MIN_AGE = timedelta(hours=24)
@@ -33,7 +36,7 @@ _BATCH = 500
 
 @dataclass
 class GcReport:
-    removed: list[str] = field(default_factory=list)  # paths relative to the data directory
+    removed: list[str] = field(default_factory=list)  # data directory paths, or s3:// names
     removed_bytes: int = 0
     kept_young: int = 0  # orphan candidates inside the safety delay, left for the next run
 
@@ -70,45 +73,45 @@ class _Collector:
         self.dry_run = dry_run
         self.report = GcReport()
 
-    def old_enough(self, path: Path) -> bool:
-        try:
-            return path.lstat().st_mtime <= self.cutoff
-        except FileNotFoundError:
-            return False
-
-    def remove(self, path: Path) -> None:
-        try:
-            size = path.lstat().st_size
-            if not self.dry_run:
-                path.unlink()
-        except FileNotFoundError:
-            return
-        self.report.removed.append(os.path.relpath(path, settings.DATA_DIR))
-        self.report.removed_bytes += size
-
     def clear_old(self, directory: Path) -> None:
-        """Everything old in a directory of in-flight uploads: none of it is ever kept."""
+        """Everything old in a local directory of in-flight uploads: none of it is ever kept."""
         for path in _files_under(directory):
-            self.remove_if_old(path)
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                continue
+            self.remove_if_old(
+                StoredObject(
+                    key="",
+                    name=os.path.relpath(path, settings.DATA_DIR),
+                    modified=info.st_mtime,
+                    size=info.st_size,
+                    partial=True,
+                ),
+                storage.LocalBackend(),
+            )
 
-    def clear_unowned(self, root: Path) -> None:
-        """Files under ``root`` (laid out by storage key) that no row points at."""
-        by_key: dict[str, Path] = {}
-        for path in _files_under(root):
-            if path.name.startswith(".incoming-"):  # a partial write: never anyone's
-                self.remove_if_old(path)
+    def clear_unowned(self, backend: storage.Backend) -> None:
+        """Stored files, public or withheld, that no row points at, and interrupted writes."""
+        candidates: list[StoredObject] = []
+        for stored in backend.objects():
+            if stored.partial:  # a partial write: never anyone's
+                self.remove_if_old(stored, backend)
             else:
-                by_key[path.relative_to(root).as_posix()] = path
-        owned = _owned_keys(list(by_key))
-        for key, path in by_key.items():
-            if key not in owned:
-                self.remove_if_old(path)
+                candidates.append(stored)
+        owned = _owned_keys(sorted({stored.key for stored in candidates}))
+        for stored in candidates:
+            if stored.key not in owned:
+                self.remove_if_old(stored, backend)
 
-    def remove_if_old(self, path: Path) -> None:
-        if self.old_enough(path):
-            self.remove(path)
-        else:
+    def remove_if_old(self, stored: StoredObject, backend: storage.Backend) -> None:
+        if stored.modified > self.cutoff:
             self.report.kept_young += 1
+            return
+        if not self.dry_run:
+            backend.remove(stored)
+        self.report.removed.append(stored.name)
+        self.report.removed_bytes += stored.size
 
 
 def collect_garbage(min_age: timedelta = DEFAULT_MIN_AGE, *, dry_run: bool = False) -> GcReport:
@@ -116,10 +119,5 @@ def collect_garbage(min_age: timedelta = DEFAULT_MIN_AGE, *, dry_run: bool = Fal
     collector = _Collector(min_age, dry_run)
     collector.clear_old(Path(settings.FILE_UPLOAD_TEMP_DIR))
     collector.clear_old(Path(settings.UPLOAD_STAGING_DIR))
-    collector.clear_unowned(Path(settings.FILES_DIR))
-    withheld = Path(settings.WITHHELD_DIR)
-    if withheld.is_dir():
-        for group in withheld.iterdir():
-            if group.is_dir():
-                collector.clear_unowned(group)
+    collector.clear_unowned(storage.backend())
     return collector.report

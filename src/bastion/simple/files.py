@@ -4,6 +4,8 @@ Every download of a file passes through ``serve``: it is the one place to observ
 Files are immutable (their key is their content hash), so they carry a year-long immutable
 ``Cache-Control`` and an ETag made from that hash. Single byte ranges are honoured, because uv
 reads a wheel's central directory with HEAD plus Range requests when it has no ``.metadata``.
+With object storage (``BASTION_STORAGE_URL=s3://…``) the answer is a redirect to the bucket (a
+presigned URL) or to its CDN (``BASTION_FILES_URL``), and the store handles ranges.
 """
 
 import os
@@ -15,17 +17,11 @@ from bastion.downloads.recorder import record_download
 from bastion.packaging import storage
 from bastion.simple.replies import FileBody, Reply, etag_matches, plain
 
-METADATA_SUFFIX = ".metadata"
+METADATA_SUFFIX = storage.METADATA_SUFFIX
 # ab/cd/<60 more hex digits>/<filename>: exactly what storage.key_for produces.
 _KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+")
 _RANGE = re.compile(r"bytes=\s*(?P<first>[0-9]*)\s*-\s*(?P<last>[0-9]*)\s*")
 _IMMUTABLE = "public, max-age=31536000, immutable"
-_CONTENT_TYPES = {
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".tar.gz": "application/gzip",  # the bytes as stored: no Content-Encoding, clients keep them
-    METADATA_SUFFIX: "text/plain; charset=utf-8",
-}
 
 
 class _Unsatisfiable(Exception):
@@ -45,8 +41,11 @@ def serve_stored(environ: dict, key: str, digest: str, source: str = "") -> Repl
     hash) makes its ETag. Also serves the files cached from the upstream index (``source``
     then counts their downloads in a class of their own)."""
     filename = key.rpartition("/")[2]
+    backend = storage.backend()
+    if backend.serves_by_redirect:
+        return _redirect(environ, key, backend.download_url(key), source)
     try:
-        handle = open(storage.path_for(key), "rb")  # noqa: SIM115 - the reply body closes it
+        handle = open(storage.local_path(key), "rb")  # noqa: SIM115 - the reply body closes it
     except (ValueError, OSError):
         return plain(404, "Not Found")
     info = os.fstat(handle.fileno())
@@ -58,7 +57,7 @@ def serve_stored(environ: dict, key: str, digest: str, source: str = "") -> Repl
     etag = f'"{digest}{kind}"'
     last_modified = formatdate(info.st_mtime, usegmt=True)
     headers = [
-        ("Content-Type", _content_type(filename)),
+        ("Content-Type", storage.content_type_for(filename)),
         ("Accept-Ranges", "bytes"),
         ("ETag", etag),
         ("Last-Modified", last_modified),
@@ -88,11 +87,17 @@ def serve_stored(environ: dict, key: str, digest: str, source: str = "") -> Repl
     return Reply(206, headers, FileBody(handle, start, end - start + 1, whole=False))
 
 
-def _content_type(filename: str) -> str:
-    for suffix, content_type in _CONTENT_TYPES.items():
-        if filename.endswith(suffix):
-            return content_type
-    return "application/octet-stream"
+def _redirect(environ: dict, key: str, location: str, source: str = "") -> Reply:
+    """With object storage the bytes come from the bucket or its CDN, never through here; the
+    download is counted on this request, as it would be on a 200 from local storage.
+
+    The redirect is not cached by shared caches: a presigned URL expires, and a cache answering
+    for the index would skip counting.
+    """
+    if not key.endswith(METADATA_SUFFIX) and environ.get("REQUEST_METHOD") == "GET":
+        record_download(key.rpartition("/")[2], environ.get("HTTP_USER_AGENT"), source=source)
+    headers = [("Location", location), ("Cache-Control", "private, no-store")]
+    return Reply(302, [*headers, ("Content-Length", "0")], b"")
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:

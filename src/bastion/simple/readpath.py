@@ -14,6 +14,12 @@ what the upstream index (``bastion.upstream``) lists for a name not hosted here.
 With ``BASTION_READ_ACCESS=authenticated`` every page and file first asks
 ``bastion.web.read_access.check``, the same question Django's views ask; a token checked in the
 last few seconds costs no query (``bastion.tokens.reads``).
+
+Several servers (``BASTION_STORAGE_URL=s3://…``) each keep their own page tree, and a change made
+through one server is rendered only by that one. There :class:`SerialCheck` makes every server
+compare its page's serial with the database's before serving it: the latest serial is read at
+most every ``PAGES_SERIAL_SECONDS``, and a project's own serial only when the latest has moved
+since its page was last confirmed, so a quiet index costs one small query per interval.
 """
 
 import os
@@ -22,10 +28,13 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
+from time import monotonic
 
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 
-from bastion.packaging.services import is_valid_project_name, normalize
+from bastion.packaging.models import Project
+from bastion.packaging.services import is_valid_project_name, last_serial, normalize
 from bastion.simple import files, negotiation, services
 from bastion.simple.replies import (
     SECURITY_HEADERS,
@@ -103,12 +112,51 @@ class PageCache:
         return page
 
 
+class SerialCheck:
+    """Whether a page rendered by this server is still current, when other servers write too."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._latest = -1
+        self._read_at = float("-inf")
+        # page name ("" for the project list): the latest serial at which it was found current
+        self._confirmed: dict[str, int] = {}
+
+    def current(self, name: str | None, page_serial: str) -> bool:
+        latest = self._latest_serial()
+        if self._confirmed.get(name or "") == latest:
+            return True
+        if name is None:
+            wanted = latest
+        else:
+            with _django_request():
+                wanted = (
+                    Project.objects.filter(normalized_name=name)
+                    .values_list("last_serial", flat=True)
+                    .first()
+                )
+        if wanted is None or int(page_serial) < wanted:
+            return False  # changed elsewhere (or deleted): render again
+        self._confirmed[name or ""] = latest
+        return True
+
+    def _latest_serial(self) -> int:
+        if monotonic() - self._read_at >= self.interval:
+            with _django_request():
+                self._latest = last_serial()
+            self._read_at = monotonic()
+        return self._latest
+
+
 class ReadPath:
     """WSGI middleware: answers the index's read traffic, hands the rest to ``app``."""
 
-    def __init__(self, app, cache: PageCache | None = None):
+    def __init__(self, app, cache: PageCache | None = None, serials: SerialCheck | None = None):
         self.app = app
         self.cache = cache or PageCache()
+        if serials is None and settings.PAGES_FOLLOW_SERIAL:
+            serials = SerialCheck(settings.PAGES_SERIAL_SECONDS)
+        self.serials = serials
 
     def __call__(self, environ: dict, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -156,8 +204,14 @@ class ReadPath:
         page_file = _PAGE_FILES[media_type]
         root = services.live_root()  # plain strings: pathlib would cost more than the stat
         page = self.cache.get(f"{root}/{name}/{page_file}" if name else f"{root}/{page_file}")
+        if (
+            page is not None
+            and self.serials
+            and not self.serials.current(name or None, page.serial)
+        ):
+            page = None  # changed through another server since this one rendered it
         extra_headers = []
-        if page is None:  # not hosted here, or not rendered yet
+        if page is None:  # not hosted here, not rendered yet, or changed elsewhere
             found = self.missing_page(name or None, page_file, root)
             if isinstance(found, Reply):
                 return found
@@ -185,16 +239,12 @@ class ReadPath:
             page = upstream_reads.fresh_page(self.cache, root, name, page_file)
             if page is not None:
                 return page, [(upstream_reads.HEADER, upstream_reads.Outcome.CACHED.value)]
-        # Django's request signals manage the connection (open lazily, closed when done).
-        request_started.send(sender=ReadPath)
-        try:
+        with _django_request():
             page = self.rendered_page(name, page_file)
             if page is None and upstream:
                 return upstream_reads.refreshed_page(
                     self.cache, name, page_file, self.rendered_page
                 )
-        finally:
-            request_finished.send(sender=ReadPath)
         if page is None:
             return plain(404, f"Not Found: no project named {name!r}")
         return page, []
@@ -204,7 +254,7 @@ class ReadPath:
         root = services.live_root()
         path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
         page = self.cache.get(path)
-        if page is None:
+        if page is None or (self.serials and not self.serials.current(name, page.serial)):
             exists = services.render_project(name) if name else _render_root()
             page = self.cache.get(path) if exists else None
         return page

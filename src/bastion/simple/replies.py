@@ -12,6 +12,7 @@ STATUS_LINES = {
     200: "200 OK",
     206: "206 Partial Content",
     301: "301 Moved Permanently",
+    302: "302 Found",
     304: "304 Not Modified",
     401: "401 Unauthorized",
     404: "404 Not Found",

@@ -448,21 +448,21 @@ class _Staged:
     """An upload's bytes (and a wheel's METADATA) under private names, by their future keys."""
 
     paths: dict[str, Path]
-    published: dict[str, int] = field(default_factory=dict)  # key: inode
+    published: dict[str, object] = field(default_factory=dict)  # key: storage.publish's token
 
     def publish(self) -> None:
         for key, path in self.paths.items():
             self.published[key] = storage.publish(path, key)
 
     def withdraw(self) -> None:
-        for key, inode in self.published.items():
-            storage.withdraw(key, inode, self.paths[key])
+        for key, token in self.published.items():
+            storage.withdraw(key, token, self.paths[key])
         self.published.clear()
 
     def discard(self) -> None:
-        for key, path in self.paths.items():
-            if key not in self.published:
-                path.unlink(missing_ok=True)
+        """Remove what is left in staging (object storage copies published bytes)."""
+        for path in self.paths.values():
+            path.unlink(missing_ok=True)
 
 
 def _stage(upload: _Upload, content: BinaryIO) -> _Staged:

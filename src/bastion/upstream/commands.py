@@ -48,7 +48,7 @@ def add_to(commands, command) -> None:
         parent=names,
         help="let a local project take a name the upstream index has too (recorded)",
     )
-    allow.add_argument("name")
+    allow.add_argument("name", metavar="NAME", help="the project name to allow")
     allow.add_argument("--reason", required=True, help="why; kept with a security event")
 
     upstream = commands.add_parser("upstream", help="the cache of the upstream index")
@@ -56,5 +56,5 @@ def add_to(commands, command) -> None:
     purge = command(
         "purge", cmd_upstream_purge, parent=upstream, help="drop a cached upstream project"
     )
-    purge.add_argument("name")
-    purge.add_argument("--json", action="store_true")
+    purge.add_argument("name", metavar="NAME", help="the upstream project to drop")
+    purge.add_argument("--json", action="store_true", help="print the report as JSON")
