@@ -182,6 +182,25 @@ def cmd_storage_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from bastion.operations.checks import run_checks
+
+    results = run_checks()
+    failed = [r for r in results if r.failed]
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [r.as_dict() for r in results]}, indent=2))
+        return 1 if failed else 0
+    for result in results:
+        label = {"ok": "ok", "failing": "FAILING", "not configured": "-"}[result.state]
+        detail = result.detail or "not configured"
+        print(f"{label:8} {result.name}: {detail}")
+    if failed:
+        return _fail(
+            f"{len(failed)} of {len(results)} checks failed: " + ", ".join(r.name for r in failed)
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bastion", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command")
@@ -218,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     work = command("worker", cmd_worker, help="run scheduled jobs (and queued tasks)")
     work.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+
+    check = command(
+        "check",
+        cmd_check,
+        help="check the configuration and reach every configured service; exit 1 if one fails",
+    )
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
 
     migrate = command("migrate", cmd_migrate, help="apply database migrations")
     migrate.add_argument("--verbose", action="store_true", help="list each migration applied")
