@@ -12,6 +12,7 @@ Descriptions and reasons never contain a password: URLs are shown without their 
 
 from __future__ import annotations
 
+import functools
 import os
 import smtplib
 import tempfile
@@ -143,18 +144,18 @@ def check_migrations() -> str:
 def check_redis() -> str | None:
     if not settings.REDIS_URL:
         return None
+    _redis_client(settings.REDIS_URL).ping()
+    return without_credentials(settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_client(url: str):
+    """One client (and connection pool) per process: a health poll reuses its connection."""
     import redis
 
-    client = redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=TIMEOUT_SECONDS,
-        socket_timeout=TIMEOUT_SECONDS,
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
     )
-    try:
-        client.ping()
-    finally:
-        client.close()
-    return without_credentials(settings.REDIS_URL)
 
 
 #: The data directory's entries that the processes write to.
