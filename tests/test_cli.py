@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 from datetime import date
 
 import pytest
@@ -186,11 +187,13 @@ def test_stats_jsn_is_reported_against_stats(capsys):
     )
 
 
-def test_serve_bind_with_a_host_alone_serves_on_port_8000(monkeypatch):
+def test_serve_bind_with_a_host_alone_serves_on_port_8000(monkeypatch, settings):
     served = {}
     monkeypatch.setattr("bastion.server.serve", lambda **kw: served.update(kw))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)  # serve sets it; undone after
     assert main(["serve", "--bind", "127.0.0.1", "--workers", "1"]) == 0
     assert served["bind"] == "127.0.0.1:8000"
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(settings.DATA_DIR / "metrics")
     assert served["options"].workers == 1
 
 

@@ -296,10 +296,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prepare_server_metrics() -> None:
+    """Every server process must find ``PROMETHEUS_MULTIPROC_DIR`` before prometheus_client is
+    first imported, which Django's set-up does: so this runs before it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
+    from django.conf import settings  # the settings alone: no application is loaded yet
+
+    from bastion.operations.startup import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.DATA_DIR)
+
+
 def main(argv: list[str] | None = None) -> int:
     args, unrecognized = build_parser().parse_known_args(argv)
     if unrecognized:  # name the command they were given to, not just "bastion"
         args.command_parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
+    if args.handler is cmd_serve:
+        _prepare_server_metrics()
     _setup_django()
     return args.handler(args)
 

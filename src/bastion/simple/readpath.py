@@ -19,6 +19,7 @@ from hashlib import sha256
 
 from django.core.signals import request_finished, request_started
 
+from bastion.operations.metrics import read_path_counts
 from bastion.packaging.services import is_valid_project_name, normalize
 from bastion.simple import files, negotiation, services
 from bastion.simple.replies import (
@@ -39,6 +40,7 @@ _PAGE_FILES = {
     negotiation.V1_HTML: services.HTML_PAGE,
     negotiation.TEXT_HTML: services.HTML_PAGE,
 }
+count_request = read_path_counts.count  # per-thread ints: see bastion.operations.metrics
 _NOT_ACCEPTABLE = "Not Acceptable: this index offers " + ", ".join(negotiation.OFFERS)
 
 
@@ -104,9 +106,13 @@ class ReadPath:
         path = _path_info(environ)
         if method in ("GET", "HEAD") and path is not None:
             if path == "/simple" or path.startswith("/simple/"):
-                return _send(self.simple(environ, path), environ, start_response)
+                reply = self.simple(environ, path)
+                count_request("simple", reply.status)
+                return _send(reply, environ, start_response)
             if path.startswith("/files/"):
-                return _send(files.serve(environ, path[len("/files/") :]), environ, start_response)
+                reply = files.serve(environ, path[len("/files/") :])
+                count_request("files", reply.status)
+                return _send(reply, environ, start_response)
         return self.app(environ, start_response)
 
     def simple(self, environ: dict, path: str) -> Reply:
