@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bastion.accounts import commands as accounts_commands
 from bastion.cli_types import bind_address, hours, positive_int
@@ -201,6 +202,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bastion.operations import backup
+
+    try:
+        report = backup.backup(args.directory)
+    except backup.BackupError as error:
+        return _fail(str(error))
+    print(
+        f"Backed up the {report.database} database, then {report.files:,} files "
+        f"({report.bytes:,} bytes), into {report.directory}"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bastion.operations import backup
+
+    try:
+        report = backup.restore(args.directory, force=args.force)
+    except backup.BackupError as error:
+        return _fail(str(error))
+    print(
+        f"Restored the {report.database} database and {report.files:,} files "
+        f"({report.bytes:,} bytes) from {report.directory}; pages rendered"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bastion", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command")
@@ -244,6 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the configuration and reach every configured service; exit 1 if one fails",
     )
     check.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    back_up = command(
+        "backup",
+        cmd_backup,
+        help="copy the database, then the stored files and download statistics, into DIR",
+    )
+    back_up.add_argument("directory", metavar="DIR", type=Path, help="a new or empty directory")
+    restore = command(
+        "restore", cmd_restore, help="load a backup made by 'bastion backup' and render the pages"
+    )
+    restore.add_argument("directory", metavar="DIR", type=Path, help="the backup's directory")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that already holds an index"
+    )
 
     migrate = command("migrate", cmd_migrate, help="apply database migrations")
     migrate.add_argument("--verbose", action="store_true", help="list each migration applied")
