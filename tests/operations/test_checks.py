@@ -86,7 +86,7 @@ def test_a_data_directory_others_may_list_fails_the_check(settings, capsys):
         assert main(["check"]) == 1
     finally:
         os.chmod(settings.DATA_DIR, mode)
-    assert "FAILING  data directory: " in capsys.readouterr().out
+    assert "FAILING  data directory writes: " in capsys.readouterr().out
 
 
 def test_a_registered_dependency_is_checked_and_its_failure_reported(monkeypatch):

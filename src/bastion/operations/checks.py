@@ -164,13 +164,10 @@ _WRITTEN = ("files", "pages", "downloads", "uploads")
 
 @dependency("data directory", quick=True)
 def check_data_directory() -> str:
-    """Writable by this account, and not listable by others (``bastion.datadir``)."""
+    """A directory this account may write in, as may its trees the processes write to."""
     data_dir = Path(settings.DATA_DIR)
     if not data_dir.is_dir():
         raise RuntimeError(f"{data_dir} is not a directory")
-    mode = data_dir.stat().st_mode & 0o777
-    if mode & 0o066:
-        raise RuntimeError(f"{data_dir} has mode {mode:o}: others may read or write it (want 711)")
     for directory in (data_dir, *(data_dir / name for name in _WRITTEN)):
         if directory.exists() and not os.access(directory, os.W_OK | os.X_OK):
             raise RuntimeError(f"{directory} is not writable by this account")
@@ -179,15 +176,19 @@ def check_data_directory() -> str:
 
 @dependency("data directory writes", quick=False)
 def check_data_directory_writes() -> str:
-    """``os.access`` trusts the mode bits; a read-only or full file system shows only on write."""
+    """Private to this account (``bastion.datadir``), and a file can really be written in each
+    tree: ``os.access`` trusts the mode bits, a read-only or full file system shows only here."""
     data_dir = Path(settings.DATA_DIR)
+    mode = data_dir.stat().st_mode & 0o777
+    if mode & 0o066:
+        raise RuntimeError(f"{data_dir} has mode {mode:o}: others may read or write it (want 711)")
     for directory in (data_dir, *(data_dir / name for name in _WRITTEN)):
         if directory.is_dir():
             with tempfile.NamedTemporaryFile(dir=directory, prefix=".check-") as handle:
                 handle.write(b"bastion check\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-    return f"{data_dir} and its {', '.join(_WRITTEN)} accept a file"
+    return f"{data_dir} is private, and its {', '.join(_WRITTEN)} accept a file"
 
 
 @dependency("smtp", quick=False, required=False)
