@@ -113,6 +113,10 @@ def _database() -> dict:
     if url:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
         config.setdefault("TEST", {})
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            # An unreachable server fails a request (and `bastion check`) in seconds, not after
+            # the operating system's two-minute connect timeout.
+            config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",

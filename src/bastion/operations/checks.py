@@ -83,7 +83,7 @@ def _run(dep: Dependency) -> Result:
     try:
         detail = dep.probe()
     except Exception as error:  # any failure is the state of the dependency
-        reason = str(error).strip() or type(error).__name__
+        reason = " ".join(str(error).split()) or type(error).__name__  # one line
         return Result(dep.name, "failing", reason, dep.required, time.perf_counter() - started)
     state = "not configured" if detail is None else "ok"
     return Result(dep.name, state, detail or "", dep.required, time.perf_counter() - started)
