@@ -33,8 +33,9 @@ UWSGI_CHATTER = (
     r"|current working directory|uWSGI running as root|your |lock engine|thunder lock"
     r"|uwsgi socket \d+ bound|Python version|--- Python VM|Python main interpreter"
     r"|python threads support|mapped \d+ bytes|spawned uWSGI|WSGI app \d+ |SIGINT/SIGTERM"
-    r"|worker \d+ buried|goodbye to uWSGI|gracefully killing|Respawned uWSGI|\[uwsgi-daemons\]"
-    r"|spawned \d+ offload|cache |chdir\(\) to |VACUUM|running \"print:)"
+    r"|worker \d+ buried|goodbye to uWSGI|[Gg]racefully killing|Respawned uWSGI|\[uwsgi-daemons\]"
+    r"|spawned \d+ offload|cache |chdir\(\) to |VACUUM|running \"(?:print|unix_signal):"
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4} - graceful shutdown triggered)"
 )
 
 
