@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -96,6 +97,8 @@ SAMPLES = {
     cli_types.hours: ("0.5", "-2"),
     cli_types.existing_file: (__file__, "/nonexistent/file.csv"),
     cli_types.bind_address: ("127.0.0.1", "127.0.0.1:http"),
+    cli_types.existing_directory: (str(Path(__file__).parent), "/nonexistent/backup"),
+    cli_types.new_or_empty_directory: ("/nonexistent/new-backup", str(Path(__file__).parent)),
 }
 
 

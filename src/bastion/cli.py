@@ -11,10 +11,15 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from bastion.accounts import commands as accounts_commands
-from bastion.cli_types import bind_address, hours, positive_int
+from bastion.cli_types import (
+    bind_address,
+    existing_directory,
+    hours,
+    new_or_empty_directory,
+    positive_int,
+)
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
@@ -279,11 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_backup,
         help="copy the database, then the stored files and download statistics, into DIR",
     )
-    back_up.add_argument("directory", metavar="DIR", type=Path, help="a new or empty directory")
+    back_up.add_argument(
+        "directory", metavar="DIR", type=new_or_empty_directory, help="a new or empty directory"
+    )
     restore = command(
         "restore", cmd_restore, help="load a backup made by 'bastion backup' and render the pages"
     )
-    restore.add_argument("directory", metavar="DIR", type=Path, help="the backup's directory")
+    restore.add_argument(
+        "directory", metavar="DIR", type=existing_directory, help="the backup's directory"
+    )
     restore.add_argument(
         "--force", action="store_true", help="replace a database that already holds an index"
     )
