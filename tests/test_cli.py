@@ -2,7 +2,9 @@
 
 import argparse
 import json
+import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -119,6 +121,8 @@ SAMPLES = {
     cli_types.hours: ("0.5", "-2"),
     cli_types.existing_file: (__file__, "/nonexistent/file.csv"),
     cli_types.bind_address: ("127.0.0.1", "127.0.0.1:http"),
+    cli_types.existing_directory: (str(Path(__file__).parent), "/nonexistent/backup"),
+    cli_types.new_or_empty_directory: ("/nonexistent/new-backup", str(Path(__file__).parent)),
 }
 
 
@@ -210,11 +214,13 @@ def test_stats_jsn_is_reported_against_stats(capsys):
     )
 
 
-def test_serve_bind_with_a_host_alone_serves_on_port_8000(monkeypatch):
+def test_serve_bind_with_a_host_alone_serves_on_port_8000(monkeypatch, settings):
     served = {}
     monkeypatch.setattr("bastion.server.serve", lambda **kw: served.update(kw))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)  # serve sets it; undone after
     assert main(["serve", "--bind", "127.0.0.1", "--workers", "1"]) == 0
     assert served["bind"] == "127.0.0.1:8000"
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(settings.DATA_DIR / "metrics")
     assert served["options"].workers == 1
 
 

@@ -1,5 +1,7 @@
 """The uWSGI command line that ``bastion serve`` runs, for each of its choices."""
 
+import re
+
 from bastion.server import Options, banner, uwsgi_arguments, worker_command
 
 
@@ -12,6 +14,19 @@ def test_by_default_requests_are_logged_and_uwsgi_chatter_is_dropped():
     assert "--disable-logging" not in arguments
     assert _value(arguments, "--log-format").startswith("%(addr) - - [%(ltime)]")
     assert "--log-drain" in arguments
+
+
+def test_the_graceful_stop_on_sigterm_is_quiet():
+    arguments = uwsgi_arguments(bind="127.0.0.1:8000")
+    assert _value(arguments, "--hook-master-start") == "unix_signal:15 gracefully_kill_them_all"
+    drain = re.compile(_value(arguments, "--log-drain"))
+    for line in (
+        'running "unix_signal:15 gracefully_kill_them_all" (master-start)...',
+        "Thu Dec  3 18:00:49 2026 - graceful shutdown triggered...",
+        "Gracefully killing worker 1 (pid: 4242)...",
+    ):
+        assert drain.match(line), line
+    assert not drain.match('127.0.0.1 - - [03/Dec/2026:18:00:48 +0000] "GET /healthz HTTP/1.1"')
 
 
 def test_verbose_keeps_uwsgi_chatter_and_the_access_log_can_be_turned_off():

@@ -13,7 +13,13 @@ import sys
 from collections.abc import Callable
 
 from bastion.accounts import commands as accounts_commands
-from bastion.cli_types import bind_address, hours, positive_int
+from bastion.cli_types import (
+    bind_address,
+    existing_directory,
+    hours,
+    new_or_empty_directory,
+    positive_int,
+)
 from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
@@ -191,6 +197,53 @@ def cmd_storage_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from bastion.operations.checks import run_checks
+
+    results = run_checks()
+    failed = [r for r in results if r.failed]
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [r.as_dict() for r in results]}, indent=2))
+        return 1 if failed else 0
+    for result in results:
+        label = {"ok": "ok", "failing": "FAILING", "not configured": "-"}[result.state]
+        detail = result.detail or "not configured"
+        print(f"{label:8} {result.name}: {detail}")
+    if failed:
+        return _fail(
+            f"{len(failed)} of {len(results)} checks failed: " + ", ".join(r.name for r in failed)
+        )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bastion.operations import backup
+
+    try:
+        report = backup.backup(args.directory)
+    except backup.BackupError as error:
+        return _fail(str(error))
+    print(
+        f"Backed up the {report.database} database, then {report.files:,} files "
+        f"({report.bytes:,} bytes), into {report.directory}"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bastion.operations import backup
+
+    try:
+        report = backup.restore(args.directory, force=args.force)
+    except backup.BackupError as error:
+        return _fail(str(error))
+    print(
+        f"Restored the {report.database} database and {report.files:,} files "
+        f"({report.bytes:,} bytes) from {report.directory}; pages rendered"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bastion", description=DESCRIPTION, epilog=EPILOG)
     commands = parser.add_subparsers(dest="command")
@@ -227,6 +280,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     work = command("worker", cmd_worker, help="run scheduled jobs (and queued tasks)")
     work.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+
+    check = command(
+        "check",
+        cmd_check,
+        help="check the configuration and reach every configured service; exit 1 if one fails",
+    )
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    back_up = command(
+        "backup",
+        cmd_backup,
+        help="copy the database, then the stored files and download statistics, into DIR",
+    )
+    back_up.add_argument(
+        "directory", metavar="DIR", type=new_or_empty_directory, help="a new or empty directory"
+    )
+    restore = command(
+        "restore", cmd_restore, help="load a backup made by 'bastion backup' and render the pages"
+    )
+    restore.add_argument(
+        "directory", metavar="DIR", type=existing_directory, help="the backup's directory"
+    )
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that already holds an index"
+    )
 
     migrate = command("migrate", cmd_migrate, help="apply database migrations")
     migrate.add_argument("--verbose", action="store_true", help="list each migration applied")
@@ -286,10 +364,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prepare_server_metrics() -> None:
+    """Every server process must find ``PROMETHEUS_MULTIPROC_DIR`` before prometheus_client is
+    first imported, which Django's set-up does: so this runs before it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
+    from django.conf import settings  # the settings alone: no application is loaded yet
+
+    from bastion.operations.startup import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(settings.DATA_DIR)
+
+
 def main(argv: list[str] | None = None) -> int:
     args, unrecognized = build_parser().parse_known_args(argv)
     if unrecognized:  # name the command they were given to, not just "bastion"
         args.command_parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
+    if args.handler is cmd_serve:
+        _prepare_server_metrics()
     _setup_django()
     return args.handler(args)
 

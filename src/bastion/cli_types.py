@@ -66,6 +66,24 @@ def existing_file(text: str) -> Path:
     return path
 
 
+def existing_directory(text: str) -> Path:
+    """A directory to read, such as a backup to restore."""
+    path = Path(text)
+    if not path.is_dir():
+        raise ArgumentTypeError(f"no such directory: {text!r}")
+    return path
+
+
+def new_or_empty_directory(text: str) -> Path:
+    """A directory to fill, such as a backup's: never one that already holds something."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ArgumentTypeError(f"not a directory: {text!r}")
+    if path.is_dir() and any(path.iterdir()):
+        raise ArgumentTypeError(f"not empty: {text!r}")
+    return path
+
+
 def bind_address(text: str) -> str:
     """``bastion serve --bind``: where to listen, in the form uWSGI's socket options take.
 

@@ -33,8 +33,9 @@ UWSGI_CHATTER = (
     r"|current working directory|uWSGI running as root|your |lock engine|thunder lock"
     r"|uwsgi socket \d+ bound|Python version|--- Python VM|Python main interpreter"
     r"|python threads support|mapped \d+ bytes|spawned uWSGI|WSGI app \d+ |SIGINT/SIGTERM"
-    r"|worker \d+ buried|goodbye to uWSGI|gracefully killing|Respawned uWSGI|\[uwsgi-daemons\]"
-    r"|spawned \d+ offload|cache |chdir\(\) to |VACUUM|running \"print:)"
+    r"|worker \d+ buried|goodbye to uWSGI|[Gg]racefully killing|Respawned uWSGI|\[uwsgi-daemons\]"
+    r"|spawned \d+ offload|cache |chdir\(\) to |VACUUM|running \"(?:print|unix_signal):"
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4} - graceful shutdown triggered)"
 )
 
 
@@ -80,7 +81,11 @@ def uwsgi_arguments(*, bind: str, options: Options = Options(), banner_line: str
         "--strict",
         "--master",
         "--need-app",
-        "--die-on-term",  # SIGTERM stops the server (uWSGI's default is a reload)
+        # SIGTERM stops the server gracefully (uWSGI 2.0's default is a reload, and its
+        # --die-on-term a brutal stop in which a busy worker skips its exit hooks, losing its
+        # buffered downloads): each worker finishes its requests, then runs its exit hooks.
+        "--hook-master-start",
+        "unix_signal:15 gracefully_kill_them_all",
         "--no-orphans",  # a worker whose master died (SIGKILL, OOM) exits instead of lingering
         "--worker-reload-mercy",
         "15",  # then a worker gets 15 s to finish its requests and flush its download buffer

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bastion.operations.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,6 +119,10 @@ def _database() -> dict:
     if url:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
         config.setdefault("TEST", {})
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            # An unreachable server fails a request (and `bastion check`) in seconds, not after
+            # the operating system's two-minute connect timeout.
+            config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -151,6 +156,26 @@ def _trusted_proxies() -> tuple:
 
 
 TRUSTED_PROXIES = _trusted_proxies()
+
+
+def _metrics_access() -> str | tuple:
+    """``/metrics``: "off" (404), "on" (anyone), or the networks allowed to scrape it."""
+    value = os.environ.get("BASTION_METRICS", "off").strip().lower()
+    if value in ("off", "on"):
+        return value
+    try:
+        return tuple(
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in value.split(",")
+            if item.strip()
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"BASTION_METRICS must be off, on, or addresses and CIDR ranges: {exc}"
+        ) from exc
+
+
+METRICS = _metrics_access()
 
 
 REDIS_URL = os.environ.get("BASTION_REDIS_URL")

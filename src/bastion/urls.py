@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from bastion.operations import views as operations_views
 from bastion.web import views as web_views
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
+    path("metrics", operations_views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("bastion.upload.urls")),
     path("", include("bastion.publishing.urls")),

@@ -31,6 +31,7 @@ from packaging.utils import (
 
 from bastion.downloads import store
 from bastion.downloads.useragents import parse_user_agent
+from bastion.operations import metrics
 
 # Longer agents are cut, so a client cannot make the caches below hold megabytes per entry; pip's
 # JSON agent is a few hundred characters, and a cut one still parses as pip by its prefix.
@@ -130,6 +131,7 @@ class Recorder:
 
     def _run(self, interval: float, stop: threading.Event) -> None:
         while not stop.wait(interval):
+            metrics.RECORDER_QUEUE.set(len(self._pending))
             self.flush()
 
     def flush(self) -> Path | None:

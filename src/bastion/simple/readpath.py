@@ -33,6 +33,7 @@ from time import monotonic
 from django.conf import settings
 from django.core.signals import request_finished, request_started
 
+from bastion.operations.metrics import read_path_counts
 from bastion.packaging.models import Project
 from bastion.packaging.services import is_valid_project_name, last_serial, normalize
 from bastion.simple import files, negotiation, services
@@ -56,6 +57,7 @@ _PAGE_FILES = {
     negotiation.V1_HTML: services.HTML_PAGE,
     negotiation.TEXT_HTML: services.HTML_PAGE,
 }
+count_request = read_path_counts.count  # per-thread ints: see bastion.operations.metrics
 _NOT_ACCEPTABLE = "Not Acceptable: this index offers " + ", ".join(negotiation.OFFERS)
 
 
@@ -163,14 +165,17 @@ class ReadPath:
         path = _path_info(environ)
         if method in ("GET", "HEAD") and path is not None:
             if path == "/simple" or path.startswith("/simple/"):
-                return _send(self.read(environ, self.simple, path), environ, start_response)
+                reply = self.read(environ, self.simple, path)
+                count_request("simple", reply.status)
+                return _send(reply, environ, start_response)
             if path.startswith("/files/"):
                 key = path[len("/files/") :]
                 if key.startswith("upstream/"):  # cached from the upstream index
-                    return _send(
-                        self.read(environ, upstream_reads.serve_file, key), environ, start_response
-                    )
-                return _send(self.read(environ, files.serve, key), environ, start_response)
+                    reply = self.read(environ, upstream_reads.serve_file, key)
+                else:
+                    reply = self.read(environ, files.serve, key)
+                count_request("files", reply.status)
+                return _send(reply, environ, start_response)
         return self.app(environ, start_response)
 
     def read(self, environ: dict, answer, target: str) -> Reply:

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 
 from bastion import datadir
+from bastion.operations import metrics
 from bastion.packaging.models import Project, ProjectStatus, Release
 from bastion.packaging.services import last_serial
 from bastion.simple import render
@@ -71,7 +72,8 @@ def render_project(normalized_name: str, target_dir: Path | str | None = None) -
             for page in (HTML_PAGE, JSON_PAGE):
                 (directory / page).unlink(missing_ok=True)
             return False
-        _write_project(directory, project)
+        with metrics.PAGE_RENDER_SECONDS.labels("project").time():
+            _write_project(directory, project)
     return True
 
 
@@ -79,7 +81,7 @@ def render_root(target_dir: Path | str | None = None) -> None:
     """Write the project list. Quarantined projects are hidden from it, as on PyPI."""
     directory = pages_root(target_dir)
     datadir.make_public_dirs(directory)
-    with _exclusive(directory):
+    with _exclusive(directory), metrics.PAGE_RENDER_SECONDS.labels("root").time():
         projects = list(
             Project.objects.exclude(status=ProjectStatus.QUARANTINED)
             .order_by("normalized_name")

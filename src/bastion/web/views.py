@@ -1,21 +1,36 @@
 """Site-wide views that belong to no single domain: health, the home page, user profiles."""
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
+from bastion.operations import checks
 from bastion.packaging import selectors
 from bastion.packaging.forms import SearchForm
 
+logger = logging.getLogger(__name__)
+
 
 def healthz(request):
-    """Liveness and database reachability, for load balancers and the test harness."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Each quick dependency's state, for load balancers and the test harness.
+
+    503 when a required one fails, so a balancer stops sending traffic here. The states only:
+    reasons name hosts and paths, so they go to the log and to ``bastion check``.
+    """
+    results = checks.run_checks(quick_only=True)
+    for result in results:
+        if result.failed:
+            logger.warning("healthz: %s is failing: %s", result.name, result.detail)
+    healthy = not any(r.failed and r.required for r in results)
+    body = {
+        "status": "ok" if healthy else "failing",
+        "checks": {r.name: r.state for r in results},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def _page(request: HttpRequest, projects) -> Page:

@@ -1,0 +1,1 @@
+"""Operating an installation: dependency checks, metrics, backup and restore."""
