@@ -12,6 +12,7 @@ ACCOUNT_PAGES = {
     "/manage/account/two-factor/totp/": "Two-factor authentication",
     "/manage/account/two-factor/webauthn/": "Two-factor authentication",
     "/manage/account/tokens/": "API tokens",
+    "/manage/account/publishing/": "Trusted publishers",
     "/manage/account/security/": "Security history",
 }
 NAV = re.compile(r'<nav class="account-nav" aria-label="Account">(.*?)</nav>', re.S)
@@ -38,6 +39,7 @@ def test_every_account_page_has_the_sidebar_with_its_own_entry_current(logged_in
         "/manage/account/",
         "/manage/account/two-factor/",
         "/manage/account/tokens/",
+        "/manage/account/publishing/",
         "/manage/account/security/",
     ):
         assert f'href="{link}"' in nav

@@ -36,6 +36,7 @@ PAGES = [
     ("account", "/manage/account/"),
     ("two-factor", "/manage/account/two-factor/"),
     ("tokens", "/manage/account/tokens/"),
+    ("trusted-publishers", "/manage/account/publishing/"),
     ("security-history", "/manage/account/security/"),
     ("key-offer", "/manage/account/security-key/"),
     ("manage-releases", f"/manage/project/{PROJECT}/"),

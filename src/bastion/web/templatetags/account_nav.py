@@ -55,6 +55,8 @@ def account_nav(context) -> dict:
         {"key": "two-factor", "url": reverse("mfa:manage"), "label": "Two-factor authentication",
          "state": _two_factor_state(user)},
         {"key": "tokens", "url": reverse("tokens"), "label": "API tokens", "state": ""},
+        {"key": "publishers", "url": reverse("pending_publishers"),
+         "label": "Trusted publishers", "state": "Publish from CI without a token"},
     ]  # fmt: skip
     if _key_offer_shown(user):
         items.append(
