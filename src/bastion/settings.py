@@ -89,7 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bastion.web.middleware.SecurityHeadersMiddleware",
-    "bastion.web.middleware.RefuseNulMiddleware",  # innermost: its refusals get the headers
+    "bastion.web.middleware.RefuseNulMiddleware",  # inner: its refusals get the headers
+    "bastion.web.gate.RefusalMiddleware",  # the gate's refusals no view caught: the 403 page
 ]
 
 ROOT_URLCONF = "bastion.urls"

@@ -91,8 +91,6 @@ def answer_invitation(request: HttpRequest, invitation_id: int, answer: str) -> 
     respond = management.accept_invitation if answer == "accept" else management.decline_invitation
     try:
         respond(actor=actor(request), invitation=invitation, origin=origin(request))
-    except authz.Refused as refused:
-        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is not None:
@@ -176,8 +174,6 @@ def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> Http
             reason=reason,
             origin=origin(request),
         )
-    except authz.Refused as refused:
-        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         return service_error(request, error) or _release_page(request, project, release, 400)
     verb = "Yanked" if yanked else "Unyanked"
@@ -192,8 +188,6 @@ def _confirmed_deletion(request, form, delete, done) -> HttpResponse | None:
         return None
     try:
         delete(**form.cleaned_data)
-    except authz.Refused as refused:
-        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is None:
@@ -280,8 +274,6 @@ def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
             invitation = management.invite(
                 actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
             )
-        except authz.Refused as refused:
-            return refuse_decision(request, refused.decision)
         except PackagingError as error:  # no such user, already invited: said beside the field
             form.add_error("username", error.message)
         else:
@@ -356,8 +348,6 @@ def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int
         management.revoke_invitation(
             actor=actor(request), invitation=invitation, origin=origin(request)
         )
-    except authz.Refused as refused:
-        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         return service_error(request, error) or redirect("manage_roles", project.normalized_name)
     messages.success(request, f"Withdrew the invitation to {invitation.invitee.username}.")

@@ -23,7 +23,7 @@ from bastion.packaging.services import PackagingError
 from bastion.publishing import services
 from bastion.publishing.forms import PendingPublisherForm, PublisherForm
 from bastion.publishing.kinds import ClaimRefused
-from bastion.web.gate import actor, origin, project_action, refuse_decision, service_error
+from bastion.web.gate import actor, origin, project_action, service_error
 
 
 @require_GET
@@ -79,8 +79,6 @@ def project_publishers(request: HttpRequest, project: Project) -> HttpResponse:
             publisher = services.add_publisher(
                 actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
             )
-        except authz.Refused as refused:
-            return refuse_decision(request, refused.decision)
         except PackagingError as error:
             refusal = service_error(request, error)
             if refusal is not None:
@@ -101,8 +99,6 @@ def remove_project_publisher(
     try:
         publisher = services.find_publisher(project, publisher_id)
         services.remove_publisher(actor=actor(request), publisher=publisher, origin=origin(request))
-    except authz.Refused as refused:
-        return refuse_decision(request, refused.decision)
     except PackagingError as error:
         refusal = service_error(request, error)
         if refusal is not None:

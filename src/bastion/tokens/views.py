@@ -8,12 +8,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bastion.mfa.reauth import require_recent_auth_to_change
-from bastion.packaging import authz, selectors
+from bastion.packaging import selectors
 from bastion.packaging.services import get_project
 from bastion.tokens import services
 from bastion.tokens.forms import USER_WIDE, TokenForm
 from bastion.tokens.models import APIToken
-from bastion.web.gate import actor, origin, refuse_decision
+from bastion.web.gate import actor, origin
 
 
 def _token_form(request: HttpRequest, data=None) -> TokenForm:
@@ -42,17 +42,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
         return _page(request, form, status=400)
     scope = form.cleaned_data["scope"]
     project = get_project(scope) if scope != USER_WIDE else None
-    try:
-        minted = services.create_token(
-            actor=actor(request),
-            name=form.cleaned_data["name"],
-            project=project,
-            expires_days=form.cleaned_data["expires_days"],
-            read_only=form.cleaned_data["read_only"],
-            origin=origin(request),
-        )
-    except authz.Refused as refused:
-        return refuse_decision(request, refused.decision)
+    minted = services.create_token(  # a refusal is the gate's 403 page (web.gate)
+        actor=actor(request),
+        name=form.cleaned_data["name"],
+        project=project,
+        expires_days=form.cleaned_data["expires_days"],
+        read_only=form.cleaned_data["read_only"],
+        origin=origin(request),
+    )
     return _page(request, _token_form(request), minted=minted)
 
 

@@ -29,6 +29,24 @@ def refuse_decision(request: HttpRequest, decision: authz.Decision) -> HttpRespo
     return refuse(request, decision.reason, decision.fix_url)
 
 
+class RefusalMiddleware:
+    """A refusal no view caught becomes the 403 page: the one place pages show ``authz.Refused``.
+
+    Views catch it themselves only to say it somewhere else (beside a form field, as a message).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, authz.Refused):
+            return refuse_decision(request, exception.decision)
+        return None
+
+
 def actor(request: HttpRequest) -> authz.Actor:
     return authz.Actor(user=request.user)
 
