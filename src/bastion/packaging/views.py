@@ -29,7 +29,7 @@ from bastion.packaging.forms import (
 from bastion.packaging.models import Project, Role, RoleInvitation
 from bastion.packaging.readme import render_release
 from bastion.packaging.services import PackagingError, find_release, get_project, set_yanked
-from bastion.web.gate import actor, origin, project_action, refuse_decision, service_error
+from bastion.web.gate import actor, origin, project_action, raise_if_gone, refuse_decision
 
 # -- public pages -------------------------------------------------------------------------------
 
@@ -92,9 +92,7 @@ def answer_invitation(request: HttpRequest, invitation_id: int, answer: str) -> 
     try:
         respond(actor=actor(request), invitation=invitation, origin=origin(request))
     except PackagingError as error:
-        refusal = service_error(request, error)
-        if refusal is not None:
-            return refusal
+        raise_if_gone(error)
         messages.error(request, error.message)
         return redirect("my_projects")
     project = invitation.project.name
@@ -175,7 +173,8 @@ def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> Http
             origin=origin(request),
         )
     except PackagingError as error:
-        return service_error(request, error) or _release_page(request, project, release, 400)
+        raise_if_gone(error)
+        return _release_page(request, project, release, 400)
     verb = "Yanked" if yanked else "Unyanked"
     messages.success(request, f"{verb} {project.name} {release.version}.")
     return redirect("manage_release", project.normalized_name, release.version)
@@ -189,10 +188,9 @@ def _confirmed_deletion(request, form, delete, done) -> HttpResponse | None:
     try:
         delete(**form.cleaned_data)
     except PackagingError as error:
-        refusal = service_error(request, error)
-        if refusal is None:
-            form.add_error("confirm", error.message)
-        return refusal
+        raise_if_gone(error)
+        form.add_error("confirm", error.message)
+        return None
     return done()
 
 
@@ -299,9 +297,7 @@ def _on_role(request, project: Project, role_id: int, change, success: str) -> H
             return refuse_decision(request, refused.decision)
         messages.error(request, refused.reason)  # said on the roles page, as a form error is
     except PackagingError as error:
-        refusal = service_error(request, error)
-        if refusal is not None:
-            return refusal
+        raise_if_gone(error)
         messages.error(request, error.message)
     else:
         messages.success(request, success.format(role=role))
@@ -349,7 +345,8 @@ def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int
             actor=actor(request), invitation=invitation, origin=origin(request)
         )
     except PackagingError as error:
-        return service_error(request, error) or redirect("manage_roles", project.normalized_name)
+        raise_if_gone(error)
+        return redirect("manage_roles", project.normalized_name)
     messages.success(request, f"Withdrew the invitation to {invitation.invitee.username}.")
     return redirect("manage_roles", project.normalized_name)
 

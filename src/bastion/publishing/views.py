@@ -23,7 +23,7 @@ from bastion.packaging.services import PackagingError
 from bastion.publishing import services
 from bastion.publishing.forms import PendingPublisherForm, PublisherForm
 from bastion.publishing.kinds import ClaimRefused
-from bastion.web.gate import actor, origin, project_action, service_error
+from bastion.web.gate import actor, origin, project_action, raise_if_gone
 
 
 @require_GET
@@ -80,9 +80,7 @@ def project_publishers(request: HttpRequest, project: Project) -> HttpResponse:
                 actor=actor(request), project=project, origin=origin(request), **form.cleaned_data
             )
         except PackagingError as error:
-            refusal = service_error(request, error)
-            if refusal is not None:
-                return refusal
+            raise_if_gone(error)
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Added the trusted publisher {publisher}.")
@@ -100,9 +98,7 @@ def remove_project_publisher(
         publisher = services.find_publisher(project, publisher_id)
         services.remove_publisher(actor=actor(request), publisher=publisher, origin=origin(request))
     except PackagingError as error:
-        refusal = service_error(request, error)
-        if refusal is not None:
-            return refusal
+        raise_if_gone(error)
         messages.error(request, error.message)
     else:
         messages.success(request, f"Removed the trusted publisher {publisher}.")

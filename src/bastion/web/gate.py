@@ -75,12 +75,9 @@ def project_action(action: authz.Action) -> Callable:
     return decorate
 
 
-def service_error(request: HttpRequest, error: PackagingError) -> HttpResponse | None:
-    """A service's error: 404 for things that are gone (the gate's refusals are
-    :class:`authz.Refused`, shown with :func:`refuse_decision`).
-
-    Returns None for ordinary validation errors, which the caller shows beside the form field.
-    """
+def raise_if_gone(error: PackagingError) -> None:
+    """A service's error about something that is gone (status 404) is the 404 page; any other is
+    an ordinary validation error, which the caller shows beside the form field or as a message.
+    (The gate's refusals are :class:`authz.Refused`, shown by :class:`RefusalMiddleware`.)"""
     if error.status == 404:
         raise Http404(error.message)
-    return None
