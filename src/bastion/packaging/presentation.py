@@ -84,15 +84,26 @@ def link_kind(label: str, url: str) -> str:
     return kind
 
 
+#: The order links are shown in. PostgreSQL's JSON keeps no key order, so the author's order of
+#: Project-URLs cannot be relied on; this order is the same on every database.
+_KIND_ORDER = ("home", "source", "github", "gitlab", "docs", "issues", "changelog", "funding")
+
+
 def project_links(home_page: str, project_urls: dict) -> list[ProjectLink]:
     """Home page and Project-URL links; only http(s), so metadata cannot smuggle a script URL."""
     candidates = [("Homepage", home_page)] if home_page else []
     candidates += list(project_urls.items())
-    return [
+    links = [
         ProjectLink(label=label, url=url, kind=link_kind(label, url))
         for label, url in candidates
         if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
     ]
+    return sorted(links, key=_shown_order)
+
+
+def _shown_order(link: ProjectLink) -> tuple[int, str]:
+    rank = _KIND_ORDER.index(link.kind) if link.kind in _KIND_ORDER else len(_KIND_ORDER)
+    return rank, link.label.casefold()
 
 
 def classifier_groups(classifiers: list[str]) -> list[tuple[str, list[str]]]:
