@@ -193,7 +193,8 @@ class LocalBackend:
         return local_path(key).read_bytes()
 
     def download_url(self, key: str) -> str:
-        raise NotImplementedError("the local backend serves files itself (files.serve)")
+        """Never asked: ``serves_by_redirect`` is False, so files.serve sends the bytes itself."""
+        raise TypeError("the local backend serves files itself (files.serve)")
 
     def _withheld_root(self, group: str) -> Path:
         return Path(_resolved(str(settings.WITHHELD_DIR)), checked_group(group))

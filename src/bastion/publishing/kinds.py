@@ -11,6 +11,7 @@ a Forgejo instance) is one more subclass in :data:`KINDS`.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
@@ -60,7 +61,7 @@ class Identity:
     environment: str
 
 
-class Kind:
+class Kind(ABC):
     """One kind of CI. Subclasses fill in the claims; the matching is the same for all."""
 
     name: ClassVar[str]
@@ -73,9 +74,9 @@ class Kind:
 
     # -- configuring ---------------------------------------------------------------------------
 
+    @abstractmethod
     def clean(self, repository: str, workflow: str, environment: str) -> tuple[str, str, str]:
         """The fields as stored, or :class:`InvalidPublisher` saying which is wrong."""
-        raise NotImplementedError
 
     def describe(self, publisher: Publisher) -> str:
         where = f"{publisher.repository} workflow {publisher.workflow}"
@@ -89,15 +90,16 @@ class Kind:
 
     # -- matching ------------------------------------------------------------------------------
 
+    @abstractmethod
     def identity(self, claims: dict) -> Identity:
-        raise NotImplementedError
+        """Who the token says it is: the repository, workflow and environment to match."""
 
-    def verify(self, publisher: Publisher, claims: dict) -> None:
+    def verify(self, publisher: Publisher, claims: dict) -> None:  # noqa: B027 - an optional hook
         """Checks between claims, after a publisher matched; raise :class:`ClaimRefused`."""
 
+    @abstractmethod
     def event_claims(self, claims: dict) -> dict:
         """The claims an upload's security event records."""
-        raise NotImplementedError
 
     def check_required(self, claims: dict) -> None:
         for claim in self.required_claims:
@@ -202,7 +204,7 @@ class GitHub(Kind):
             environment=claims.get("environment") or "",
         )
 
-    def verify(self, publisher: Publisher, claims: dict) -> None:
+    def verify(self, publisher: Publisher, claims: dict) -> None:  # noqa: B027 - an optional hook
         if claims.get("event_name") == "pull_request_target":
             raise ClaimRefused(
                 "invalid-event",
@@ -297,7 +299,7 @@ class GitLab(Kind):
             environment=claims.get("environment") or "",
         )
 
-    def verify(self, publisher: Publisher, claims: dict) -> None:
+    def verify(self, publisher: Publisher, claims: dict) -> None:  # noqa: B027 - an optional hook
         project_path = claims["project_path"]
         if not claims["sub"].lower().startswith(f"project_path:{project_path.lower()}:"):
             raise ClaimRefused(
