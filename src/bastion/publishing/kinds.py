@@ -204,7 +204,7 @@ class GitHub(Kind):
             environment=claims.get("environment") or "",
         )
 
-    def verify(self, publisher: Publisher, claims: dict) -> None:  # noqa: B027 - an optional hook
+    def verify(self, publisher: Publisher, claims: dict) -> None:
         if claims.get("event_name") == "pull_request_target":
             raise ClaimRefused(
                 "invalid-event",
@@ -299,7 +299,7 @@ class GitLab(Kind):
             environment=claims.get("environment") or "",
         )
 
-    def verify(self, publisher: Publisher, claims: dict) -> None:  # noqa: B027 - an optional hook
+    def verify(self, publisher: Publisher, claims: dict) -> None:
         project_path = claims["project_path"]
         if not claims["sub"].lower().startswith(f"project_path:{project_path.lower()}:"):
             raise ClaimRefused(
