@@ -236,12 +236,16 @@ def test_pending_publisher_creates_its_project_on_the_first_trusted_upload(index
 
 
 def test_a_refused_trade_says_which_claim_did_not_match(index, issuer):
-    """The publisher of gh-pkg (above) accepts release.yml only."""
+    """A publisher that accepts release.yml only (its own project: tests may run apart)."""
+    create_project(index, "wf-pkg", "wf-owner")
+    index.bastion(
+        "publishers", "add", "wf-pkg", "--github", "octo/wf-pkg", "--workflow", "release.yml",
+    )  # fmt: skip
     audience = requests.get(f"{index.url}/_/oidc/audience", timeout=10).json()["audience"]
 
     response = requests.post(
         f"{index.url}/_/oidc/mint-token",
-        json={"token": github_token(issuer, audience, "octo/gh-pkg", "ci.yml", "pypi")},
+        json={"token": github_token(issuer, audience, "octo/wf-pkg", "ci.yml", "pypi")},
         timeout=10,
     )
 

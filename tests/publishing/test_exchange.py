@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bastion.events.models import SecurityEvent
+from bastion.packaging import authz
 from bastion.packaging.models import Project, Role, RoleName
 from bastion.publishing import issuers, services
 from bastion.publishing.models import Exchange, Publisher, SeenToken
@@ -25,14 +26,18 @@ def widget(make_project, alice):
 @pytest.fixture
 def github_publisher(widget):
     return services.add_publisher(
-        actor=None, project=widget, kind="github", repository="octo/widget", workflow="release.yml"
+        actor=authz.Actor.operator(),
+        project=widget,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
     )
 
 
 @pytest.fixture
 def gitlab_publisher(widget):
     return services.add_publisher(
-        actor=None,
+        actor=authz.Actor.operator(),
         project=widget,
         kind="gitlab",
         repository="group/widget",
@@ -84,7 +89,7 @@ def test_gitlab_token_mints_a_token(exchange, gitlab_publisher, widget):
 
 def test_github_repository_and_environment_match_in_any_case(exchange, widget):
     services.add_publisher(
-        actor=None,
+        actor=authz.Actor.operator(),
         project=widget,
         kind="github",
         repository="Octo/Widget",
@@ -123,7 +128,7 @@ def test_github_token_refused_with_its_own_code(exchange, github_publisher, clai
 
 def test_other_environment_is_refused(exchange, widget):
     services.add_publisher(
-        actor=None,
+        actor=authz.Actor.operator(),
         project=widget,
         kind="github",
         repository="octo/widget",
@@ -214,10 +219,14 @@ def test_owner_id_is_pinned_at_the_first_trade(exchange, github_publisher):
 
 def test_environment_pinned_publisher_wins_over_one_for_any_environment(exchange, widget):
     anywhere = services.add_publisher(
-        actor=None, project=widget, kind="github", repository="octo/widget", workflow="release.yml"
+        actor=authz.Actor.operator(),
+        project=widget,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
     )
     pinned = services.add_publisher(
-        actor=None,
+        actor=authz.Actor.operator(),
         project=widget,
         kind="github",
         repository="octo/widget",
@@ -234,7 +243,11 @@ def test_environment_pinned_publisher_wins_over_one_for_any_environment(exchange
 
 def test_gitlab_publisher_does_not_match_a_github_token(exchange, widget):
     services.add_publisher(
-        actor=None, project=widget, kind="gitlab", repository="octo/widget", workflow="a.yml"
+        actor=authz.Actor.operator(),
+        project=widget,
+        kind="gitlab",
+        repository="octo/widget",
+        workflow="a.yml",
     )
 
     assert exchange.refused_with(github_claims()) == "invalid-repository"
@@ -307,7 +320,7 @@ def test_custom_gitlab_issuer_only_matches_its_own_publishers(exchange, widget, 
         "https://git.example.org": {"kind": "gitlab"},
     }
     services.add_publisher(
-        actor=None,
+        actor=authz.Actor.operator(),
         project=widget,
         kind="gitlab",
         repository="group/widget",

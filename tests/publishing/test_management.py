@@ -123,16 +123,16 @@ def test_maintainer_cannot_add_a_publisher(widget, make_user):
 )
 def test_invalid_publisher_fields_are_refused_with_a_reason(widget, fields, wrong):
     with pytest.raises(PackagingError) as refused:
-        services.add_publisher(actor=None, project=widget, **{**GITHUB, **fields})
+        services.add_publisher(actor=authz.Actor.operator(), project=widget, **{**GITHUB, **fields})
 
     assert wrong in refused.value.message
 
 
 def test_the_same_publisher_twice_is_refused(widget):
-    services.add_publisher(actor=None, project=widget, **GITHUB)
+    services.add_publisher(actor=authz.Actor.operator(), project=widget, **GITHUB)
 
     with pytest.raises(PackagingError, match="already has"):
-        services.add_publisher(actor=None, project=widget, **GITHUB)
+        services.add_publisher(actor=authz.Actor.operator(), project=widget, **GITHUB)
 
 
 def test_pending_publisher_follows_the_name_rules(alice):

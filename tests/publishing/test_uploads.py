@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from bastion.events.models import SecurityEvent
+from bastion.packaging import authz
 from bastion.packaging.models import File
 from bastion.publishing import services
 from tests.publishing.conftest import github_claims
@@ -23,7 +24,11 @@ def critical_widget(make_project, designate, alice):
 
 def _trade(exchange, project) -> str:
     services.add_publisher(
-        actor=None, project=project, kind="github", repository="octo/widget", workflow="release.yml"
+        actor=authz.Actor.operator(),
+        project=project,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
     )
     response = exchange.mint(github_claims(environment="pypi"))
     assert response.status_code == 200, response.content
@@ -93,7 +98,9 @@ def test_publisher_token_cannot_upload_to_another_project_or_create_one(
 def test_removing_the_publisher_ends_its_live_tokens(exchange, critical_widget, alice):
     uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
 
-    services.remove_publisher(actor=None, publisher=critical_widget.publishers.get())
+    services.remove_publisher(
+        actor=authz.Actor.operator(), publisher=critical_widget.publishers.get()
+    )
     response = uploader.upload(dists.wheel("widget", "1.0").form())
 
     assert response.status_code == 403

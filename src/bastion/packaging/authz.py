@@ -41,6 +41,7 @@ class Action(enum.StrEnum):
     DELETE = "delete from"
     MANAGE_ROLES = "manage the roles of"
     SETTINGS = "change the settings of"
+    MANAGE_PUBLISHERS = "manage the trusted publishers of"
     CREATE_TOKEN = "create a token for"  # noqa: S105 - an action name, not a secret
     ACCEPT_ROLE = "accept a role on"
     USE_ADMIN = "use the admin site for"
@@ -65,6 +66,7 @@ REQUIRED_ROLES: dict[Action, frozenset[str]] = {
     Action.DELETE: frozenset({RoleName.OWNER}),
     Action.MANAGE_ROLES: frozenset({RoleName.OWNER}),
     Action.SETTINGS: frozenset({RoleName.OWNER}),
+    Action.MANAGE_PUBLISHERS: frozenset({RoleName.OWNER}),
     Action.EMPTY_PROJECT: frozenset({RoleName.OWNER}),
     Action.READ_HISTORY: frozenset({RoleName.OWNER}),
 }
@@ -89,7 +91,7 @@ ADMIN_ACTIONS = frozenset(
 READ_ACTIONS = frozenset({Action.READ_HISTORY})
 
 #: What the operator at the command line may do: they run the index.
-OPERATOR_ACTIONS = frozenset({Action.YANK})
+OPERATOR_ACTIONS = frozenset({Action.YANK, Action.MANAGE_PUBLISHERS})
 
 #: Where people make tokens, named in refusals a read-only token meets.
 TOKENS_PATH = "/manage/account/tokens/"
@@ -276,6 +278,7 @@ TWO_FACTOR_PROJECT_ACTIONS = frozenset(
         Action.DELETE,
         Action.MANAGE_ROLES,
         Action.SETTINGS,
+        Action.MANAGE_PUBLISHERS,
         Action.CREATE_TOKEN,
         Action.ACCEPT_ROLE,
         Action.EMPTY_PROJECT,

@@ -28,7 +28,7 @@ def _actor(username: str | None):
     from bastion.packaging import authz
 
     if username is None:
-        return None
+        return authz.Actor.operator()  # the operator, whom the gate answers too
     user = User.objects.filter(username=username).first()
     if user is None:
         raise LookupError(f"no user named '{username}'")
@@ -55,7 +55,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         project = get_project(args.project)
         if project is not None:
             publisher = services.add_publisher(actor=actor, project=project, **fields)
-        elif actor is None:
+        elif actor.user is None:  # the operator: a pending publisher needs its future owner
             return _fail(
                 f"no project named '{args.project}'; to let the first upload create it, name "
                 "its owner with --user"

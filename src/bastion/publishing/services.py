@@ -2,7 +2,7 @@
 token.
 
 Adding or removing a publisher is a change to who may publish a project, so it asks the gate
-(:data:`authz.Action.SETTINGS`; the 2FA mandate applies) and mails the owners. A pending
+(:data:`authz.Action.MANAGE_PUBLISHERS`; the 2FA mandate applies) and mails the owners. A pending
 publisher is checked against the same name rules and the same gate as creating the project.
 
 The trade (:func:`exchange`) verifies the token's signature with its issuer's key, its issuer,
@@ -67,7 +67,7 @@ def _clean(kind: str, repository: str, workflow: str, environment: str, issuer: 
 
 def add_publisher(
     *,
-    actor: authz.Actor | None,
+    actor: authz.Actor,
     project: Project,
     kind: str,
     repository: str,
@@ -76,13 +76,13 @@ def add_publisher(
     issuer: str | None = None,
     origin: Origin = CLI,
 ) -> Publisher:
-    """Let a CI identity publish ``project``. ``actor`` is None only for operators at the CLI."""
-    if actor is not None:
-        authz.require(actor, authz.Action.SETTINGS, project)
+    """Let a CI identity publish ``project``, if the gate lets ``actor`` (an owner, or the
+    operator at the CLI) manage its publishers."""
+    authz.require(actor, authz.Action.MANAGE_PUBLISHERS, project)
     issuer, repository, workflow, environment = _clean(
         kind, repository, workflow, environment, issuer
     )
-    user = actor.user if actor else None
+    user = actor.user
     try:
         with transaction.atomic():
             publisher = Publisher.objects.create(
@@ -176,13 +176,11 @@ def add_pending_publisher(
     return publisher
 
 
-def remove_publisher(
-    *, actor: authz.Actor | None, publisher: Publisher, origin: Origin = CLI
-) -> None:
+def remove_publisher(*, actor: authz.Actor, publisher: Publisher, origin: Origin = CLI) -> None:
     """Stop a publisher; its live upload tokens are deleted with it."""
-    user = actor.user if actor else None
-    if publisher.is_pending:
-        if actor is not None and publisher.added_by_id != actor.user.pk:
+    user = actor.user
+    if publisher.is_pending:  # no project yet: only its registrant (or the operator) removes it
+        if user is not None and publisher.added_by_id != user.pk:
             raise PackagingError("Only the account that registered it may remove it.", 403)
         events.record(
             "publisher:remove-pending",
@@ -194,8 +192,7 @@ def remove_publisher(
         publisher.delete()
         return
     project = publisher.project
-    if actor is not None:
-        authz.require(actor, authz.Action.SETTINGS, project)
+    authz.require(actor, authz.Action.MANAGE_PUBLISHERS, project)
     with transaction.atomic():
         description = str(publisher)
         publisher.delete()

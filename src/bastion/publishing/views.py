@@ -68,7 +68,7 @@ def _page(request, project, form=None, status=200) -> HttpResponse:
     return render(request, "publishing/project.html", context, status=status)
 
 
-@project_action(Action.SETTINGS)
+@project_action(Action.MANAGE_PUBLISHERS)
 @require_recent_auth_to_change
 def project_publishers(request: HttpRequest, project: Project) -> HttpResponse:
     if request.method != "POST":
@@ -88,7 +88,7 @@ def project_publishers(request: HttpRequest, project: Project) -> HttpResponse:
     return _page(request, project, form=form, status=400)
 
 
-@project_action(Action.SETTINGS)
+@project_action(Action.MANAGE_PUBLISHERS)
 @require_POST
 @require_recent_auth
 def remove_project_publisher(
