@@ -144,7 +144,7 @@ AUTH_USER_MODEL = "accounts.User"
 
 
 def _trusted_proxies() -> tuple:
-    """Proxies whose X-Forwarded-For is believed (bastion.web.client_address): none by default."""
+    """Proxies whose X-Forwarded-For is believed (bastion.client_address): none by default."""
     value = os.environ.get("BASTION_TRUSTED_PROXIES", "")
     try:
         return tuple(

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
+from bastion.client_address import client_address
 from bastion.events.models import SecurityEvent
-from bastion.web.client_address import client_address
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class Origin:
 
     @classmethod
     def from_request(cls, request) -> "Origin":
-        """The request's client: its real address (bastion.web.client_address) and agent."""
+        """The request's client: its real address (bastion.client_address) and agent."""
         return cls(
             ip_address=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],

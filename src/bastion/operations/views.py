@@ -5,8 +5,8 @@ import ipaddress
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from bastion.client_address import client_address
 from bastion.operations import metrics
-from bastion.web.client_address import client_address
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

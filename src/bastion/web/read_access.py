@@ -33,8 +33,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
 from bastion.accounts import ratelimit
+from bastion.client_address import client_address_from_environ
 from bastion.tokens import reads
-from bastion.web.client_address import client_address_from_environ
 
 PUBLIC, AUTHENTICATED = "public", "authenticated"
 REALM = 'Basic realm="Bastion"'

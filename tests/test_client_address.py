@@ -6,9 +6,9 @@ import ipaddress
 import pytest
 from django.test import RequestFactory
 
+from bastion.client_address import client_address, resolve
 from bastion.events.models import SecurityEvent
 from bastion.events.services import Origin
-from bastion.web.client_address import client_address, resolve
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:ffff::1"))
 
