@@ -217,7 +217,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bastion.operations import backup
+    from bastion import backup
 
     try:
         report = backup.backup(args.directory)
@@ -231,7 +231,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from bastion.operations import backup
+    from bastion import backup
 
     try:
         report = backup.restore(args.directory, force=args.force)

@@ -23,10 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection, connections
 
 from bastion import datadir
 from bastion.downloads import store
+from bastion.simple import services
 
 FORMAT = 1
 MANIFEST = "bastion-backup.json"
@@ -209,10 +211,6 @@ def _make_public(tree: Path) -> None:
 
 
 def _migrate_and_render() -> None:
-    from django.core.management import call_command
-
-    from bastion.simple import services
-
     call_command("migrate", interactive=False, verbosity=0)  # a backup from an older release
     call_command("createcachetable", verbosity=0)
     services.render_all()
