@@ -115,7 +115,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def cmd_users_show(args: argparse.Namespace) -> int:
-    from bastion.accounts.selectors import user_summary
+    from bastion.critical.selectors import user_summary
 
     summary = user_summary(args.name)
     if summary is None:

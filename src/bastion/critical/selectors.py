@@ -1,4 +1,6 @@
-"""Read-only answers about critical projects: explanations, the list, adoption statistics."""
+"""Read-only answers about critical projects: explanations, the list, adoption statistics, and
+an account's standing (its factors and the critical projects it maintains) for ``bastion users
+show``, which needs all three apps below this one."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from bastion.critical import enforcement
 from bastion.critical.designation import reason_from_dict
 from bastion.critical.models import Designation, StatsSnapshot
 from bastion.mfa.models import TOTPDevice, WebAuthnCredential
-from bastion.mfa.services import PASSKEY, TOTP, WEBAUTHN
+from bastion.mfa.services import PASSKEY, TOTP, WEBAUTHN, two_factor_summary
 from bastion.packaging.models import Project, Role
 from bastion.packaging.services import normalize
 
@@ -137,4 +139,35 @@ def json_api_fields(normalized_name: str) -> dict:
         "critical": True,
         "critical_since": designation.designated_at.date().isoformat(),
         "critical_enforcement_date": designation.enforcement_date.isoformat(),
+    }
+
+
+def _critical_projects(user: User) -> list[dict]:
+    """The critical projects the user holds a role on, and when each one's mandate applies."""
+    return [
+        {"name": c.normalized_name, "enforcement_date": c.enforcement_date.isoformat()}
+        for c in enforcement.critical_projects_of(user)
+    ]
+
+
+def user_summary(username: str) -> dict | None:
+    user = (
+        User.objects.filter(username=username).prefetch_related("emails", "roles__project").first()
+    )
+    if user is None:
+        return None
+    primary = next((e for e in user.emails.all() if e.primary), None)
+    return {
+        "username": user.username,
+        "email": primary.email if primary else None,
+        "email_verified": bool(primary and primary.verified),
+        "is_active": user.is_active,
+        "is_admin": user.is_superuser,
+        "date_joined": user.date_joined.isoformat(),
+        "two_factor": two_factor_summary(user),
+        "critical_projects": _critical_projects(user),
+        "projects": sorted(
+            ({"name": r.project.normalized_name, "role": r.role_name} for r in user.roles.all()),
+            key=lambda p: p["name"],
+        ),
     }
