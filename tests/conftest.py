@@ -5,9 +5,10 @@ from django.core import mail
 from django.core.cache import caches
 from django.test import Client
 
+from bastion import authz
 from bastion.accounts.services import create_user
 from bastion.mfa import reauth
-from bastion.packaging import authz, storage
+from bastion.packaging import storage
 from tests import e2e_progress, factories
 
 

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from bastion.packaging import authz
+from bastion import authz
 from bastion.tokens import reads
 from bastion.tokens.services import create_token
 from bastion.web import read_access

@@ -59,8 +59,8 @@ def test_yank_and_unyank(alice, capsys):
 def test_a_yank_at_the_command_line_is_the_operators_action_and_the_gate_answers_it(
     capsys, monkeypatch
 ):
+    from bastion import authz
     from bastion.events.models import SecurityEvent
-    from bastion.packaging import authz
     from bastion.packaging.models import JournalEntry
 
     project = Project.objects.create(name="Spam", normalized_name="spam")

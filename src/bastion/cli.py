@@ -83,8 +83,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from bastion import authz
     from bastion.accounts.models import User
-    from bastion.packaging import authz
     from bastion.packaging.services import get_project
     from bastion.tokens.services import create_token
 
@@ -114,8 +114,9 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 def _set_yanked(args: argparse.Namespace, yanked: bool) -> int:
     """The operator yanks as themself: an actor the gate answers, recorded as the operator's."""
-    from bastion.packaging import authz
-    from bastion.packaging.services import PackagingError, get_project, set_yanked
+    from bastion import authz
+    from bastion.authz.management import set_yanked
+    from bastion.packaging.services import PackagingError, get_project
 
     project = get_project(args.project)
     if project is None:

@@ -7,10 +7,10 @@ import pytest
 from django.core import signing
 from django.test import Client
 
+from bastion import authz
 from bastion.accounts import services
 from bastion.accounts.models import Email, User
 from bastion.events.models import SecurityEvent
-from bastion.packaging import authz
 
 from .conftest import PASSWORD, link_in, mails_to
 

@@ -2,12 +2,13 @@
 
 import pytest
 
+from bastion import authz
+from bastion.authz import management
+from bastion.authz.creation import create_project
 from bastion.critical import deletions
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import CLI
-from bastion.packaging import authz, management
 from bastion.packaging.models import Project
-from bastion.packaging.services import create_project
 from tests.factories import add_release
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from bastion.packaging import authz
+from bastion import authz
+from bastion.authz.creation import create_project
 from bastion.packaging.models import Project
-from bastion.packaging.services import PackagingError, create_project
+from bastion.packaging.services import PackagingError
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from bastion.packaging import authz
+from bastion import authz
 from bastion.tokens.services import create_token
 from tests.upload import dists
 from tests.upload.conftest import Uploader

@@ -146,9 +146,10 @@ def create_project(index, name: str, owner: str) -> None:
     index.bastion("users", "create", owner, "--email", f"{owner}@example.com", "--verified")
     index.python(
         "from bastion.accounts.models import User\n"
-        "from bastion.packaging import authz, services\n"
+        "from bastion import authz\n"
+        "from bastion.authz import creation\n"
         "user = User.objects.get(username=sys.argv[2])\n"
-        "services.create_project(actor=authz.Actor(user), name=sys.argv[1])\n",
+        "creation.create_project(actor=authz.Actor(user), name=sys.argv[1])\n",
         name,
         owner,
     )

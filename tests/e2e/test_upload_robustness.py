@@ -229,7 +229,7 @@ def test_a_server_killed_during_a_large_upload_leaves_nothing_gc_cannot_clear(tm
     try:
         token = live.python(  # one process, rather than two CLI runs: this test is kept short
             "from bastion.accounts.services import create_user\n"
-            "from bastion.packaging.authz import Actor\n"
+            "from bastion.authz import Actor\n"
             "from bastion.tokens.services import create_token\n"
             "user = create_user(username='crash', email='crash@example.com', verified=True)\n"
             "print(create_token(actor=Actor(user), name='crash').secret)\n"

@@ -14,12 +14,13 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from bastion import authz
 from bastion.accounts.models import Email
+from bastion.authz import management
+from bastion.authz.management import set_yanked
 from bastion.events.models import SecurityEvent
 from bastion.events.services import CLI
-from bastion.packaging import authz, management
 from bastion.packaging.models import Project, Release, Role, RoleInvitation, RoleName
-from bastion.packaging.services import set_yanked
 from bastion.tokens.services import create_token
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from bastion import authz
+from bastion.authz.creation import create_project
 from bastion.events.models import SecurityEvent
-from bastion.packaging import authz, storage
+from bastion.packaging import storage
 from bastion.packaging.models import (
     DeletionRecord,
     File,
@@ -14,7 +16,6 @@ from bastion.packaging.models import (
     Release,
     Role,
 )
-from bastion.packaging.services import create_project
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +90,8 @@ def test_deleting_needs_a_post(world, owner_client):
 
 
 def test_the_service_refuses_without_the_gate(world):
+    from bastion.authz import management
     from bastion.events.services import CLI
-    from bastion.packaging import management
 
     with pytest.raises(authz.Refused) as refused:
         management.delete_project(

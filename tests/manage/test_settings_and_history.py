@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from bastion import authz
 from bastion.events import services as events
 from bastion.events.models import SecurityEvent
 from bastion.events.services import Origin
-from bastion.packaging import authz
 
 pytestmark = pytest.mark.django_db
 

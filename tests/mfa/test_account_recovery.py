@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bastion import authz
 from bastion.accounts.models import Email
 from bastion.mfa import recovery, services
 from bastion.mfa.models import RecoveryRequest, RecoveryStatus
-from bastion.packaging import authz
 from bastion.packaging.models import Project, Role, RoleName
 
 

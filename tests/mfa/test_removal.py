@@ -3,9 +3,9 @@
 import pytest
 
 from bastion.accounts.models import Email
+from bastion.authz import Code, Refused
 from bastion.mfa import services
 from bastion.mfa.models import RecoveryCode, WebAuthnCredential
-from bastion.packaging.authz import Code, Refused
 from bastion.packaging.models import Project, Role, RoleName
 from tests.mfa.conftest import ORIGIN
 

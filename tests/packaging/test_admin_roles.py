@@ -5,9 +5,10 @@ last owner away, and what is allowed is journalled (the serial moves) and record
 import pytest
 from django.urls import reverse
 
+from bastion import authz
+from bastion.authz import management
 from bastion.events.models import SecurityEvent
 from bastion.events.services import CLI
-from bastion.packaging import authz, management
 from bastion.packaging.models import JournalEntry, Project, Role, RoleName
 from tests.web.test_admin import change_form_data
 

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from bastion import authz
 from bastion.events.models import SecurityEvent
-from bastion.packaging import authz
 from bastion.packaging.models import Project, Role, RoleName
 from bastion.publishing import issuers, services
 from bastion.publishing.models import Exchange, Publisher, SeenToken
@@ -265,7 +265,7 @@ def test_token_whose_project_has_no_active_owner_is_refused(exchange, github_pub
 
 @pytest.fixture
 def pending(alice):
-    from bastion.packaging import authz
+    from bastion import authz
 
     return services.add_pending_publisher(
         actor=authz.Actor(alice),

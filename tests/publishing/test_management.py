@@ -6,10 +6,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from bastion import cli
+from bastion import authz, cli
 from bastion.events.models import SecurityEvent
 from bastion.mfa import reauth
-from bastion.packaging import authz
 from bastion.packaging.services import PackagingError
 from bastion.publishing import services
 from bastion.publishing.models import Publisher

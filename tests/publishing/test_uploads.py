@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
+from bastion import authz
 from bastion.events.models import SecurityEvent
-from bastion.packaging import authz
 from bastion.packaging.models import File
 from bastion.publishing import services
 from tests.publishing.conftest import github_claims
@@ -67,8 +67,8 @@ def test_the_same_owners_own_token_is_still_refused_on_the_critical_project(
 @pytest.fixture
 def uploader_for_alice(alice, enrol_totp):
     """Alice's own user-wide token, made while she had a factor (which she has since lost)."""
+    from bastion import authz
     from bastion.mfa.models import TOTPDevice
-    from bastion.packaging import authz
     from bastion.tokens.services import create_token
 
     enrol_totp(alice)

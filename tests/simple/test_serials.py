@@ -7,8 +7,9 @@ which is exactly what this server sees of a change made elsewhere.
 
 import pytest
 
-from bastion.packaging import authz
-from bastion.packaging.services import journal, set_yanked
+from bastion import authz
+from bastion.authz.management import set_yanked
+from bastion.packaging.services import journal
 from bastion.simple.readpath import ReadPath, SerialCheck
 from bastion.wsgi import django_application
 from tests.simple import factory

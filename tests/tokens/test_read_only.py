@@ -5,10 +5,9 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 
-from bastion import cli
+from bastion import authz, cli
 from bastion.events.models import SecurityEvent
 from bastion.mfa import reauth
-from bastion.packaging import authz
 from bastion.packaging.models import Project, Role, RoleName
 from bastion.tokens.models import APIToken
 from bastion.tokens.services import authenticate, create_token

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bastion.authz import Actor, Code, Refused
 from bastion.events.models import SecurityEvent
 from bastion.events.services import CLI
-from bastion.packaging.authz import Actor, Code, Refused
 from bastion.packaging.models import Project, Role, RoleName
 from bastion.tokens.models import APIToken
 from bastion.tokens.services import (

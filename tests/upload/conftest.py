@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from bastion.packaging import authz
+from bastion import authz
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.tokens.services import create_token
 

@@ -7,7 +7,7 @@ to try again (all that twine shows), and it leaves nothing stored.
 import pytest
 from django.test import Client
 
-from bastion.packaging import authz
+from bastion import authz
 from bastion.packaging.models import Project
 from bastion.tokens.services import create_token
 from tests.upload import dists

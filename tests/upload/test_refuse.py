@@ -13,8 +13,9 @@ from django.http import QueryDict
 from django.test import override_settings
 from django.utils.datastructures import MultiValueDict
 
+from bastion import authz
 from bastion.events.services import Origin
-from bastion.packaging import authz, storage
+from bastion.packaging import storage
 from bastion.packaging.models import (
     File,
     FilenameReservation,

@@ -3,9 +3,10 @@ unless an admin allowed it, and once local, the upstream's files for it are neve
 
 import pytest
 
+from bastion.authz.creation import validate_new_project_name
 from bastion.cli import main
 from bastion.events.models import SecurityEvent
-from bastion.packaging.services import PackagingError, validate_new_project_name
+from bastion.packaging.services import PackagingError
 from bastion.upstream.models import AllowedName, UpstreamProject
 from tests.upstream.conftest import JSON_TYPE, wheel_entry
 

@@ -6,9 +6,9 @@ import time
 import pytest
 from django.urls import reverse
 
+from bastion import authz
 from bastion.events.models import SecurityEvent
 from bastion.mfa import reauth
-from bastion.packaging import authz
 from bastion.tokens.models import APIToken
 from bastion.tokens.services import authenticate, create_token
 from tests.mfa.conftest import code_at

@@ -3,7 +3,7 @@ ways in (sign-in, registration, reset, health, static files, uploads) stay open.
 
 import pytest
 
-from bastion.packaging import authz
+from bastion import authz
 from bastion.tokens.services import create_token
 from tests.private_reads import basic
 from tests.simple import factory

@@ -11,10 +11,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from bastion import authz
 from bastion.critical import deletions, selectors, services
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import Origin
-from bastion.packaging import authz
 from bastion.packaging.services import PackagingError
 
 

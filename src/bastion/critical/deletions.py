@@ -14,11 +14,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from bastion import authz
 from bastion.accounts.models import User
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import authz, notifications
+from bastion.packaging import notifications
 from bastion.packaging.models import Dependency, File, Project, Release, Role
 from bastion.packaging.services import PackagingError
 

@@ -1,6 +1,6 @@
 """What the 2FA mandate says about one actor and one project, for the gate and the warnings.
 
-The gate's ``two_factor_mandate`` rule (``bastion.packaging.authz``) turns a :class:`Verdict` into
+The gate's ``two_factor_mandate`` rule (``bastion.authz``) turns a :class:`Verdict` into
 its Decision; the banner, the upload notice and the reminder mail read the same verdicts, so a
 warning and a refusal can never disagree about the facts.
 """

@@ -280,7 +280,7 @@ def remove(*, admin: User, name: str, reason: str, origin: Origin = CLI) -> Desi
 
 def _require_admin(user: User) -> None:
     """Designating is an administrators' action the gate grants (``DESIGNATE_CRITICAL``)."""
-    from bastion.packaging import authz  # the gate imports the mandate from this app
+    from bastion import authz  # the gate imports the mandate from this app
 
     decision = authz.may(authz.Actor.admin(user), authz.Action.DESIGNATE_CRITICAL)
     if not decision.allowed:

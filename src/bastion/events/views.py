@@ -5,8 +5,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from bastion.authz import Action
 from bastion.events import selectors
-from bastion.packaging.authz import Action
 from bastion.packaging.models import Project
 from bastion.web.gate import project_action
 

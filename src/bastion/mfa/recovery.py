@@ -74,7 +74,7 @@ def queue():
 
 
 def _resolve(request: RecoveryRequest, admin: User, reason: str) -> None:
-    from bastion.packaging import authz  # the gate reads the freeze from this module
+    from bastion import authz  # the gate reads the freeze from this module
 
     if not authz.may(authz.Actor.admin(admin), authz.Action.RESOLVE_RECOVERY).allowed:
         raise RecoveryError("Only an administrator can resolve a recovery request.")

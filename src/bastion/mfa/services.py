@@ -13,11 +13,11 @@ from django.utils import timezone
 from bastion.accounts import ratelimit
 from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
+from bastion.authz.decisions import Decision, Refused
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
 from bastion.mfa.models import RecoveryCode, TOTPDevice, WebAuthnCredential
-from bastion.packaging.decisions import Decision, Refused
 
 TOTP = "totp"
 WEBAUTHN = "webauthn"
@@ -58,7 +58,7 @@ class FactorError(Exception):
 class FactorRefused(Refused, FactorError):
     """The gate refused a change to the factors (removing the last one: code ``last_factor``).
 
-    It is the gate's :class:`~bastion.packaging.decisions.Refused`, with its decision and code,
+    It is the gate's :class:`~bastion.authz.decisions.Refused`, with its decision and code,
     and a :class:`FactorError` too, so every caller that reports a factor change's errors
     (the pages, scripts) reports this one with them."""
 
@@ -273,7 +273,7 @@ def add_webauthn(
 def _check_may_remove_one(user: User) -> None:
     """Removing a factor is an action the gate answers (its ``last_factor`` rule: the mandate
     that covers uploads); raises :class:`FactorRefused` with code ``last_factor``."""
-    from bastion.packaging import authz  # the gate sits above this app
+    from bastion import authz  # the gate sits above this app
 
     decision = authz.may(authz.Actor(user=user), authz.Action.REMOVE_FACTOR)
     if not decision.allowed:

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
+from bastion import authz
 from bastion.accounts.ratelimit import RateLimited
 from bastion.accounts.views import rate_limited_response
 from bastion.events.services import Origin
@@ -32,7 +33,6 @@ from bastion.mfa.forms import (
     SignInCodeForm,
 )
 from bastion.mfa.models import TOTPDevice, WebAuthnCredential
-from bastion.packaging import authz
 
 _CHALLENGE = "mfa.challenge.{}"
 _PENDING_TOTP = "mfa.totp_secret"

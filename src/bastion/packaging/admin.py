@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from bastion import authz
+from bastion.authz import management
 from bastion.events import services as events
 from bastion.events.admin import SecurityEventInline
 from bastion.events.services import Origin
-from bastion.packaging import authz, management, notifications
+from bastion.packaging import notifications
 from bastion.packaging.models import (
     DeletionRecord,
     FilenameReservation,

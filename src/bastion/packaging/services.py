@@ -1,29 +1,17 @@
-"""What the packaging app does: names, journal serials, yanking and role bookkeeping."""
+"""What the packaging app does: names, journal serials and the files a project's status serves.
+
+What people do to projects asks the gate, which sits above this app: creating a project is
+:mod:`bastion.authz.creation`, yanking and the owners' changes are :mod:`bastion.authz.management`.
+"""
 
 import logging
 import re
-import sys
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Replace
 from packaging.utils import canonicalize_name, canonicalize_version
 
-from bastion.accounts import ratelimit
-from bastion.critical.models import Designation
-from bastion.events import services as events
-from bastion.events.services import CLI, Origin
-from bastion.packaging import authz, notifications, storage
-from bastion.packaging.models import (
-    File,
-    JournalEntry,
-    Project,
-    ProjectStatus,
-    Release,
-    Role,
-    RoleName,
-)
+from bastion.packaging import storage
+from bastion.packaging.models import File, JournalEntry, Project, ProjectStatus, Release
 from bastion.packaging.signals import project_changed
 
 logger = logging.getLogger(__name__)
@@ -47,133 +35,6 @@ def is_valid_project_name(name: str) -> bool:
 
 def normalize(name: str) -> str:
     return canonicalize_name(name)
-
-
-#: Letters people mistake for digits, folded the way PyPI's ``ultranormalize_name`` does.
-_CONFUSABLE = str.maketrans({"l": "1", "i": "1", "o": "0"})
-
-
-def ultranormalize(name: str) -> str:
-    """The key under which names that look alike collide: no separators, l/I as 1, o as 0."""
-    return normalize(name).replace("-", "").translate(_CONFUSABLE)
-
-
-def _stdlib_names() -> frozenset[str]:
-    return frozenset(normalize(module) for module in sys.stdlib_module_names)
-
-
-def _ultranormalized(field: str) -> Replace:
-    """``ultranormalize`` in SQL, over a column that already holds normalized names."""
-    key = F(field)
-    for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
-        key = Replace(key, Value(separator_or_letter), Value(replacement))
-    return key
-
-
-def _confusable_project(name: str) -> Project | None:
-    """An existing project whose name differs from ``name`` but looks the same."""
-    return (
-        Project.objects.annotate(ultranormalized=_ultranormalized("normalized_name"))
-        .filter(ultranormalized=ultranormalize(name))
-        .exclude(normalized_name=normalize(name))
-        .first()
-    )
-
-
-def _confusable_protected_name(name: str) -> str | None:
-    """A protected name that differs from ``name`` but looks the same.
-
-    Protected are the names of every active designation, hosted here or not: critical by
-    downloads or dependency (often designated from imported data before anyone uploads here),
-    designated by an admin, and the names of deleted critical projects kept for their former
-    maintainers. Without this, ``ghostpkg`` could pre-empt the critical ``ghost-pkg`` and the
-    rightful maintainer would then be refused as too similar. A name that is itself protected is
-    its own rightful claim and is not refused for resembling another protected name; the mandate
-    (``bastion.critical.enforcement.for_project``) decides who may create it.
-    """
-    normalized = normalize(name)
-    protected = Designation.objects.active()
-    if protected.filter(normalized_name=normalized).exists():
-        return None
-    return (
-        protected.annotate(ultranormalized=_ultranormalized("normalized_name"))
-        .filter(ultranormalized=ultranormalize(name))
-        .values_list("normalized_name", flat=True)
-        .first()
-    )
-
-
-def validate_new_project_name(name: str) -> None:
-    """Refuse names nobody may create: invalid, a stdlib module, confusable with a project or
-    with a protected (critical or reserved) name, or on the upstream index unless allowed."""
-    help_url = f"{settings.BASE_URL}/help/#project-name"
-    if not is_valid_project_name(name):
-        raise PackagingError(
-            f"The name '{name}' is invalid: start and end with a letter or numeral containing "
-            "only ASCII numeric and '.', '_' and '-'."
-        )
-    if normalize(name) in _stdlib_names():
-        raise PackagingError(
-            f"The name '{name}' isn't allowed (conflict with Python Standard Library module "
-            f"name). See {help_url} for more information."
-        )
-    if _confusable_project(name) is not None:
-        raise PackagingError(
-            f"The name '{name}' is too similar to an existing project. "
-            f"See {help_url} for more information."
-        )
-    protected = _confusable_protected_name(name)
-    if protected is not None:
-        raise PackagingError(
-            f"The name '{name}' is too similar to '{protected}', a name reserved for a critical "
-            f"project. See {help_url} for more information."
-        )
-    from bastion.upstream.services import upstream_clash  # it builds on this module
-
-    clash = upstream_clash(name)
-    if clash is not None:  # dependency confusion: a local name would shadow the upstream's
-        raise PackagingError(clash, status=403)
-
-
-TOO_MANY_NEW_PROJECTS = "Too many new projects created."
-
-
-def check_project_creation_limits(user, origin: Origin) -> None:
-    """Raise ``ratelimit.RateLimited`` when the account or the address (if there is one, so not
-    the command line) has created too many projects lately, as PyPI limits both."""
-    ratelimit.PROJECTS_PER_ACCOUNT.check(str(user.pk), TOO_MANY_NEW_PROJECTS)
-    if origin.ip_address:
-        ratelimit.PROJECTS_PER_IP.check(origin.ip_address, TOO_MANY_NEW_PROJECTS)
-
-
-def _count_project_creation(user, origin: Origin) -> None:
-    """Counted in the caller's transaction: a creation that is rolled back does not count."""
-    ratelimit.PROJECTS_PER_ACCOUNT.hit(str(user.pk))
-    if origin.ip_address:
-        ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
-
-
-def create_project(
-    *, actor: authz.Actor, name: str, origin: Origin = CLI, ratelimited: bool = True
-) -> Project:
-    """Create a project named ``name`` (its display name) with the actor's user as Owner.
-
-    Call inside the caller's transaction: the project only exists together with whatever the
-    caller creates next (the first file of an upload), so a refused upload leaves no project.
-    Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
-    """
-    validate_new_project_name(name)
-    project = Project(name=name, normalized_name=normalize(name))
-    authz.require(actor, authz.Action.CREATE_PROJECT, project)
-    if ratelimited:
-        check_project_creation_limits(actor.user, origin)
-        _count_project_creation(actor.user, origin)
-    project.save()
-    Role.objects.create(user=actor.user, project=project, role_name=RoleName.OWNER)
-    journal(project, "create", user=actor.user)
-    journal(project, f"add {RoleName.OWNER} {actor.user.username}", user=actor.user)
-    events.record("project:create", user=actor.user, project=project, origin=origin)
-    return project
 
 
 def get_project(name: str) -> Project | None:
@@ -215,43 +76,3 @@ def last_serial() -> int:
 
 def find_release(project: Project, version: str) -> Release | None:
     return project.releases.filter(canonical_version=canonicalize_version(version)).first()
-
-
-def set_yanked(
-    *,
-    actor: authz.Actor,
-    project: Project,
-    version: str,
-    yanked: bool,
-    reason: str = "",
-    origin: Origin = CLI,
-) -> Release:
-    """Yank or unyank a release, as an owner or as the operator (``authz.Actor.operator()``).
-
-    The operator's change has no user; its event says the operator made it."""
-    authz.require(actor, authz.Action.YANK, project)
-    with transaction.atomic():
-        release = find_release(project, version)
-        if release is None:
-            raise PackagingError(f"Project '{project.name}' has no release '{version}'.", 404)
-        release.yanked = yanked
-        release.yanked_reason = reason if yanked else ""
-        release.save(update_fields=["yanked", "yanked_reason"])
-        user = actor.user
-        journal(
-            project,
-            "yank release" if yanked else "unyank release",
-            version=release.version,
-            user=user,
-        )
-        events.record(
-            "release:yank" if yanked else "release:unyank",
-            user=user,
-            project=project,
-            origin=origin,
-            version=release.version,
-            reason=reason,
-            **({"actor": actor.kind} if user is None else {}),
-            notified=notifications.release_yanked(project, user, release.version, yanked, reason),
-        )
-    return release

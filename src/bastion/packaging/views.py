@@ -1,6 +1,6 @@
 """Project pages: the public project page and the owners' management pages.
 
-Views parse and respond; :mod:`bastion.packaging.management` acts and asks the gate. Every
+Views parse and respond; :mod:`bastion.authz.management` acts and asks the gate. Every
 management view is wrapped in :func:`bastion.web.gate.project_action`, which refuses non-owners
 with a 403 before anything else happens (even for a method the view does not accept).
 """
@@ -15,9 +15,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bastion import authz
+from bastion.authz import Action, management
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
-from bastion.packaging import authz, management, presentation, selectors
-from bastion.packaging.authz import Action
+from bastion.packaging import presentation, selectors
 from bastion.packaging.forms import (
     DeleteFileForm,
     DeleteProjectForm,
@@ -28,7 +29,7 @@ from bastion.packaging.forms import (
 )
 from bastion.packaging.models import Project, Role, RoleInvitation
 from bastion.packaging.readme import render_release
-from bastion.packaging.services import PackagingError, find_release, get_project, set_yanked
+from bastion.packaging.services import PackagingError, find_release, get_project
 from bastion.web.gate import actor, origin, project_action, raise_if_gone, refuse_decision
 
 # -- public pages -------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def unyank_release(request: HttpRequest, project: Project, version: str) -> Http
 
 def _set_yanked(request, project, release, *, yanked: bool, reason: str) -> HttpResponse:
     try:
-        set_yanked(
+        management.set_yanked(
             actor=actor(request),
             project=project,
             version=release.version,

@@ -24,8 +24,8 @@ def _fail(message: str) -> int:
 
 
 def _actor(username: str | None):
+    from bastion import authz
     from bastion.accounts.models import User
-    from bastion.packaging import authz
 
     if username is None:
         return authz.Actor.operator()  # the operator, whom the gate answers too
@@ -36,7 +36,7 @@ def _actor(username: str | None):
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from bastion.packaging import authz
+    from bastion import authz
     from bastion.packaging.services import PackagingError, get_project
     from bastion.publishing import services
 
@@ -101,7 +101,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from bastion.packaging import authz
+    from bastion import authz
     from bastion.packaging.services import PackagingError, normalize
     from bastion.publishing import services
 

@@ -23,10 +23,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bastion import authz
 from bastion.accounts.models import User
+from bastion.authz import creation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import authz, notifications
+from bastion.packaging import notifications
 from bastion.packaging import services as packaging
 from bastion.packaging.models import Project, Role, RoleName
 from bastion.packaging.services import PackagingError
@@ -135,7 +137,7 @@ def add_pending_publisher(
         raise PackagingError(
             f"The project '{name}' already exists: add the publisher on its settings page."
         )
-    packaging.validate_new_project_name(name)
+    creation.validate_new_project_name(name)
     authz.require(
         actor,
         authz.Action.CREATE_PROJECT,
@@ -356,7 +358,7 @@ def _create_project_for(publisher: Publisher, origin: Origin) -> None:
             f"The account that registered the pending publisher for '{name}' is gone.",
         )
     try:
-        project = packaging.create_project(
+        project = creation.create_project(
             actor=authz.Actor(user=registrant), name=name, origin=origin, ratelimited=False
         )
     except authz.Refused as exc:

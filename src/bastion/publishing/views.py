@@ -14,10 +14,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from bastion import authz
+from bastion.authz import Action
 from bastion.events.services import Origin
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
-from bastion.packaging import authz
-from bastion.packaging.authz import Action
 from bastion.packaging.models import Project
 from bastion.packaging.services import PackagingError
 from bastion.publishing import services

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bastion import authz
 from bastion.accounts.services import notify_account
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging import authz, notifications
+from bastion.packaging import notifications
 from bastion.packaging.models import Project
 from bastion.tokens.models import APIToken
 

@@ -27,10 +27,12 @@ from packaging.metadata import Metadata, RawMetadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, canonicalize_version
 
+from bastion import authz
 from bastion.accounts import ratelimit
+from bastion.authz import creation
 from bastion.events import services as events
 from bastion.events.services import Origin
-from bastion.packaging import authz, readme, storage
+from bastion.packaging import readme, storage
 from bastion.packaging import services as packaging
 from bastion.packaging.models import (
     Dependency,
@@ -247,7 +249,7 @@ def _check_permission(actor: authz.Actor, name: str) -> str:
     warning = ""
     if project is None:
         try:
-            packaging.validate_new_project_name(name)
+            creation.validate_new_project_name(name)
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
         project = Project(name=name, normalized_name=packaging.normalize(name))
@@ -434,7 +436,7 @@ def accept_upload(
 
 def _within_project_creation_limits(actor: authz.Actor, origin: Origin) -> None:
     try:
-        packaging.check_project_creation_limits(actor.user, origin)
+        creation.check_project_creation_limits(actor.user, origin)
     except ratelimit.RateLimited as limited:
         raise _too_many(limited) from limited
 
@@ -511,7 +513,7 @@ def _project_for(upload: _Upload) -> Project:
     project = project.first()
     if project is None:
         try:
-            return packaging.create_project(actor=upload.actor, name=name, origin=upload.origin)
+            return creation.create_project(actor=upload.actor, name=name, origin=upload.origin)
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
         except ratelimit.RateLimited as limited:  # a concurrent upload created projects meanwhile

@@ -20,9 +20,9 @@ from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bastion import authz
+from bastion.authz import Actor
 from bastion.events.services import Origin
-from bastion.packaging import authz
-from bastion.packaging.authz import Actor
 from bastion.upload import admission, services
 from bastion.upload import form as upload_form
 from bastion.upload.handlers import SizeCap

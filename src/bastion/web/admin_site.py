@@ -27,9 +27,9 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
+from bastion import authz
 from bastion.mfa import reauth
 from bastion.mfa.login import safe_next
-from bastion.packaging import authz
 from bastion.web import gate
 
 NEEDS_KEY_REAUTH = (

@@ -1,4 +1,4 @@
-"""The view side of the gate: turning a refused :class:`~bastion.packaging.authz.Decision` into
+"""The view side of the gate: turning a refused :class:`~bastion.authz.Decision` into
 the 403 page, in one place, so every management page refuses the same way.
 
 ``project_action(Action.X)`` wraps a view that takes a project name: it requires a signed-in
@@ -14,8 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from bastion import authz
 from bastion.events.services import Origin
-from bastion.packaging import authz
 from bastion.packaging.services import PackagingError, get_project
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bastion import authz
 from bastion.mfa.models import RecoveryRequest, RecoveryStatus
-from bastion.packaging import authz
 from bastion.packaging.models import Project, Role, RoleName
 
 A = authz.Action
@@ -86,8 +86,7 @@ def test_accepting_an_invitation_to_an_opt_in_project_needs_2fa(
 ):
     from datetime import timedelta
 
-    from bastion.packaging import management
-    from bastion.packaging.authz import Code, Refused
+    from bastion.authz import Code, Refused, management
     from bastion.packaging.models import RoleInvitation
     from tests.factories import ORIGIN
 

@@ -1,4 +1,4 @@
-"""What owners and invitees do from the management UI: roles, invitations, settings, deletion.
+"""What owners and invitees do to projects: yanks, roles, invitations, settings, deletion.
 
 Every function asks the gate first (:func:`authz.require`, which raises :class:`authz.Refused`),
 so the web views, the admin, the CLI and any later API share one set of rules. An administrator
@@ -14,12 +14,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from bastion import authz
 from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
 from bastion.critical import deletions as critical_deletions
 from bastion.events import services as events
-from bastion.events.services import Origin
-from bastion.packaging import authz, notifications, storage
+from bastion.events.services import CLI, Origin
+from bastion.packaging import notifications, storage
 from bastion.packaging.models import (
     DeletionRecord,
     File,
@@ -470,3 +471,43 @@ def remove_files(
         )
         _discard_after_commit(project.normalized_name, files)
     return record
+
+
+def set_yanked(
+    *,
+    actor: authz.Actor,
+    project: Project,
+    version: str,
+    yanked: bool,
+    reason: str = "",
+    origin: Origin = CLI,
+) -> Release:
+    """Yank or unyank a release, as an owner or as the operator (``authz.Actor.operator()``).
+
+    The operator's change has no user; its event says the operator made it."""
+    authz.require(actor, authz.Action.YANK, project)
+    with transaction.atomic():
+        release = find_release(project, version)
+        if release is None:
+            raise PackagingError(f"Project '{project.name}' has no release '{version}'.", 404)
+        release.yanked = yanked
+        release.yanked_reason = reason if yanked else ""
+        release.save(update_fields=["yanked", "yanked_reason"])
+        user = actor.user
+        journal(
+            project,
+            "yank release" if yanked else "unyank release",
+            version=release.version,
+            user=user,
+        )
+        events.record(
+            "release:yank" if yanked else "release:unyank",
+            user=user,
+            project=project,
+            origin=origin,
+            version=release.version,
+            reason=reason,
+            **({"actor": actor.kind} if user is None else {}),
+            notified=notifications.release_yanked(project, user, release.version, yanked, reason),
+        )
+    return release

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bastion.packaging.authz import Action, Actor, Code, may
+from bastion.authz import Action, Actor, Code, may
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 from bastion.tokens.services import create_token
 
@@ -121,7 +121,7 @@ def test_the_operator_may_yank_and_nothing_else(project):
 
 
 def test_a_refusal_leaves_a_service_as_one_exception_with_its_code(make_user, project):
-    from bastion.packaging.authz import Refused, require
+    from bastion.authz import Refused, require
 
     with pytest.raises(Refused) as refused:
         require(Actor(make_user("mallory")), Action.DELETE, project)

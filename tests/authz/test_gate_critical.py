@@ -2,8 +2,8 @@
 
 import pytest
 
-from bastion.packaging import authz
-from bastion.packaging.authz import Action
+from bastion import authz
+from bastion.authz import Action
 from bastion.packaging.models import Project
 
 PROJECT_ACTIONS = [Action.UPLOAD, Action.YANK, Action.DELETE, Action.MANAGE_ROLES, Action.SETTINGS]

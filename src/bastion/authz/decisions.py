@@ -1,9 +1,8 @@
 """What the gate answers: a :class:`Decision` with its :class:`Code`, and :class:`Refused`,
 the one exception that carries a refusal out of a service.
 
-They live apart from :mod:`bastion.packaging.authz` (which re-exports them) and import nothing
-of Bastion's, so that apps the gate reads (the factors, the mandate) can raise and catch them
-without importing the gate itself.
+They live in a module of their own that imports nothing of Bastion's, so that the gate
+(:mod:`bastion.authz`, which re-exports them) reads as its rules and nothing else.
 """
 
 from __future__ import annotations

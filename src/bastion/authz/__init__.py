@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from bastion.authz.decisions import ALLOW, Code, Decision, Refused, refuse
 from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
 from bastion.mfa.recovery import publishing_frozen_until
 from bastion.mfa.services import PASSKEY, WEBAUTHN, factor_count, has_two_factor, two_factor_methods
-from bastion.packaging.decisions import ALLOW, Code, Decision, Refused, refuse
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
 if TYPE_CHECKING:

@@ -1,0 +1,146 @@
+"""Creating a project: which names nobody may take, how many projects one account or address
+may create, and the gate's answer for the name about to be created.
+
+It sits above the critical app (a name that looks like a protected one is refused) and the
+upstream index (a name the upstream has is dependency confusion unless allowed), which is why
+it is not part of the packaging app's services.
+"""
+
+import sys
+
+from django.conf import settings
+from django.db.models import F, Value
+from django.db.models.functions import Replace
+
+from bastion import authz
+from bastion.accounts import ratelimit
+from bastion.critical.models import Designation
+from bastion.events import services as events
+from bastion.events.services import CLI, Origin
+from bastion.packaging.models import Project, Role, RoleName
+from bastion.packaging.services import PackagingError, is_valid_project_name, journal, normalize
+from bastion.upstream.services import upstream_clash
+
+#: Letters people mistake for digits, folded the way PyPI's ``ultranormalize_name`` does.
+_CONFUSABLE = str.maketrans({"l": "1", "i": "1", "o": "0"})
+
+
+def ultranormalize(name: str) -> str:
+    """The key under which names that look alike collide: no separators, l/I as 1, o as 0."""
+    return normalize(name).replace("-", "").translate(_CONFUSABLE)
+
+
+def _stdlib_names() -> frozenset[str]:
+    return frozenset(normalize(module) for module in sys.stdlib_module_names)
+
+
+def _ultranormalized(field: str) -> Replace:
+    """``ultranormalize`` in SQL, over a column that already holds normalized names."""
+    key = F(field)
+    for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
+        key = Replace(key, Value(separator_or_letter), Value(replacement))
+    return key
+
+
+def _confusable_project(name: str) -> Project | None:
+    """An existing project whose name differs from ``name`` but looks the same."""
+    return (
+        Project.objects.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        .filter(ultranormalized=ultranormalize(name))
+        .exclude(normalized_name=normalize(name))
+        .first()
+    )
+
+
+def _confusable_protected_name(name: str) -> str | None:
+    """A protected name that differs from ``name`` but looks the same.
+
+    Protected are the names of every active designation, hosted here or not: critical by
+    downloads or dependency (often designated from imported data before anyone uploads here),
+    designated by an admin, and the names of deleted critical projects kept for their former
+    maintainers. Without this, ``ghostpkg`` could pre-empt the critical ``ghost-pkg`` and the
+    rightful maintainer would then be refused as too similar. A name that is itself protected is
+    its own rightful claim and is not refused for resembling another protected name; the mandate
+    (``bastion.critical.enforcement.for_project``) decides who may create it.
+    """
+    normalized = normalize(name)
+    protected = Designation.objects.active()
+    if protected.filter(normalized_name=normalized).exists():
+        return None
+    return (
+        protected.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        .filter(ultranormalized=ultranormalize(name))
+        .values_list("normalized_name", flat=True)
+        .first()
+    )
+
+
+def validate_new_project_name(name: str) -> None:
+    """Refuse names nobody may create: invalid, a stdlib module, confusable with a project or
+    with a protected (critical or reserved) name, or on the upstream index unless allowed."""
+    help_url = f"{settings.BASE_URL}/help/#project-name"
+    if not is_valid_project_name(name):
+        raise PackagingError(
+            f"The name '{name}' is invalid: start and end with a letter or numeral containing "
+            "only ASCII numeric and '.', '_' and '-'."
+        )
+    if normalize(name) in _stdlib_names():
+        raise PackagingError(
+            f"The name '{name}' isn't allowed (conflict with Python Standard Library module "
+            f"name). See {help_url} for more information."
+        )
+    if _confusable_project(name) is not None:
+        raise PackagingError(
+            f"The name '{name}' is too similar to an existing project. "
+            f"See {help_url} for more information."
+        )
+    protected = _confusable_protected_name(name)
+    if protected is not None:
+        raise PackagingError(
+            f"The name '{name}' is too similar to '{protected}', a name reserved for a critical "
+            f"project. See {help_url} for more information."
+        )
+    clash = upstream_clash(name)
+    if clash is not None:  # dependency confusion: a local name would shadow the upstream's
+        raise PackagingError(clash, status=403)
+
+
+TOO_MANY_NEW_PROJECTS = "Too many new projects created."
+
+
+def check_project_creation_limits(user, origin: Origin) -> None:
+    """Raise ``ratelimit.RateLimited`` when the account or the address (if there is one, so not
+    the command line) has created too many projects lately, as PyPI limits both."""
+    ratelimit.PROJECTS_PER_ACCOUNT.check(str(user.pk), TOO_MANY_NEW_PROJECTS)
+    if origin.ip_address:
+        ratelimit.PROJECTS_PER_IP.check(origin.ip_address, TOO_MANY_NEW_PROJECTS)
+
+
+def _count_project_creation(user, origin: Origin) -> None:
+    """Counted in the caller's transaction: a creation that is rolled back does not count."""
+    ratelimit.PROJECTS_PER_ACCOUNT.hit(str(user.pk))
+    if origin.ip_address:
+        ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
+
+
+def create_project(
+    *, actor: authz.Actor, name: str, origin: Origin = CLI, ratelimited: bool = True
+) -> Project:
+    """Create a project named ``name`` (its display name) with the actor's user as Owner.
+
+    Call inside the caller's transaction: the project only exists together with whatever the
+    caller creates next (the first file of an upload), so a refused upload leaves no project.
+    Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
+    """
+    validate_new_project_name(name)
+    project = Project(name=name, normalized_name=normalize(name))
+    authz.require(actor, authz.Action.CREATE_PROJECT, project)
+    if ratelimited:
+        check_project_creation_limits(actor.user, origin)
+        _count_project_creation(actor.user, origin)
+    project.save()
+    Role.objects.create(user=actor.user, project=project, role_name=RoleName.OWNER)
+    journal(project, "create", user=actor.user)
+    journal(project, f"add {RoleName.OWNER} {actor.user.username}", user=actor.user)
+    events.record("project:create", user=actor.user, project=project, origin=origin)
+    return project
