@@ -3,9 +3,8 @@
 import pytest
 
 from bastion import authz
-from bastion.authz import management
+from bastion.authz import deletions, management
 from bastion.authz.creation import create_project
-from bastion.critical import deletions
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import CLI
 from bastion.packaging.models import Project

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.core import mail
 
+from bastion.authz import designations
 from bastion.critical import services
 from bastion.critical.models import Designation, DesignationNotice
 from bastion.critical.policy import Policy
@@ -116,10 +117,10 @@ def test_designations_are_sticky_across_runs(world):
 def test_manual_designation_needs_an_admin_and_a_note_and_follows_dependencies(world, make_user):
     root = make_user("root", admin=True)
     with pytest.raises(services.CriticalError, match="not an admin"):
-        services.designate_manually(admin=world["bob"], name="lib-a", note="ours")
+        designations.designate_manually(admin=world["bob"], name="lib-a", note="ours")
     with pytest.raises(services.CriticalError, match="Say why"):
-        services.designate_manually(admin=root, name="lib-a", note=" ")
-    designation = services.designate_manually(admin=root, name="Lib_A", note="we run on it")
+        designations.designate_manually(admin=root, name="lib-a", note=" ")
+    designation = designations.designate_manually(admin=root, name="Lib_A", note="we run on it")
     assert designation.normalized_name == "lib-a" and designation.designated_by == root
     assert [m.to for m in mail.outbox] == [["bob@example.com"]]
     result = services.designate(policy=POLICY, on=TODAY, downloads=downloads_of({}))
@@ -130,15 +131,15 @@ def test_only_an_admin_removes_a_designation_and_the_job_leaves_it_removed(world
     root = make_user("root", admin=True)
     services.designate(policy=POLICY, on=TODAY, downloads=downloads_of(COUNTS))
     with pytest.raises(services.CriticalError, match="not an admin"):
-        services.remove(admin=world["bob"], name="second", reason="mistake")
+        designations.remove(admin=world["bob"], name="second", reason="mistake")
     with pytest.raises(services.CriticalError, match="Say why"):
-        services.remove(admin=root, name="second", reason="")
-    removed = services.remove(admin=root, name="second", reason="a mirror inflated it")
+        designations.remove(admin=root, name="second", reason="")
+    removed = designations.remove(admin=root, name="second", reason="a mirror inflated it")
     assert removed.removal_reason == "a mirror inflated it" and removed.removed_by == root
     rerun = services.designate(policy=POLICY, on=TODAY, downloads=downloads_of(COUNTS))
     assert "second" not in rerun.outcome.critical
     assert not Designation.objects.get(normalized_name="second").is_active
-    restored = services.designate_manually(admin=root, name="second", note="it is, after all")
+    restored = designations.designate_manually(admin=root, name="second", note="it is, after all")
     assert restored.is_active and restored.removal_reason == ""
 
 

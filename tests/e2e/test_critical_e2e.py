@@ -59,7 +59,7 @@ confirm_totp(User.objects.get(username=sys.argv[1]), secret=secret,
 
 APPROVE_DELETIONS = """
 from bastion.accounts.models import User
-from bastion.critical.deletions import decide
+from bastion.authz.deletions import decide
 from bastion.critical.models import DeletionRequest
 for waiting in DeletionRequest.objects.filter(approved__isnull=True):
     decide(admin=User.objects.get(username=sys.argv[1]), request=waiting, approve=True)

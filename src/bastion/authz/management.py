@@ -17,7 +17,7 @@ from django.utils import timezone
 from bastion import authz
 from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
-from bastion.critical import deletions as critical_deletions
+from bastion.authz import deletions as critical_deletions
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging import notifications, storage

@@ -12,7 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from bastion import authz
-from bastion.critical import deletions, selectors, services
+from bastion.authz import deletions, designations
+from bastion.critical import selectors, services
 from bastion.critical.models import DeletionRequest, Designation
 from bastion.events.services import Origin
 from bastion.packaging.services import PackagingError
@@ -68,7 +69,7 @@ class DesignationAdmin(admin.ModelAdmin):
         form = DesignateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                designation = services.designate_manually(
+                designation = designations.designate_manually(
                     admin=request.user,
                     name=form.cleaned_data["name"],
                     note=form.cleaned_data["note"],
@@ -87,7 +88,7 @@ class DesignationAdmin(admin.ModelAdmin):
         form = RemoveForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.remove(
+                designations.remove(
                     admin=request.user,
                     name=designation.normalized_name,
                     reason=form.cleaned_data["reason"],
@@ -125,7 +126,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="What would break")
     def what_would_break(self, obj: DeletionRequest) -> str:
-        return deletions.what_would_break(obj.project)
+        return selectors.what_would_break(obj.project)
 
     def _decide(self, request, queryset, approve: bool) -> None:
         for deletion in queryset:

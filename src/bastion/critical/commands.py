@@ -103,13 +103,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from bastion.authz import designations
     from bastion.critical import services
 
     admin = _admin(args.admin)
     if admin is None:
         return _fail(f"no user named '{args.admin}'")
     try:
-        designation = services.designate_manually(
+        designation = designations.designate_manually(
             admin=admin, name=args.name, note=args.note, grace_days=args.grace_days
         )
     except services.CriticalError as error:
@@ -122,13 +123,14 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from bastion.authz import designations
     from bastion.critical import services
 
     admin = _admin(args.admin)
     if admin is None:
         return _fail(f"no user named '{args.admin}'")
     try:
-        designation = services.remove(admin=admin, name=args.name, reason=args.reason)
+        designation = designations.remove(admin=admin, name=args.name, reason=args.reason)
     except services.CriticalError as error:
         return _fail(str(error))
     print(f"{designation.normalized_name} is no longer critical.")

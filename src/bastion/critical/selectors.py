@@ -12,9 +12,10 @@ from bastion.accounts.models import User
 from bastion.critical import enforcement
 from bastion.critical.designation import reason_from_dict
 from bastion.critical.models import Designation, StatsSnapshot
+from bastion.downloads.services import recent_downloads
 from bastion.mfa.models import TOTPDevice, WebAuthnCredential
 from bastion.mfa.services import PASSKEY, TOTP, WEBAUTHN, two_factor_summary
-from bastion.packaging.models import Project, Role
+from bastion.packaging.models import Dependency, Project, Role
 from bastion.packaging.services import normalize
 
 
@@ -171,3 +172,24 @@ def user_summary(username: str) -> dict | None:
             key=lambda p: p["name"],
         ),
     }
+
+
+def what_would_break(project: Project) -> str:
+    """The projects that require this one, and how often installers fetched it lately."""
+    dependents = sorted(
+        set(
+            Dependency.objects.filter(name=project.normalized_name, extra_only=False)
+            .exclude(release__project=project)
+            .values_list("release__project__name", flat=True)
+        )
+    )
+    shown = ", ".join(dependents[:10]) + (
+        f" and {len(dependents) - 10} more" if len(dependents) > 10 else ""
+    )
+    required = (
+        f"{len(dependents)} project(s) require it ({shown})"
+        if dependents
+        else "no project here requires it"
+    )
+    month = recent_downloads(project.normalized_name)["last_month"]
+    return f"{required}, and installers downloaded it {month:,} times in the last 30 days"

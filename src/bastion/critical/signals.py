@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from bastion.critical.deletions import keep_stewards
 from bastion.critical.models import Designation
 from bastion.events import services as events
-from bastion.packaging.models import Project
+from bastion.packaging.models import Project, Role
 
 
 def remember_stewards(sender, instance: Project, **kwargs) -> None:
-    """pre_delete: a deleted critical project's name stays with the people who held it."""
-    keep_stewards(instance)
+    """pre_delete: a deleted critical project's name stays with the people who held it: before
+    its row goes, remember who held it, since only they may re-create it."""
+    designation = Designation.objects.active().filter(normalized_name=instance.normalized_name)
+    designation = designation.first()
+    if designation is None:
+        return
+    users = Role.objects.filter(project=instance).values_list("user_id", flat=True)
+    designation.stewards.add(*users)
 
 
 def note_old_name(sender, instance: Project, **kwargs) -> None:

@@ -16,35 +16,13 @@ from django.utils import timezone
 
 from bastion import authz
 from bastion.accounts.models import User
-from bastion.critical.models import DeletionRequest, Designation
+from bastion.critical.models import DeletionRequest
+from bastion.critical.selectors import what_would_break
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging import notifications
-from bastion.packaging.models import Dependency, File, Project, Release, Role
+from bastion.packaging.models import File, Project, Release
 from bastion.packaging.services import PackagingError
-
-
-def what_would_break(project: Project) -> str:
-    """The projects that require this one, and how often installers fetched it lately."""
-    from bastion.downloads.services import recent_downloads
-
-    dependents = sorted(
-        set(
-            Dependency.objects.filter(name=project.normalized_name, extra_only=False)
-            .exclude(release__project=project)
-            .values_list("release__project__name", flat=True)
-        )
-    )
-    shown = ", ".join(dependents[:10]) + (
-        f" and {len(dependents) - 10} more" if len(dependents) > 10 else ""
-    )
-    required = (
-        f"{len(dependents)} project(s) require it ({shown})"
-        if dependents
-        else "no project here requires it"
-    )
-    month = recent_downloads(project.normalized_name)["last_month"]
-    return f"{required}, and installers downloaded it {month:,} times in the last 30 days"
 
 
 def _empties(project: Project, release: Release | None, files: list[File]) -> bool:
@@ -144,13 +122,3 @@ def decide(
             ),
         )
     return request
-
-
-def keep_stewards(project: Project) -> None:
-    """Before a critical project's row goes, remember who held it: only they may re-create it."""
-    designation = Designation.objects.active().filter(normalized_name=project.normalized_name)
-    designation = designation.first()
-    if designation is None:
-        return
-    users = Role.objects.filter(project=project).values_list("user_id", flat=True)
-    designation.stewards.add(*users)
