@@ -69,13 +69,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from bastion.jobs import worker
+    from bastion.jobs.backend import uses_database_backend
 
     if not args.once:
         worker.run()
         return 0
     due, tasks_run = worker.run_once()
     jobs = f"{len(due)} due job(s): {', '.join(due)}" if due else "no job was due"
-    if worker.uses_database_backend():
+    if uses_database_backend():
         print(f"Enqueued {jobs}; ran {tasks_run} queued task(s).")
     else:
         print(f"Ran {jobs}." if due else "Nothing was due.")

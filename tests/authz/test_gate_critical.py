@@ -156,8 +156,8 @@ def test_the_switch_requires_2fa_of_everyone(
 def test_the_last_factor_cannot_be_removed_while_maintaining_a_critical_project(
     bob, requests_project, designate, enrol_totp, actor_for
 ):
+    from bastion.authz.factors import remove_totp
     from bastion.events.services import CLI
-    from bastion.mfa.services import remove_totp
 
     enrol_totp(bob)
     designate("requests", enforced=False)

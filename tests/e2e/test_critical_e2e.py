@@ -68,7 +68,8 @@ for waiting in DeletionRequest.objects.filter(approved__isnull=True):
 REMOVE_TOTP = """
 from bastion.accounts.models import User
 from bastion.events.services import CLI
-from bastion.mfa.services import FactorError, remove_totp
+from bastion.authz.factors import remove_totp
+from bastion.mfa.services import FactorError
 try:
     remove_totp(User.objects.get(username=sys.argv[1]), origin=CLI)
 except FactorError as error:

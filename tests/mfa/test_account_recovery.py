@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bastion import authz
 from bastion.accounts.models import Email
+from bastion.authz import factors
 from bastion.mfa import recovery, services
 from bastion.mfa.models import RecoveryRequest, RecoveryStatus
 from bastion.packaging.models import Project, Role, RoleName
@@ -85,8 +86,8 @@ def test_the_answer_does_not_reveal_whether_the_account_exists(client, alice):
 def test_only_staff_can_resolve_and_only_once(alice, make_user, origin):
     request = recovery.file_request(identifier="alice", details="lost", origin=origin)
     with pytest.raises(recovery.RecoveryError, match="Only an administrator"):
-        recovery.reset_factors(request, admin=make_user("bob"), reason="x", origin=origin)
+        factors.reset_factors(request, admin=make_user("bob"), reason="x", origin=origin)
     admin = make_user("root", admin=True)
-    recovery.decline(request, admin=admin, reason="could not verify", origin=origin)
+    factors.decline(request, admin=admin, reason="could not verify", origin=origin)
     with pytest.raises(recovery.RecoveryError, match="already declined"):
-        recovery.reset_factors(request, admin=admin, reason="x", origin=origin)
+        factors.reset_factors(request, admin=admin, reason="x", origin=origin)

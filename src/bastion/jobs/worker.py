@@ -12,10 +12,10 @@ import logging
 import signal
 import threading
 
-from django.conf import settings
 from django.core.management import call_command
 from django.db import close_old_connections
 
+from bastion.jobs.backend import uses_database_backend
 from bastion.jobs.schedule import SCHEDULE, enqueue_due
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,6 @@ def tick_seconds() -> float:
     """A sixth of the shortest interval: a job runs at most a sixth of its interval late."""
     shortest = min(job.every.total_seconds() for job in SCHEDULE)
     return max(0.5, min(MAX_TICK_SECONDS, shortest / 6))
-
-
-def uses_database_backend() -> bool:
-    return settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 
 def tick() -> list[str]:

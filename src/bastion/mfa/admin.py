@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from bastion.authz import factors
 from bastion.events.services import Origin
 from bastion.mfa import recovery
 from bastion.mfa.forms import ResolveRecoveryForm
@@ -67,7 +68,7 @@ class RecoveryRequestAdmin(admin.ModelAdmin):
             return redirect("admin:index")
         form = ResolveRecoveryForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            act = recovery.reset_factors if "reset" in request.POST else recovery.decline
+            act = factors.reset_factors if "reset" in request.POST else factors.decline
             try:
                 act(
                     obj,

@@ -9,10 +9,8 @@ a hijacker fooled support, the real owner hears of it before anything can be pub
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,11 +20,8 @@ from bastion.accounts.services import notify_account
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa.models import (
-    RecoveryCode,
     RecoveryRequest,
     RecoveryStatus,
-    TOTPDevice,
-    WebAuthnCredential,
 )
 
 REQUESTS_PER_IP = ratelimit.RateLimiter("recovery-request.ip", ratelimit.Limit(5, ratelimit.DAY))
@@ -71,72 +66,6 @@ def file_request(*, identifier: str, details: str, origin: Origin) -> RecoveryRe
 def queue():
     """Open requests, oldest first: the one that has waited longest is handled first."""
     return RecoveryRequest.objects.filter(status=RecoveryStatus.OPEN).select_related("user")
-
-
-def _resolve(request: RecoveryRequest, admin: User, reason: str) -> None:
-    from bastion import authz  # the gate reads the freeze from this module
-
-    if not authz.may(authz.Actor.admin(admin), authz.Action.RESOLVE_RECOVERY).allowed:
-        raise RecoveryError("Only an administrator can resolve a recovery request.")
-    if not reason.strip():
-        raise RecoveryError("Record how you verified the person (or why you declined).")
-    if request.status != RecoveryStatus.OPEN:
-        raise RecoveryError(f"This request is already {request.get_status_display().lower()}.")
-
-
-def reset_factors(
-    request: RecoveryRequest, *, admin: User, reason: str, origin: Origin
-) -> RecoveryRequest:
-    """Remove every factor and recovery code of the account, and freeze its publishing."""
-    _resolve(request, admin, reason)
-    user = request.user
-    if user is None:
-        raise RecoveryError(
-            "This request names no account. Set its user after verifying who they are."
-        )
-    now = timezone.now()
-    frozen_until = now + timedelta(hours=settings.RECOVERY_COOLING_OFF_HOURS)
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        WebAuthnCredential.objects.filter(user=user).delete()
-        RecoveryCode.objects.filter(user=user).delete()
-        request.status = RecoveryStatus.RESET
-        request.resolved_by = admin
-        request.resolved_at = now
-        request.resolution_reason = reason.strip()
-        request.publishing_frozen_until = frozen_until
-        request.save()
-        events.record(
-            "account:recovery:factors_reset",
-            user=user,
-            origin=origin,
-            request=request.pk,
-            admin=admin.username,
-            reason=request.resolution_reason,
-            frozen_until=frozen_until.isoformat(),
-        )
-    notify_account(user, "account-recovery-reset", {"request": request})
-    return request
-
-
-def decline(
-    request: RecoveryRequest, *, admin: User, reason: str, origin: Origin
-) -> RecoveryRequest:
-    _resolve(request, admin, reason)
-    request.status = RecoveryStatus.DECLINED
-    request.resolved_by = admin
-    request.resolved_at = timezone.now()
-    request.resolution_reason = reason.strip()
-    request.save()
-    if request.user is not None:
-        events.record(
-            "account:recovery:declined",
-            user=request.user,
-            origin=origin,
-            request=request.pk,
-            admin=admin.username,
-        )
-    return request
 
 
 def publishing_frozen_until(user: User, now: datetime | None = None) -> datetime | None:

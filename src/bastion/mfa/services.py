@@ -1,4 +1,7 @@
-"""Second factors: what a user has, adding and removing them, and checking them at sign-in.
+"""Second factors: what a user has, adding them, and checking them at sign-in.
+
+Removing one is an action the gate answers, so it lives above the gate, in
+:mod:`bastion.authz.factors`, with an administrator's reset of a lost account's factors.
 
 Other apps (the authorization gate, the critical-project mandate, the CLI, the login view) call
 these and never read the mfa models themselves. Every change to a user's factors records a
@@ -13,7 +16,6 @@ from django.utils import timezone
 from bastion.accounts import ratelimit
 from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
-from bastion.authz.decisions import Decision, Refused
 from bastion.events import services as events
 from bastion.events.services import Origin
 from bastion.mfa import ceremonies, crypto, recovery_codes, totp
@@ -53,18 +55,6 @@ class FactorError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-class FactorRefused(Refused, FactorError):
-    """The gate refused a change to the factors (removing the last one: code ``last_factor``).
-
-    It is the gate's :class:`~bastion.authz.decisions.Refused`, with its decision and code,
-    and a :class:`FactorError` too, so every caller that reports a factor change's errors
-    (the pages, scripts) reports this one with them."""
-
-    def __init__(self, decision: Decision):
-        Refused.__init__(self, decision)
-        self.message = decision.reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,17 +117,10 @@ def _factor_added(user: User, method: str, origin: Origin, label: str = "") -> N
     events.record(
         "account:two_factor:method_added", user=user, origin=origin, method=method, label=label
     )
-    notify_account(user, "two-factor-added", {"method": _method_name(method), "label": label})
+    notify_account(user, "two-factor-added", {"method": method_name(method), "label": label})
 
 
-def _factor_removed(user: User, method: str, origin: Origin, label: str = "") -> None:
-    events.record(
-        "account:two_factor:method_removed", user=user, origin=origin, method=method, label=label
-    )
-    notify_account(user, "two-factor-removed", {"method": _method_name(method), "label": label})
-
-
-def _method_name(method: str) -> str:
+def method_name(method: str) -> str:
     return {
         TOTP: "an authenticator app",
         WEBAUTHN: "a security key",
@@ -159,7 +142,7 @@ def _replace_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def _lock_account(user: User) -> None:
+def lock_account(user: User) -> None:
     """Serialize changes to one account's factors: call first inside the change's transaction.
 
     Rules about a user's factors span rows of several tables ("not the last one while a project
@@ -182,7 +165,7 @@ def _first_factor_codes(user: User, origin: Origin) -> list[str] | None:
 def regenerate_recovery_codes(user: User, *, origin: Origin) -> list[str]:
     """A fresh set of ten codes; every earlier code stops working. Returns the only plain copy."""
     with transaction.atomic():
-        _lock_account(user)
+        lock_account(user)
         if not has_two_factor(user):
             raise FactorError("Add a two-factor method first: recovery codes stand in for one.")
         codes = _replace_recovery_codes(user)
@@ -209,7 +192,7 @@ def confirm_totp(user: User, *, secret: str, code: str, origin: Origin) -> list[
         raise FactorError(OUT_OF_SYNC_TOTP if near is not None else INVALID_TOTP)
     try:
         with transaction.atomic():
-            _lock_account(user)
+            lock_account(user)
             TOTPDevice.objects.create(
                 user=user, encrypted_secret=crypto.encrypt(secret), last_used_step=step
             )
@@ -247,7 +230,7 @@ def add_webauthn(
         raise FactorError(failed.message) from None
     try:
         with transaction.atomic():
-            _lock_account(user)
+            lock_account(user)
             WebAuthnCredential.objects.create(
                 user=user,
                 label=label,
@@ -264,54 +247,6 @@ def add_webauthn(
         raise FactorError("This security key is already registered.") from None
     _factor_added(user, PASSKEY if passkey else WEBAUTHN, origin, label)
     return codes
-
-
-# ---------------------------------------------------------------------------------------------
-# Removing factors
-
-
-def _check_may_remove_one(user: User) -> None:
-    """Removing a factor is an action the gate answers (its ``last_factor`` rule: the mandate
-    that covers uploads); raises :class:`FactorRefused` with code ``last_factor``."""
-    from bastion import authz  # the gate sits above this app
-
-    decision = authz.may(authz.Actor(user=user), authz.Action.REMOVE_FACTOR)
-    if not decision.allowed:
-        raise FactorRefused(decision)
-
-
-def _after_removal(user: User) -> None:
-    """Recovery codes stand in for a factor; with no factor left they have nothing to stand for."""
-    if not has_two_factor(user):
-        RecoveryCode.objects.filter(user=user).delete()
-
-
-def remove_totp(user: User, *, origin: Origin) -> None:
-    with transaction.atomic():
-        _lock_account(user)
-        device = TOTPDevice.objects.select_for_update().filter(user=user).first()
-        if device is None:
-            raise FactorError("This account has no authenticator app.")
-        _check_may_remove_one(user)
-        device.delete()
-        _after_removal(user)
-    _factor_removed(user, TOTP, origin)
-
-
-def remove_webauthn(user: User, *, credential_pk: int, origin: Origin) -> None:
-    with transaction.atomic():
-        _lock_account(user)
-        credential = (
-            WebAuthnCredential.objects.select_for_update()
-            .filter(user=user, pk=credential_pk)
-            .first()
-        )
-        if credential is None:
-            raise FactorError("There is no such key on this account.")
-        _check_may_remove_one(user)
-        credential.delete()
-        _after_removal(user)
-    _factor_removed(user, credential.method, origin, credential.label)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from bastion import authz
 from bastion.accounts.ratelimit import RateLimited
 from bastion.accounts.views import rate_limited_response
+from bastion.authz import factors
 from bastion.events.services import Origin
 from bastion.mfa import login, reauth, recovery, recovery_codes, services, totp
 from bastion.mfa.forms import (
@@ -341,7 +342,7 @@ def totp_provision(request: HttpRequest) -> HttpResponse:
 @require_POST
 def totp_remove(request: HttpRequest) -> HttpResponse:
     try:
-        services.remove_totp(request.user, origin=_origin(request))
+        factors.remove_totp(request.user, origin=_origin(request))
     except services.FactorError as error:
         messages.error(request, error.message)
     else:
@@ -393,7 +394,7 @@ def webauthn_add_verify(request: HttpRequest) -> HttpResponse:
 @require_POST
 def webauthn_remove(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.remove_webauthn(request.user, credential_pk=pk, origin=_origin(request))
+        factors.remove_webauthn(request.user, credential_pk=pk, origin=_origin(request))
     except services.FactorError as error:
         messages.error(request, error.message)
     else:

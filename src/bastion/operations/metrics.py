@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from bastion.jobs.backend import uses_database_backend
 from bastion.operations.startup import MULTIPROC_VARIABLE
 
 #: How often the read path's counts reach the shared counter.
@@ -123,8 +124,6 @@ class TaskQueueCollector:
     """Queued background tasks, counted at scrape time (django-tasks-db's table)."""
 
     def collect(self):
-        from bastion.jobs.worker import uses_database_backend
-
         if not uses_database_backend():
             return
         from django_tasks_db.models import DBTaskResult

@@ -3,7 +3,7 @@
 import pytest
 
 from bastion.accounts.models import Email
-from bastion.authz import Code, Refused
+from bastion.authz import Code, Refused, factors
 from bastion.mfa import services
 from bastion.mfa.models import RecoveryCode, WebAuthnCredential
 from bastion.packaging.models import Project, Role, RoleName
@@ -24,7 +24,7 @@ def test_the_last_factor_cannot_go_while_a_project_requires_2fa(
 ):
     enrol_totp(alice)
     with pytest.raises(Refused) as refused:
-        services.remove_totp(alice, origin=ORIGIN)
+        factors.remove_totp(alice, origin=ORIGIN)
     assert refused.value.code == Code.LAST_FACTOR
     assert "'Requests'" in refused.value.reason
     assert services.has_two_factor(alice)
@@ -35,11 +35,11 @@ def test_one_of_two_factors_can_go_on_a_required_project(
 ):
     enrol_totp(alice)
     enrol_key(alice, "yubikey")
-    services.remove_totp(alice, origin=ORIGIN)
+    factors.remove_totp(alice, origin=ORIGIN)
     assert services.two_factor_methods(alice) == {"webauthn"}
     key = WebAuthnCredential.objects.get(user=alice)
     with pytest.raises(Refused) as refused:
-        services.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
+        factors.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
     assert refused.value.code == Code.LAST_FACTOR
 
 
@@ -50,18 +50,18 @@ def test_under_the_switch_for_everyone_the_last_factor_cannot_go(alice, enrol_ke
     enrol_key(alice, "yubikey")
     key = WebAuthnCredential.objects.get(user=alice)
     with pytest.raises(Refused) as refused:
-        services.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
+        factors.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
     assert refused.value.code == Code.LAST_FACTOR
     assert services.has_two_factor(alice)
     monkeypatch.delenv("BASTION_REQUIRE_2FA_FOR_ALL")
-    services.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
+    factors.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
     assert not services.has_two_factor(alice)
 
 
 def test_without_required_projects_the_last_factor_and_its_codes_can_go(alice, enrol_key):
     enrol_key(alice, "yubikey")
     key = WebAuthnCredential.objects.get(user=alice)
-    services.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
+    factors.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
     assert not services.has_two_factor(alice)
     assert not RecoveryCode.objects.filter(user=alice).exists()
 
@@ -76,7 +76,7 @@ def test_every_change_is_recorded_and_mailed_to_every_verified_address(
     assert added == ["alice@example.com", "alice@work.example"]
     mailoutbox.clear()
     key = WebAuthnCredential.objects.get(user=alice)
-    services.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
+    factors.remove_webauthn(alice, credential_pk=key.pk, origin=ORIGIN)
     removed = sorted(m.to[0] for m in mailoutbox if "removed" in m.subject)
     assert removed == ["alice@example.com", "alice@work.example"]
     tags = list(alice.security_events.values_list("tag", "additional__label"))
@@ -89,4 +89,4 @@ def test_someone_elses_key_cannot_be_removed(alice, make_user, enrol_key, authen
     enrol_key(alice)
     key = WebAuthnCredential.objects.get(user=alice)
     with pytest.raises(services.FactorError, match="no such key"):
-        services.remove_webauthn(bob, credential_pk=key.pk, origin=ORIGIN)
+        factors.remove_webauthn(bob, credential_pk=key.pk, origin=ORIGIN)

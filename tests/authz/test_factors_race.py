@@ -13,6 +13,7 @@ import threading
 import pytest
 from django.db import connection
 
+from bastion.authz import factors
 from bastion.mfa import services
 from bastion.mfa.models import RecoveryCode, WebAuthnCredential
 from bastion.packaging.models import Project, Role, RoleName
@@ -39,7 +40,7 @@ def critical_maintainer(alice, enrol_totp, enrol_key):
 def hold_everyone_at_the_check(monkeypatch, parties: int) -> None:
     """Each removal passes its check, then waits there until all have passed theirs."""
     barrier = threading.Barrier(parties, timeout=RACE_WINDOW_SECONDS)
-    check = services._check_may_remove_one
+    check = factors._check_may_remove_one
 
     def check_then_wait(user):
         check(user)
@@ -47,7 +48,7 @@ def hold_everyone_at_the_check(monkeypatch, parties: int) -> None:
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
 
-    monkeypatch.setattr(services, "_check_may_remove_one", check_then_wait)
+    monkeypatch.setattr(factors, "_check_may_remove_one", check_then_wait)
 
 
 def remove_in_parallel(*removals) -> tuple[list[str], list[str]]:
@@ -84,8 +85,8 @@ def test_concurrent_removal_of_totp_and_key_keeps_one_factor_and_the_recovery_co
     hold_everyone_at_the_check(monkeypatch, parties=2)
 
     removed, refused = remove_in_parallel(
-        ("totp", lambda: services.remove_totp(user, origin=ORIGIN)),
-        ("key", lambda: services.remove_webauthn(user, credential_pk=key.pk, origin=ORIGIN)),
+        ("totp", lambda: factors.remove_totp(user, origin=ORIGIN)),
+        ("key", lambda: factors.remove_webauthn(user, credential_pk=key.pk, origin=ORIGIN)),
     )
 
     assert len(removed) == 1 and len(refused) == 1, (removed, refused)
