@@ -48,7 +48,7 @@ def test_a_project_created_elsewhere_is_in_the_list_at_once(holy_grail, follows_
 
 def test_a_deleted_project_is_gone_at_once(holy_grail, follows_serial):
     assert follows_serial.get("/simple/holy-grail/").status == 200
-    journal(holy_grail, "remove project")  # as packaging.management.delete_project does
+    journal(holy_grail, "remove project")  # as authz.management.delete_project does
     holy_grail.delete()
     assert follows_serial.get("/simple/holy-grail/").status == 404
 

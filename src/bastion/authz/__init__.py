@@ -358,7 +358,7 @@ def critical_deletion_approval(actor: Actor, action: Action, project: Project | 
     """Emptying a critical project (the atomicwrites lesson) waits for an administrator.
 
     An administrator's approval (:attr:`Action.APPROVE_CRITICAL_DELETION`) overrides exactly this
-    refusal, once: see :mod:`bastion.critical.deletions`.
+    refusal, once: see :mod:`bastion.authz.deletions`.
     """
     if action != Action.EMPTY_PROJECT or project is None or _is_new(project):
         return ALLOW

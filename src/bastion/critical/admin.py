@@ -1,6 +1,6 @@
 """Designations in the admin: designate or remove with a reason, approve deletions, bus factor.
 
-Every change goes through :mod:`bastion.critical.services` or :mod:`bastion.critical.deletions`,
+Every change goes through :mod:`bastion.authz.designations` or :mod:`bastion.authz.deletions`,
 so the admin pages keep the same rules and leave the same events as the command line.
 """
 

@@ -1,10 +1,11 @@
 """Recovering an account that lost every factor and every recovery code.
 
 The person files a request from the sign-in page. It waits in the admins' queue, oldest first,
-with its age shown. An admin who has verified the person (how is recorded) resets the factors.
-Then, for a cooling-off period (``BASTION_RECOVERY_COOLING_OFF_HOURS``, 72 by default), the
-account may not publish or change any project, and every verified address is told at once. If
-a hijacker fooled support, the real owner hears of it before anything can be published.
+with its age shown. An admin who has verified the person (how is recorded) resets the factors,
+an action the gate answers (:mod:`bastion.authz.factors`). Then, for a cooling-off period
+(``BASTION_RECOVERY_COOLING_OFF_HOURS``, 72 by default), the account may not publish or change
+any project, and every verified address is told at once. If a hijacker fooled support, the real
+owner hears of it before anything can be published.
 """
 
 from __future__ import annotations
