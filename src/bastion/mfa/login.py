@@ -73,7 +73,7 @@ def finish(
     label: str = "",
     remember: bool = False,
     next_url: str | None = None,
-) -> HttpResponse:
+) -> HttpResponseRedirect:
     """Log in after a verified factor; it also counts as a fresh re-authentication."""
     pending = request.session.pop(PENDING_KEY, None) or {}
     next_url = safe_next(request, next_url or pending.get("next"))

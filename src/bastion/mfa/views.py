@@ -75,8 +75,8 @@ def _payload(request: HttpRequest) -> tuple[dict | None, dict]:
         return None, {}
     if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
         return None, {}
-    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
-    return body["credential"], fields
+    fields = body.get("fields")
+    return body["credential"], fields if isinstance(fields, dict) else {}
 
 
 def _truthy(value) -> bool:

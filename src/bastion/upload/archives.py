@@ -314,7 +314,8 @@ def read_sdist(source: IO[bytes], size: int, top: str) -> Archive:
     names: set[str] = set()
     inflating = _InflateLimit(source, size)
     try:
-        with tarfile.open(fileobj=inflating, mode="r|") as archive:
+        # typeshed asks every fileobj for write, seek, tell and close; stream mode "r|" only reads.
+        with tarfile.open(fileobj=inflating, mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
                 if len(names) >= MAX_MEMBERS:
                     raise invalid(f"The archive has more than {MAX_MEMBERS} members.")
