@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -124,7 +125,7 @@ def _database() -> dict:
             # An unreachable server fails a request (and `bastion check`) in seconds, not after
             # the operating system's two-minute connect timeout.
             config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
-        return config
+        return dict(config)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "bastion.sqlite3",
@@ -182,7 +183,7 @@ METRICS = _metrics_access()
 REDIS_URL = os.environ.get("BASTION_REDIS_URL")
 if REDIS_URL:
     _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    CACHES = {"default": _redis, "ratelimit": _redis}
+    CACHES: dict[str, dict[str, Any]] = {"default": _redis, "ratelimit": _redis}
 else:
     # The general cache stays in-process for speed; rate limits must be shared by every worker
     # (bastion.accounts.cache explains the choice). `bastion migrate` creates the table.
@@ -439,8 +440,8 @@ DOWNLOADS_ROLLUP_SECONDS = float(os.environ.get("BASTION_DOWNLOADS_ROLLUP_SECOND
 
 # The upstream index (bastion.upstream): every name not hosted here falls through to it, served
 # from Bastion's own URLs and cache. Unset means no upstream.
-UPSTREAM_URL = (os.environ.get("BASTION_UPSTREAM_URL") or "").strip().rstrip("/")
-UPSTREAM_URL = f"{UPSTREAM_URL}/" if UPSTREAM_URL else None
+_upstream = (os.environ.get("BASTION_UPSTREAM_URL") or "").strip().rstrip("/")
+UPSTREAM_URL = f"{_upstream}/" if _upstream else None
 # How long a fetched project page is served before it is revalidated with the upstream (ETag).
 UPSTREAM_PAGE_TTL = float(os.environ.get("BASTION_UPSTREAM_PAGE_TTL", "600"))
 # Bounded waits, so a dead upstream gives a clear 502 (or the cached page), never a hang.

@@ -75,13 +75,12 @@ def accept(request: HttpRequest, *, secret: str, username: str, password: str) -
     origin = Origin.from_request(request)
     with transaction.atomic():
         invitation = pending(secret)
-        claimed = invitation is not None and (
+        if invitation is None or (
             Invitation.objects.filter(pk=invitation.pk, accepted__isnull=True).update(
                 accepted=timezone.now()
             )
-            == 1
-        )
-        if not claimed:
+            != 1
+        ):
             raise AccountError(NOT_USABLE)
         user = create_user(
             username=username,

@@ -100,7 +100,7 @@ def register(request: HttpRequest, *, username: str, email: str, password: str) 
     user = create_user(username=username, email=email, password=password, origin=origin)
     ratelimit.REGISTRATION_PER_IP.hit(ip_key)
     complete_login(request, user, method="registration")
-    send_verification(user.primary_email(), origin=origin)
+    send_verification(user.emails.get(primary=True), origin=origin)
     return user
 
 

@@ -21,6 +21,7 @@ from bastion.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
+from bastion.accounts.http import SignedInRequest
 from bastion.accounts.invitations import NOT_USABLE
 from bastion.accounts.ratelimit import RateLimited
 from bastion.critical import enforcement
@@ -145,7 +146,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+def verify_email(request: SignedInRequest, token: str) -> HttpResponse:
     try:
         email = services.verify_email(
             user=request.user, token=token, origin=Origin.from_request(request)
@@ -203,7 +204,7 @@ def _critical_deadlines(user) -> list[dict]:
     ]
 
 
-def _account_page(request: HttpRequest, *, status: int = 200, **forms) -> HttpResponse:
+def _account_page(request: SignedInRequest, *, status: int = 200, **forms) -> HttpResponse:
     """The account page; without a second factor it leads with the call to add one."""
     context = {
         "has_two_factor": has_two_factor(request.user),
@@ -216,13 +217,13 @@ def _account_page(request: HttpRequest, *, status: int = 200, **forms) -> HttpRe
 
 
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInRequest) -> HttpResponse:
     return _account_page(request)
 
 
 @login_required
 @require_POST
-def change_password(request: HttpRequest) -> HttpResponse:
+def change_password(request: SignedInRequest) -> HttpResponse:
     form = ChangePasswordForm(request.user, request.POST)
     if not form.is_valid():
         return _account_page(request, password_form=form, status=400)
@@ -233,7 +234,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_email(request: HttpRequest) -> HttpResponse:
+def add_email(request: SignedInRequest) -> HttpResponse:
     form = AddEmailForm(request.POST)
     if form.is_valid():
         try:

@@ -120,6 +120,16 @@ class Actor:
     kind: ActorKind = ActorKind.PERSON
     publisher: Publisher | None = None
 
+    @property
+    def account(self) -> User:
+        """The user acting, for the rules and services that act for a person or an administrator.
+
+        The operator has none: only :func:`operator_powers` answers the operator, and the
+        services it lets through say who acted without an account."""
+        if self.user is None:
+            raise TypeError("The operator acts without an account.")
+        return self.user
+
     @classmethod
     def admin(cls, user: User) -> Actor:
         return cls(user=user, kind=ActorKind.ADMIN)
@@ -163,18 +173,18 @@ def _trusted_publisher_upload(actor: Actor, action: Action, project: Project | N
 
 
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
-    if not actor.user.is_active:
-        return refuse(Code.ACCOUNT_DISABLED, f"The account '{actor.user.username}' is disabled.")
+    if not actor.account.is_active:
+        return refuse(Code.ACCOUNT_DISABLED, f"The account '{actor.account.username}' is disabled.")
     return ALLOW
 
 
 def email_verified(actor: Actor, action: Action, project: Project | None) -> Decision:
     if action in ACCOUNT_ACTIONS or _trusted_publisher_upload(actor, action, project):
         return ALLOW
-    if not actor.user.has_verified_primary_email():
+    if not actor.account.has_verified_primary_email():
         return refuse(
             Code.EMAIL_UNVERIFIED,
-            f"User '{actor.user.username}' does not have a verified primary email address. "
+            f"User '{actor.account.username}' does not have a verified primary email address. "
             f"Please add a verified primary email before you {action} {_label(project)}.",
             fix_url="/manage/account/",
         )
@@ -196,7 +206,7 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
             f"{_label(project)}. Use an upload token, made at {settings.BASE_URL}{TOKENS_PATH}",
             fix_url=TOKENS_PATH,
         )
-    if token.project_id is None:
+    if token.project is None:
         return ALLOW
     if project is None and action == Action.UPLOAD:
         return ALLOW  # an upload whose body, naming the project, is not read yet: asked again then
@@ -220,11 +230,14 @@ def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
     needed = REQUIRED_ROLES.get(action)
     if project is None or _is_new(project) or needed is None:
         return ALLOW
-    role = Role.objects.filter(user=actor.user, project=project).values_list("role_name", flat=True)
+    role = Role.objects.filter(user=actor.account, project=project).values_list(
+        "role_name", flat=True
+    )
     if not set(role) & needed:
         return refuse(
             Code.ROLE_REQUIRED,
-            f"The user '{actor.user.username}' isn't allowed to {action} project '{project.name}'.",
+            f"The user '{actor.account.username}' isn't allowed to {action} "
+            f"project '{project.name}'.",
         )
     return ALLOW
 
@@ -254,12 +267,12 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
         or _trusted_publisher_upload(actor, action, project)
     ):
         return ALLOW
-    verdict = mandate.for_everyone(actor.user, Policy.from_environment())
+    verdict = mandate.for_everyone(actor.account, Policy.from_environment())
     if verdict.allowed and action == Action.CREATE_TOKEN:
-        verdict = mandate.for_tokens(actor.user)
+        verdict = mandate.for_tokens(actor.account)
     elif verdict.allowed and project is not None:
         verdict = mandate.for_project(
-            actor.user,
+            actor.account,
             project,
             creating=_is_new(project),
             accepting=action == Action.ACCEPT_ROLE,
@@ -292,12 +305,12 @@ def project_requires_two_factor(actor: Actor, action: Action, project: Project |
         return ALLOW
     if project is None or _is_new(project) or not project.requires_two_factor:
         return ALLOW
-    if action not in TWO_FACTOR_PROJECT_ACTIONS or has_two_factor(actor.user):
+    if action not in TWO_FACTOR_PROJECT_ACTIONS or has_two_factor(actor.account):
         return ALLOW
     return refuse(
         Code.PROJECT_REQUIRES_TWO_FACTOR,
         f"Project '{project.name}' requires every maintainer to use two-factor authentication, "
-        f"and the user '{actor.user.username}' has none, so cannot {action} it. "
+        f"and the user '{actor.account.username}' has none, so cannot {action} it. "
         f"Enable two-factor authentication at {mandate.two_factor_url()}",
         fix_url=mandate.two_factor_url(),
     )
@@ -307,12 +320,12 @@ def recovery_freeze(actor: Actor, action: Action, project: Project | None) -> De
     """After an admin reset lost factors, the account may not change anything for a while."""
     if action in ACCOUNT_ACTIONS or action in READ_ACTIONS:
         return ALLOW
-    until = publishing_frozen_until(actor.user)
+    until = publishing_frozen_until(actor.account)
     if until is None:
         return ALLOW
     return refuse(
         Code.RECOVERY_FREEZE,
-        f"The account '{actor.user.username}' had its two-factor methods reset by an "
+        f"The account '{actor.account.username}' had its two-factor methods reset by an "
         f"administrator, so it cannot {action} {_label(project)} until "
         f"{until:%Y-%m-%d %H:%M} UTC. If you did not ask for that reset, contact the "
         "administrators now.",
@@ -335,9 +348,9 @@ def last_factor(actor: Actor, action: Action, project: Project | None) -> Decisi
     """The last second factor stays while any mandate covers the user: the index-wide switch,
     a critical project they maintain (already during its grace period: the factor would be
     needed soon) or a project whose owners require 2FA. The same mandate as for uploads."""
-    if action != Action.REMOVE_FACTOR or factor_count(actor.user) > 1:
+    if action != Action.REMOVE_FACTOR or factor_count(actor.account) > 1:
         return ALLOW
-    names = projects_requiring_two_factor(actor.user)
+    names = projects_requiring_two_factor(actor.account)
     if names:
         listed = ", ".join(f"'{name}'" for name in sorted(names))
         why = (
@@ -422,7 +435,7 @@ def operator_second_factor(actor: Actor, action: Action, project: Project | None
     must be a security key or a passkey, which a phishing page cannot relay."""
     if action != Action.USE_ADMIN:
         return ALLOW
-    user = actor.user
+    user = actor.account
     if not is_admin(user):
         return refuse(
             Code.ADMIN_REQUIRED,

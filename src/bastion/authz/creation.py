@@ -34,9 +34,9 @@ def _stdlib_names() -> frozenset[str]:
     return frozenset(normalize(module) for module in sys.stdlib_module_names)
 
 
-def _ultranormalized(field: str) -> Replace:
+def _ultranormalized(field: str) -> F | Replace:
     """``ultranormalize`` in SQL, over a column that already holds normalized names."""
-    key = F(field)
+    key: F | Replace = F(field)
     for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
         key = Replace(key, Value(separator_or_letter), Value(replacement))
     return key
@@ -136,11 +136,11 @@ def create_project(
     project = Project(name=name, normalized_name=normalize(name))
     authz.require(actor, authz.Action.CREATE_PROJECT, project)
     if ratelimited:
-        check_project_creation_limits(actor.user, origin)
-        _count_project_creation(actor.user, origin)
+        check_project_creation_limits(actor.account, origin)
+        _count_project_creation(actor.account, origin)
     project.save()
-    Role.objects.create(user=actor.user, project=project, role_name=RoleName.OWNER)
-    journal(project, "create", user=actor.user)
-    journal(project, f"add {RoleName.OWNER} {actor.user.username}", user=actor.user)
-    events.record("project:create", user=actor.user, project=project, origin=origin)
+    Role.objects.create(user=actor.account, project=project, role_name=RoleName.OWNER)
+    journal(project, "create", user=actor.account)
+    journal(project, f"add {RoleName.OWNER} {actor.account.username}", user=actor.account)
+    events.record("project:create", user=actor.account, project=project, origin=origin)
     return project

@@ -78,7 +78,7 @@ def require_approval(
             project=project,
             version=version,
             reason=reason,
-            notified=notifications.deletion_requested(project, actor.user, version, reason),
+            notified=notifications.deletion_requested(project, actor.account, version, reason),
         )
     what = "the whole project" if release is None else "the last of its files"
     raise authz.Refused(

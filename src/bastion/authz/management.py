@@ -78,7 +78,7 @@ def invite(
             role=role_name,
         )
         context = {
-            "inviter": actor.user.username,
+            "inviter": actor.account.username,
             "role": role_name,
             "project": project.name,
             "expires": invitation.expires,
@@ -94,15 +94,15 @@ def accept_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin:
     authz.require(actor, authz.Action.ACCEPT_ROLE, project)
     with transaction.atomic():
         role, _ = Role.objects.get_or_create(
-            user=actor.user, project=project, defaults={"role_name": invitation.role_name}
+            user=actor.account, project=project, defaults={"role_name": invitation.role_name}
         )
         invitation.delete()
         notified = notifications.collaborator_added(
-            project, actor.user, actor.user, role.role_name, invited_by=invitation.invited_by
+            project, actor.account, actor.account, role.role_name, invited_by=invitation.invited_by
         )
         _record_role_change(
             actor, role, origin, tag="role:add",
-            entry=f"add {role.role_name} {actor.user.username}", role=role.role_name,
+            entry=f"add {role.role_name} {actor.account.username}", role=role.role_name,
             notified=notified,
         )  # fmt: skip
     return role
@@ -123,7 +123,7 @@ def decline_invitation(*, actor: authz.Actor, invitation: RoleInvitation, origin
 
 
 def _check_invitee(actor: authz.Actor, invitation: RoleInvitation) -> None:
-    if invitation.invitee_id != actor.user.pk:
+    if invitation.invitee_id != actor.account.pk:
         raise PackagingError("This invitation is not addressed to you.", 404)
     if invitation.is_expired():
         raise PackagingError(
@@ -333,7 +333,7 @@ def delete_project(
     critical_deletions.require_approval(
         actor=actor, project=project, release=None, files=files, reason=reason
     )
-    return remove_project(project, user=actor.user, reason=reason, origin=origin, files=files)
+    return remove_project(project, user=actor.account, reason=reason, origin=origin, files=files)
 
 
 def remove_project(
@@ -419,7 +419,7 @@ def _delete(
         project,
         release,
         files,
-        user=actor.user,
+        user=actor.account,
         reason=reason,
         origin=origin,
         whole_release=whole_release,

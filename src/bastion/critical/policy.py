@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TypeVar
+
+_Number = TypeVar("_Number", int, float)
 
 
-def _number(name: str, default: str, kind: type, minimum: float) -> float | int:
+def _number(name: str, default: str, kind: type[_Number], minimum: _Number) -> _Number:
     raw = os.environ.get(name, default)
     try:
         value = kind(raw)

@@ -228,7 +228,8 @@ def _claim(model, rows: list) -> list:
 
 def _primary_emails(user_ids) -> dict[int, str]:
     """Primary addresses by user id, asked in slices (SQLite caps the parameters of a query)."""
-    ids, emails = list(user_ids), {}
+    ids = list(user_ids)
+    emails: dict[int, str] = {}
     for start in range(0, len(ids), 5_000):
         batch = Email.objects.filter(user_id__in=ids[start : start + 5_000], primary=True)
         emails.update(batch.values_list("user_id", "email"))

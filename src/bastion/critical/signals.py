@@ -28,7 +28,7 @@ def note_old_name(sender, instance: Project, **kwargs) -> None:
     """pre_save: remember the name the row had, so post_save can tell a rename."""
     if instance.pk is None:
         return
-    instance._critical_old_name = (
+    instance._critical_old_name = (  # type: ignore[attr-defined]  # read back in post_save
         Project.objects.filter(pk=instance.pk).values_list("normalized_name", flat=True).first()
     )
 

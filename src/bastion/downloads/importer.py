@@ -412,9 +412,9 @@ def _summarise(
     ).fetchall()
     report.days = [day for day, _ in per_day]
     report.rows_imported = int(sum(count for _, count in per_day))
-    (report.projects,) = con.execute(
+    [(report.projects,)] = con.execute(  # a count is one row
         f"SELECT count(DISTINCT project) FROM {written} WHERE day IS NOT NULL"  # noqa: S608
-    ).fetchone()
+    ).fetchall()
     # The rejected rows: the reason is in installer_class and the row as read in project.
     for reason, count, examples in con.execute(
         f"SELECT installer_class, sum(downloads), min(project, {EXAMPLES_PER_REASON}) "  # noqa: S608

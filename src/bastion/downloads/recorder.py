@@ -80,7 +80,7 @@ def _row_without_timestamp(filename: str, user_agent: str, source: str = "") -> 
     if file is None:
         return None
     installer = parse_user_agent(user_agent)
-    details = None
+    details: dict[str, object] | None = None
     if installer is not None:
         details = {
             "installer": {"name": installer.name, "version": installer.version},
@@ -96,7 +96,7 @@ class Recorder:
     """A per-process buffer of downloads and the thread that flushes it."""
 
     def __init__(self) -> None:
-        self._pending: deque[tuple[float, str, str | None]] = deque()
+        self._pending: deque[tuple[float, str, str | None, str]] = deque()
         self._pid: int | None = None
         self._start_lock = threading.Lock()
         self._flush_lock = threading.Lock()

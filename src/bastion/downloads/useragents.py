@@ -123,11 +123,12 @@ def _parse_json_agent(match: re.Match[str]) -> Installer | None:
         return None
     if not isinstance(data, dict):
         return None
-    installer = data.get("installer") if isinstance(data.get("installer"), dict) else {}
-    name = installer.get("name") if isinstance(installer.get("name"), str) else match["name"]
+    installer = data.get("installer")
+    installer = installer if isinstance(installer, dict) else {}
+    name = installer.get("name")
     version = installer.get("version")
     return Installer(
-        name=name,
+        name=name if isinstance(name, str) else match["name"],
         version=version if isinstance(version, str) else match["version"],
         ci=True if data.get("ci") is True else None,
     )

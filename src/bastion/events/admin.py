@@ -47,8 +47,7 @@ class SecurityEventInline(ReadOnlyEventsMixin, admin.TabularInline):
     """The latest events of a user or project, on its admin page."""
 
     model = SecurityEvent
-    fields = ["time", "tag", "project", "ip_address", "user_agent", "additional"]
-    readonly_fields = fields
+    fields = readonly_fields = ("time", "tag", "project", "ip_address", "user_agent", "additional")
     extra = 0
     max_num = 0
     ordering = ["-time"]

@@ -26,7 +26,7 @@ class PromoCodeAdmin(admin.ModelAdmin):
     list_display = ["__str__", "vendor", "country", "batch", "claimed_by", "claimed_at"]
     list_filter = ["vendor", "country", "batch", ("claimed_by", admin.EmptyFieldListFilter)]
     search_fields = ["batch", "claimed_by__username"]
-    fields = [
+    fields = readonly_fields = (
         "vendor",
         "country",
         "batch",
@@ -35,8 +35,7 @@ class PromoCodeAdmin(admin.ModelAdmin):
         "claimed_at",
         "slot",
         "reminder_sent_at",
-    ]  # fmt: skip  -- never encrypted_code or digest
-    readonly_fields = fields
+    )  # fmt: skip  -- never encrypted_code or digest
     change_list_template = "keys/admin/promocode_change_list.html"
 
     def has_add_permission(self, request) -> bool:

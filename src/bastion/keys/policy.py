@@ -71,6 +71,8 @@ def _critical_without_security_key(facts: Facts, phase: Phase) -> str:
 
 
 def _account_created_before(facts: Facts, phase: Phase) -> str:
+    if phase.before is None:
+        raise TypeError("The rule 'account-created-before' goes with a date (see Phase).")
     if facts.joined >= phase.before:
         return (
             "Your account was created too recently: the offer is for accounts created before "
@@ -196,7 +198,7 @@ class Policy:
                 False, f"The security key offer starts on {self.phases[0].start.isoformat()}."
             )
         if self.has_ended(on):
-            return Decision(False, f"The security key offer closed on {self.end_date.isoformat()}.")
+            return Decision(False, f"The security key offer closed on {self.end_date}.")
         return Decision(True)
 
     def decide(self, facts: Facts, on: date) -> Decision:

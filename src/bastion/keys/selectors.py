@@ -7,7 +7,9 @@ claim. The report never contains a code.
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from datetime import datetime
+
+from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncDate
 
 from bastion.keys.countries import country_name
@@ -52,12 +54,12 @@ def claims_per_day() -> list[dict]:
 
 def key_registration() -> dict:
     """How many claimers registered a security key after claiming, and their share."""
-    first_claim: dict[int, object] = {}
-    for user_id, claimed_at in PromoCode.objects.filter(claimed_by__isnull=False).values_list(
-        "claimed_by", "claimed_at"
-    ):
-        if user_id not in first_claim or claimed_at < first_claim[user_id]:
-            first_claim[user_id] = claimed_at
+    first_claim: dict[int, datetime] = dict(
+        PromoCode.objects.filter(claimed_by__isnull=False)
+        .values_list("claimed_by")
+        .annotate(first=Min("claimed_at"))
+        .order_by()
+    )
     registered = {
         user_id
         for user_id, created in WebAuthnCredential.objects.filter(

@@ -457,7 +457,8 @@ def send_reminders(*, policy: Policy | None = None, now: datetime | None = None)
         ):
             continue  # another run has it
         context = {"vendor": code.vendor, "claimed_at": code.claimed_at}
-        if _mail_claimer(code.claimed_by, "security-key-reminder", context):
+        # claimed_code_is_complete: the database keeps a claimed code's claimer.
+        if _mail_claimer(code.claimed_by, "security-key-reminder", context):  # type: ignore[arg-type]
             sent += 1
         else:
             PromoCode.objects.filter(pk=code.pk).update(reminder_sent_at=None)

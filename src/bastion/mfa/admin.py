@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from bastion.accounts.http import SignedInRequest
 from bastion.authz import factors
 from bastion.events.services import Origin
 from bastion.mfa import recovery
@@ -61,7 +62,7 @@ class RecoveryRequestAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def resolve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def resolve_view(self, request: SignedInRequest, pk: int) -> HttpResponse:
         """Reset the factors (after verifying the person) or decline; both need a reason."""
         obj = get_object_or_404(RecoveryRequest, pk=pk)
         if not self.has_change_permission(request, obj):

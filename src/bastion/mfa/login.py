@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from bastion.accounts.models import User
@@ -55,9 +56,13 @@ def second_factor_step(request: HttpRequest, user: User, next_url: str) -> HttpR
 def pending_user(request: HttpRequest) -> User | None:
     """The user whose password was right in the last five minutes and who still owes a factor."""
     pending = request.session.get(PENDING_KEY)
-    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+    if (
+        not isinstance(pending, dict)
+        or "user" not in pending
+        or time.time() - pending.get("at", 0) > PENDING_SECONDS
+    ):
         return None
-    return User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    return User.objects.filter(pk=pending["user"], is_active=True).first()
 
 
 def finish(
@@ -68,7 +73,7 @@ def finish(
     label: str = "",
     remember: bool = False,
     next_url: str | None = None,
-) -> HttpResponse:
+) -> HttpResponseRedirect:
     """Log in after a verified factor; it also counts as a fresh re-authentication."""
     pending = request.session.pop(PENDING_KEY, None) or {}
     next_url = safe_next(request, next_url or pending.get("next"))
@@ -104,6 +109,6 @@ def _remembered(request: HttpRequest, user: User) -> bool:
         payload = signing.loads(raw, salt=_REMEMBER_SALT, max_age=REMEMBER_DAYS * 86400)
     except signing.BadSignature:
         return False
-    return payload.get("u") == user.pk and signing.constant_time_compare(
+    return payload.get("u") == user.pk and constant_time_compare(
         payload.get("h", ""), user.get_session_auth_hash()
     )

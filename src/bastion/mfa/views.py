@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from bastion import authz
+from bastion.accounts.http import SignedInRequest
 from bastion.accounts.ratelimit import RateLimited
 from bastion.accounts.views import rate_limited_response
 from bastion.authz import factors
@@ -75,8 +76,8 @@ def _payload(request: HttpRequest) -> tuple[dict | None, dict]:
         return None, {}
     if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
         return None, {}
-    fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
-    return body["credential"], fields
+    fields = body.get("fields")
+    return body["credential"], fields if isinstance(fields, dict) else {}
 
 
 def _truthy(value) -> bool:
@@ -214,7 +215,7 @@ def passkey_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def reauthenticate(request: HttpRequest) -> HttpResponse:
+def reauthenticate(request: SignedInRequest) -> HttpResponse:
     user = request.user
     next_url = login.safe_next(
         request, request.POST.get("next") or request.GET.get("next"), reverse("mfa:manage")
@@ -248,7 +249,7 @@ def _origin(request: HttpRequest) -> Origin:
     return Origin.from_request(request)
 
 
-def _reauth_password(request: HttpRequest, password: str) -> None:
+def _reauth_password(request: SignedInRequest, password: str) -> None:
     """Check the password of the signed-in user, within the same limits as a second factor."""
     services.check_limits(request.user, _origin(request))
     if authenticate(request, username=request.user.username, password=password) is None:
@@ -262,7 +263,7 @@ def _reauth_password(request: HttpRequest, password: str) -> None:
 
 @login_required
 @require_POST
-def reauth_webauthn_options(request: HttpRequest) -> HttpResponse:
+def reauth_webauthn_options(request: SignedInRequest) -> HttpResponse:
     options, challenge = services.webauthn_authentication_options(request.user)
     _keep_challenge(request, "reauth", challenge)
     return _options(options)
@@ -270,7 +271,7 @@ def reauth_webauthn_options(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
+def reauth_webauthn_verify(request: SignedInRequest) -> HttpResponse:
     challenge = _take_challenge(request, "reauth")
     credential, fields = _payload(request)
     if challenge is None or credential is None:
@@ -296,7 +297,7 @@ def reauth_webauthn_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def manage(request: HttpRequest) -> HttpResponse:
+def manage(request: SignedInRequest) -> HttpResponse:
     user = request.user
     context = {
         "totp_device": TOTPDevice.objects.filter(user=user).first(),
@@ -310,7 +311,7 @@ def manage(request: HttpRequest) -> HttpResponse:
 
 @reauth.require_recent_auth
 @require_http_methods(["GET", "POST"])
-def totp_provision(request: HttpRequest) -> HttpResponse:
+def totp_provision(request: SignedInRequest) -> HttpResponse:
     """Show a new secret (QR code and text) and store it once a code from it checks out."""
     secret = request.session.get(_PENDING_TOTP)
     if request.method == "GET" or not secret:
@@ -340,7 +341,7 @@ def totp_provision(request: HttpRequest) -> HttpResponse:
 
 @reauth.require_recent_auth
 @require_POST
-def totp_remove(request: HttpRequest) -> HttpResponse:
+def totp_remove(request: SignedInRequest) -> HttpResponse:
     try:
         factors.remove_totp(request.user, origin=_origin(request))
     except services.FactorError as error:
@@ -359,7 +360,7 @@ def webauthn_add(request: HttpRequest) -> HttpResponse:
 
 @reauth.require_recent_auth
 @require_POST
-def webauthn_add_options(request: HttpRequest) -> HttpResponse:
+def webauthn_add_options(request: SignedInRequest) -> HttpResponse:
     passkey = request.POST.get("kind") == "passkey"
     options, challenge = services.webauthn_registration_options(request.user, passkey=passkey)
     _keep_challenge(request, "register-passkey" if passkey else "register", challenge)
@@ -368,7 +369,7 @@ def webauthn_add_options(request: HttpRequest) -> HttpResponse:
 
 @reauth.require_recent_auth
 @require_POST
-def webauthn_add_verify(request: HttpRequest) -> HttpResponse:
+def webauthn_add_verify(request: SignedInRequest) -> HttpResponse:
     credential, fields = _payload(request)
     passkey = fields.get("kind") == "passkey"
     challenge = _take_challenge(request, "register-passkey" if passkey else "register")
@@ -392,7 +393,7 @@ def webauthn_add_verify(request: HttpRequest) -> HttpResponse:
 
 @reauth.require_recent_auth
 @require_POST
-def webauthn_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def webauthn_remove(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         factors.remove_webauthn(request.user, credential_pk=pk, origin=_origin(request))
     except services.FactorError as error:
@@ -416,7 +417,7 @@ def show_recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 @reauth.require_recent_auth
-def _regenerate_codes(request: HttpRequest) -> HttpResponse:
+def _regenerate_codes(request: SignedInRequest) -> HttpResponse:
     try:
         codes = services.regenerate_recovery_codes(request.user, origin=_origin(request))
     except services.FactorError as error:

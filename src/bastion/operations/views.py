@@ -16,7 +16,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     allowed = settings.METRICS
     if allowed == "off":
         return HttpResponse("Not Found", status=404, content_type="text/plain")
-    if allowed != "on" and not _allowed(client_address(request), allowed):
+    if isinstance(allowed, tuple) and not _allowed(client_address(request), allowed):
         return HttpResponse(
             "Forbidden: metrics are open only to the addresses in BASTION_METRICS",
             status=403,

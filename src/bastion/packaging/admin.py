@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from bastion import authz
+from bastion.accounts.models import User
 from bastion.authz import management
 from bastion.events import services as events
 from bastion.events.admin import SecurityEventInline
@@ -114,7 +115,7 @@ class RoleFormSet(BaseInlineFormSet):
     (its code on the error); :meth:`ProjectAdmin.save_formset` then makes the changes through
     the owners' services, which ask the gate again, journal, record and notify."""
 
-    admin_user = None  # set per request by RoleInline.get_formset
+    admin_user: User  # set per request by RoleInline.get_formset
 
     def clean(self) -> None:
         super().clean()
@@ -171,16 +172,14 @@ class RoleInline(admin.TabularInline):
 class InvitationInline(admin.TabularInline):
     model = RoleInvitation
     fk_name = "project"
-    fields = ["invitee", "role_name", "invited_by", "created", "expires"]
-    readonly_fields = fields
+    fields = readonly_fields = ("invitee", "role_name", "invited_by", "created", "expires")
     extra = 0
     max_num = 0
 
 
 class ReleaseInline(admin.TabularInline):
     model = Release
-    fields = ["version", "created", "yanked", "yanked_reason"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "created", "yanked", "yanked_reason")
     extra = 0
     max_num = 0
     can_delete = False  # a release is deleted from its own page, which removes its files too

@@ -36,7 +36,7 @@ _RENDERERS = {
 def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     message = Message()
     message["Content-Type"] = value or DEFAULT_CONTENT_TYPE
-    params = dict(message.get_params()[1:])
+    params = dict(message.get_params(failobj=[])[1:])
     return message.get_content_type(), params
 
 
@@ -65,8 +65,8 @@ def render(description: str, content_type: str = "") -> SafeString:
     if not description:
         return mark_safe("")
     html = _render_as_declared(description, content_type)
-    if html is None:
-        html = readme_renderer.txt.render(description)
+    if html is None:  # plain text always renders: its sanitizer refuses only a bad configuration
+        html = readme_renderer.txt.render(description) or ""
     html = _EMPTY_PERMALINK.sub(_NAMED_PERMALINK, html)  # adds constant markup only
     return mark_safe(html)  # noqa: S308 - readme_renderer sanitizes its output with nh3
 

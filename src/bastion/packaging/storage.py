@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -306,7 +306,7 @@ def read(key: str) -> bytes:
     return backend().read(checked(key))
 
 
-def stage(source: BinaryIO) -> Path:
+def stage(source: IO[bytes]) -> Path:
     """Write the bytes of ``source`` to a new private file in the staging directory, fsynced."""
     directory = Path(settings.UPLOAD_STAGING_DIR)
     directory.mkdir(parents=True, exist_ok=True)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bastion.packaging.storage import StoredObject, content_type_for
+
+if TYPE_CHECKING:  # the stubs are a test dependency
+    from types_boto3_s3.type_defs import ObjectTypeDef
 
 #: How long a presigned download URL stays valid; clients follow it at once.
 PRESIGNED_SECONDS = 900
@@ -59,7 +62,10 @@ class S3Backend:
         return f"{self.prefix}withheld/{group}/{key}"
 
     def _put_args(self, key: str, token: str | None = None) -> dict:
-        args = {"ContentType": content_type_for(key), "CacheControl": _IMMUTABLE}
+        args: dict[str, str | dict[str, str]] = {
+            "ContentType": content_type_for(key),
+            "CacheControl": _IMMUTABLE,
+        }
         if token:
             args["Metadata"] = {_TOKEN: token}
         return args
@@ -157,7 +163,7 @@ class S3Backend:
                 Delete={"Objects": [{"Key": name} for name in batch], "Quiet": True},
             )
 
-    def _list(self, prefix: str) -> Iterator[dict]:
+    def _list(self, prefix: str) -> Iterator[ObjectTypeDef]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix
         )

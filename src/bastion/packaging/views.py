@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from bastion import authz
+from bastion.accounts.http import SignedInRequest
 from bastion.authz import Action, management
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
 from bastion.packaging import presentation, selectors
@@ -84,7 +85,7 @@ def my_projects(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def answer_invitation(request: HttpRequest, invitation_id: int, answer: str) -> HttpResponse:
+def answer_invitation(request: SignedInRequest, invitation_id: int, answer: str) -> HttpResponse:
     """Accept or decline an invitation addressed to the signed-in user."""
     invitation = get_object_or_404(
         RoleInvitation.objects.select_related("project"), pk=invitation_id, invitee=request.user
@@ -206,7 +207,7 @@ def _done(request, message: str, *redirect_to) -> Callable[[], HttpResponse]:
 @project_action(Action.DELETE)
 @require_POST
 @require_recent_auth
-def delete_release(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+def delete_release(request: SignedInRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
     form = DeleteReleaseForm(request.POST)
     delete = partial(
@@ -230,7 +231,7 @@ def delete_release(request: HttpRequest, project: Project, version: str) -> Http
 @project_action(Action.DELETE)
 @require_POST
 @require_recent_auth
-def delete_file(request: HttpRequest, project: Project, version: str) -> HttpResponse:
+def delete_file(request: SignedInRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
     form = DeleteFileForm(request.POST)
     delete = partial(
@@ -263,7 +264,7 @@ def _roles_page(request, project, form=None, status=200) -> HttpResponse:
 
 @project_action(Action.MANAGE_ROLES)
 @require_recent_auth_to_change
-def manage_roles(request: HttpRequest, project: Project) -> HttpResponse:
+def manage_roles(request: SignedInRequest, project: Project) -> HttpResponse:
     """List the roles and pending invitations; POST invites someone."""
     if request.method != "POST":
         return _roles_page(request, project)
@@ -308,7 +309,7 @@ def _on_role(request, project: Project, role_id: int, change, success: str) -> H
 @project_action(Action.MANAGE_ROLES)
 @require_POST
 @require_recent_auth
-def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
+def remove_role(request: SignedInRequest, project: Project, role_id: int) -> HttpResponse:
     def remove(role: Role) -> None:
         management.remove_role(actor=actor(request), role=role, origin=origin(request))
 
@@ -320,7 +321,7 @@ def remove_role(request: HttpRequest, project: Project, role_id: int) -> HttpRes
 @project_action(Action.MANAGE_ROLES)
 @require_POST
 @require_recent_auth
-def change_role(request: HttpRequest, project: Project, role_id: int) -> HttpResponse:
+def change_role(request: SignedInRequest, project: Project, role_id: int) -> HttpResponse:
     def change(role: Role) -> None:
         management.change_role(
             actor=actor(request),
@@ -337,7 +338,9 @@ def change_role(request: HttpRequest, project: Project, role_id: int) -> HttpRes
 @project_action(Action.MANAGE_ROLES)
 @require_POST
 @require_recent_auth
-def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int) -> HttpResponse:
+def revoke_invitation(
+    request: SignedInRequest, project: Project, invitation_id: int
+) -> HttpResponse:
     invitation = get_object_or_404(
         RoleInvitation.objects.select_related("invitee"), pk=invitation_id, project=project
     )
@@ -356,7 +359,7 @@ def revoke_invitation(request: HttpRequest, project: Project, invitation_id: int
 
 
 @project_action(Action.SETTINGS)
-def project_settings(request: HttpRequest, project: Project) -> HttpResponse:
+def project_settings(request: SignedInRequest, project: Project) -> HttpResponse:
     if request.method != "POST":
         return _settings_page(request, project)
     form = SettingsForm(request.POST)
@@ -389,7 +392,7 @@ def _settings_page(request, project, *, form=None, delete_form=None, status=200)
 @project_action(Action.DELETE)
 @require_POST
 @require_recent_auth
-def delete_project(request: HttpRequest, project: Project) -> HttpResponse:
+def delete_project(request: SignedInRequest, project: Project) -> HttpResponse:
     form = DeleteProjectForm(request.POST)
     delete = partial(
         management.delete_project, actor=actor(request), project=project, origin=origin(request)

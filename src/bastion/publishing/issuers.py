@@ -45,7 +45,7 @@ def configured() -> dict[str, Issuer]:
     return issuers
 
 
-def issuer_for(url: str) -> Issuer:
+def issuer_for(url: object) -> Issuer:
     issuer = configured().get(url.rstrip("/")) if isinstance(url, str) else None
     if issuer is None:
         raise ClaimRefused(

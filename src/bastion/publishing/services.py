@@ -96,14 +96,15 @@ def add_publisher(
                 environment=environment,
                 added_by=user,
             )
-            _record_added(publisher, user, origin)
+            _record_added(publisher, project, user, origin)
     except IntegrityError as exc:
         raise PackagingError(f"{project.name} already has this trusted publisher.") from exc
     return publisher
 
 
-def _record_added(publisher: Publisher, user: User | None, origin: Origin, **extra) -> None:
-    project = publisher.project
+def _record_added(
+    publisher: Publisher, project: Project, user: User | None, origin: Origin, **extra
+) -> None:
     pending = bool(extra.get("reified_from_pending"))
     events.record(
         "publisher:add",
@@ -143,7 +144,7 @@ def add_pending_publisher(
         authz.Action.CREATE_PROJECT,
         Project(name=name, normalized_name=packaging.normalize(name)),
     )
-    if pending_of(actor.user).count() >= MAX_PENDING_PER_USER:
+    if pending_of(actor.account).count() >= MAX_PENDING_PER_USER:
         raise PackagingError(
             f"An account may have at most {MAX_PENDING_PER_USER} pending publishers; remove one "
             "or let one create its project first."
@@ -181,7 +182,8 @@ def add_pending_publisher(
 def remove_publisher(*, actor: authz.Actor, publisher: Publisher, origin: Origin = CLI) -> None:
     """Stop a publisher; its live upload tokens are deleted with it."""
     user = actor.user
-    if publisher.is_pending:  # no project yet: only its registrant (or the operator) removes it
+    project = publisher.project
+    if project is None:  # pending: only its registrant (or the operator) removes it
         if user is not None and publisher.added_by_id != user.pk:
             raise PackagingError("Only the account that registered it may remove it.", 403)
         events.record(
@@ -193,7 +195,6 @@ def remove_publisher(*, actor: authz.Actor, publisher: Publisher, origin: Origin
         )
         publisher.delete()
         return
-    project = publisher.project
     authz.require(actor, authz.Action.MANAGE_PUBLISHERS, project)
     with transaction.atomic():
         description = str(publisher)
@@ -231,9 +232,9 @@ def as_dict(publisher: Publisher) -> dict:
         "repository": publisher.repository,
         "workflow": publisher.workflow,
         "environment": publisher.environment or None,
-        "project": publisher.project.name if publisher.project_id else None,
+        "project": publisher.project.name if publisher.project else None,
         "pending_name": publisher.pending_name or None,
-        "added_by": publisher.added_by.username if publisher.added_by_id else None,
+        "added_by": publisher.added_by.username if publisher.added_by else None,
         "created": publisher.created.isoformat(),
     }
 
@@ -291,13 +292,13 @@ def _trade(publisher: Publisher, issuer: issuers.Issuer, claims: dict, origin: O
         _claim_once(issuer.url, claims)
         # A concurrent trade may have turned a pending publisher into a project's meanwhile.
         locked = Publisher.objects.select_for_update(of=("self",)).select_related("project")
-        publisher = locked.filter(pk=publisher.pk).first()
-        if publisher is None:
+        current = locked.filter(pk=publisher.pk).first()
+        if current is None:
             raise ClaimRefused("invalid-publisher", "The publisher was removed meanwhile.")
-        if publisher.is_pending:
-            _create_project_for(publisher, origin)
-        _pin_owner_id(publisher, claims)
-        return _mint(publisher, claims, origin)
+        if current.is_pending:
+            _create_project_for(current, origin)
+        _pin_owner_id(current, claims)
+        return _mint(current, claims, origin)
 
 
 def _verified_claims(oidc_token: str, key: jwt.PyJWK, issuer: issuers.Issuer) -> dict:
@@ -371,7 +372,7 @@ def _create_project_for(publisher: Publisher, origin: Origin) -> None:
     Publisher.objects.filter(
         project__isnull=True, pending_normalized_name=project.normalized_name
     ).delete()  # other accounts' pending publishers for the name can never be used now
-    _record_added(publisher, registrant, origin, reified_from_pending=True)
+    _record_added(publisher, project, registrant, origin, reified_from_pending=True)
 
 
 def _pin_owner_id(publisher: Publisher, claims: dict) -> None:
@@ -387,11 +388,11 @@ def _account_for(publisher: Publisher) -> User:
     owners = Role.objects.filter(
         project=publisher.project, role_name=RoleName.OWNER, user__is_active=True
     ).select_related("user")
-    owner = owners.filter(user_id=publisher.added_by_id).first() or owners.order_by("pk").first()
+    owner = owners.filter(user=publisher.added_by_id).first() or owners.order_by("pk").first()
     if owner is None:
         raise ClaimRefused(
             "invalid-publisher",
-            f"The project '{publisher.project.name}' has no active owner to publish under.",
+            f"The project '{publisher.project}' has no active owner to publish under.",
         )
     return owner.user
 

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from bastion import authz
+from bastion.accounts.http import SignedInRequest
 from bastion.authz import Action
 from bastion.events.services import Origin
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
@@ -70,7 +71,7 @@ def _page(request, project, form=None, status=200) -> HttpResponse:
 
 @project_action(Action.MANAGE_PUBLISHERS)
 @require_recent_auth_to_change
-def project_publishers(request: HttpRequest, project: Project) -> HttpResponse:
+def project_publishers(request: SignedInRequest, project: Project) -> HttpResponse:
     if request.method != "POST":
         return _page(request, project)
     form = PublisherForm(request.POST)
@@ -92,7 +93,7 @@ def project_publishers(request: HttpRequest, project: Project) -> HttpResponse:
 @require_POST
 @require_recent_auth
 def remove_project_publisher(
-    request: HttpRequest, project: Project, publisher_id: int
+    request: SignedInRequest, project: Project, publisher_id: int
 ) -> HttpResponse:
     try:
         publisher = services.find_publisher(project, publisher_id)
@@ -107,7 +108,7 @@ def remove_project_publisher(
 
 @login_required
 @require_recent_auth_to_change
-def pending_publishers(request: HttpRequest) -> HttpResponse:
+def pending_publishers(request: SignedInRequest) -> HttpResponse:
     form = PendingPublisherForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -135,7 +136,7 @@ def pending_publishers(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @require_recent_auth
-def remove_pending_publisher(request: HttpRequest, publisher_id: int) -> HttpResponse:
+def remove_pending_publisher(request: SignedInRequest, publisher_id: int) -> HttpResponse:
     publisher = services.pending_of(request.user).filter(pk=publisher_id).first()
     if publisher is not None:
         services.remove_publisher(actor=actor(request), publisher=publisher, origin=origin(request))

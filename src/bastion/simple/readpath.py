@@ -128,6 +128,7 @@ class SerialCheck:
         latest = self._latest_serial()
         if self._confirmed.get(name or "") == latest:
             return True
+        wanted: int | None
         if name is None:
             wanted = latest
         else:
@@ -215,7 +216,7 @@ class ReadPath:
             and not self.serials.current(name or None, page.serial)
         ):
             page = None  # changed through another server since this one rendered it
-        extra_headers = []
+        extra_headers: list[tuple[str, str]] = []
         if page is None:  # not hosted here, not rendered yet, or changed elsewhere
             found = self.missing_page(name or None, page_file, root)
             if isinstance(found, Reply):
@@ -239,16 +240,16 @@ class ReadPath:
     ) -> Reply | tuple[Page, list]:
         """Not in the local tree: a fresh page cached from the upstream (one more ``stat``),
         else rendered from the database, else (a name not hosted here) from the upstream."""
-        upstream = name is not None and upstream_reads.enabled()
-        if upstream:
-            page = upstream_reads.fresh_page(self.cache, root, name, page_file)
+        upstream = name if name is not None and upstream_reads.enabled() else None
+        if upstream is not None:
+            page = upstream_reads.fresh_page(self.cache, root, upstream, page_file)
             if page is not None:
                 return page, [(upstream_reads.HEADER, upstream_reads.Outcome.CACHED.value)]
         with _django_request():
             page = self.rendered_page(name, page_file)
-            if page is None and upstream:
+            if page is None and upstream is not None:
                 return upstream_reads.refreshed_page(
-                    self.cache, name, page_file, self.rendered_page
+                    self.cache, upstream, page_file, self.rendered_page
                 )
         if page is None:
             return plain(404, f"Not Found: no project named {name!r}")

@@ -22,7 +22,7 @@ class APITokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked", admin.EmptyFieldListFilter), ("expires", admin.EmptyFieldListFilter)]
     search_fields = ["name", "user__username", "project__normalized_name", "display_prefix"]
     list_select_related = ["user", "project"]
-    fields = [
+    fields = readonly_fields = (
         "name",
         "user",
         "project",
@@ -31,8 +31,7 @@ class APITokenAdmin(admin.ModelAdmin):
         "expires",
         "last_used",
         "revoked",
-    ]
-    readonly_fields = fields
+    )
     actions = ["revoke_tokens"]
 
     def has_add_permission(self, request) -> bool:

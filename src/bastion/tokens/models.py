@@ -46,7 +46,7 @@ class APIToken(models.Model):
     def __str__(self) -> str:
         if self.read_only:
             return f"{self.name} (read-only)"
-        scope = self.project.normalized_name if self.project_id else "all projects"
+        scope = self.project.normalized_name if self.project else "all projects"
         return f"{self.name} ({scope})"
 
     def is_usable(self, now=None) -> bool:

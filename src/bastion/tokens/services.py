@@ -61,12 +61,12 @@ def create_token(
     authz.require(actor, authz.Action.CREATE_TOKEN, project)
     expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
     minted = issue(
-        user=actor.user, name=name, project=project, expires=expires, read_only=read_only
+        user=actor.account, name=name, project=project, expires=expires, read_only=read_only
     )
     token = minted.token
     # A token scoped to a project is a new way to publish it: its owners hear of it. The
     # creator's own mail (token-changed) covers tokens for all of their projects.
-    notified = notifications.token_created(project, actor.user, token.name) if project else []
+    notified = notifications.token_created(project, actor.account, token.name) if project else []
     events.record(
         "token:create",
         user=actor.user,
@@ -110,8 +110,8 @@ def authenticate(secret: str) -> APIToken | None:
     if not secret.startswith(PREFIX):
         return None
     digest = digest_of(secret)
-    token = APIToken.objects.select_related("user", "project", "publisher")
-    token = token.filter(digest=digest).first()
+    tokens = APIToken.objects.select_related("user", "project", "publisher")
+    token = tokens.filter(digest=digest).first()
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
     if not token.is_usable() or not token.user.is_active:

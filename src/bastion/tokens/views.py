@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from bastion.accounts.http import SignedInRequest
 from bastion.mfa.reauth import require_recent_auth_to_change
 from bastion.packaging import selectors
 from bastion.packaging.services import get_project
@@ -29,7 +30,7 @@ def _page(request, form, minted=None, status=200) -> HttpResponse:
 @never_cache
 @login_required
 @require_recent_auth_to_change
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: SignedInRequest) -> HttpResponse:
     """GET lists the tokens; POST mints one and shows its secret in this response only.
 
     The secret is never stored in the session or anywhere else, so reloading the list cannot show

@@ -23,7 +23,7 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from bastion.upload.errors import UploadRejected
 
@@ -84,21 +84,21 @@ def _check_inflated_size(uncompressed: int, compressed: int) -> None:
         raise invalid(f"File exceeds compression ratio of {MAX_RATIO}.")
 
 
-def _read_bounded(stream: BinaryIO, path: str) -> bytes:  # an sdist's PKG-INFO
+def _read_bounded(stream: IO[bytes], path: str) -> bytes:  # an sdist's PKG-INFO
     data = stream.read(MAX_METADATA_BYTES + 1)
     if len(data) > MAX_METADATA_BYTES:
         raise invalid(f"{path} is larger than {MAX_METADATA_BYTES // 1024**2} MiB.")
     return data
 
 
-def _is_zip(source: BinaryIO) -> bool:
+def _is_zip(source: IO[bytes]) -> bool:
     source.seek(0)
     result = zipfile.is_zipfile(source)
     source.seek(0)
     return result
 
 
-def _is_tar(source: BinaryIO) -> bool:
+def _is_tar(source: IO[bytes]) -> bool:
     source.seek(0)
     try:
         with tarfile.open(fileobj=source, mode="r:*"):
@@ -118,7 +118,7 @@ class _RecordEntry:
     size: int | None
 
 
-def read_wheel(source: BinaryIO, size: int, name: str, version: str) -> Archive:
+def read_wheel(source: IO[bytes], size: int, name: str, version: str) -> Archive:
     """The wheel's ``<name>-<version>.dist-info/METADATA``, after checking every member."""
     if not _is_zip(source):
         raise invalid("File is not a zipfile.")
@@ -276,7 +276,7 @@ def _dist_info_dir(names: list[str], name: str, version: str) -> str:
 class _InflateLimit:
     """A read-only stream over gzip data that stops once it inflates past the limits."""
 
-    def __init__(self, source: BinaryIO, compressed_size: int):
+    def __init__(self, source: IO[bytes], compressed_size: int):
         self._gzip = gzip.GzipFile(fileobj=source, mode="rb")
         self._compressed = compressed_size
         self._inflated = 0
@@ -305,7 +305,7 @@ def _check_tar_member(member: tarfile.TarInfo, top: str) -> None:
         raise invalid(f"The archive member '{member.name}' is not a file or directory.")
 
 
-def read_sdist(source: BinaryIO, size: int, top: str) -> Archive:
+def read_sdist(source: IO[bytes], size: int, top: str) -> Archive:
     """The sdist's ``<top>/PKG-INFO``, after checking every member while inflating once."""
     if _is_zip(source):
         raise invalid("File is both a zip and a tar archive.")
@@ -314,7 +314,8 @@ def read_sdist(source: BinaryIO, size: int, top: str) -> Archive:
     names: set[str] = set()
     inflating = _InflateLimit(source, size)
     try:
-        with tarfile.open(fileobj=inflating, mode="r|") as archive:
+        # typeshed asks every fileobj for write, seek, tell and close; stream mode "r|" only reads.
+        with tarfile.open(fileobj=inflating, mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
                 if len(names) >= MAX_MEMBERS:
                     raise invalid(f"The archive has more than {MAX_MEMBERS} members.")

@@ -15,7 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -270,7 +270,7 @@ def file_too_large(name: str) -> UploadRejected:
     )
 
 
-def _digest(content: BinaryIO) -> _Digests:
+def _digest(content: IO[bytes]) -> _Digests:
     md5, sha256, blake2 = (
         hashlib.md5(usedforsecurity=False),
         hashlib.sha256(),
@@ -303,8 +303,8 @@ def _existing(filename: str, digests: _Digests) -> File | None:
     Anything else sharing the name or the bytes is refused: filenames and contents are never
     reused. The message must keep starting with "File already exists": clients look for it.
     """
-    file = File.objects.filter(Q(filename=filename) | Q(blake2_256_digest=digests.blake2_256))
-    file = file.select_related("release__project").first()
+    same = File.objects.filter(Q(filename=filename) | Q(blake2_256_digest=digests.blake2_256))
+    file = same.select_related("release__project").first()
     if file is not None:
         if (file.filename, file.sha256_digest, file.blake2_256_digest) == (
             filename,
@@ -342,7 +342,7 @@ def _check_filename_form(filename: str, filetype: str, name: str, version) -> No
         filenames.check_wheel(filename, name, version)
 
 
-def _read_archive(filename: str, filetype: str, content: BinaryIO, size: int) -> archives.Archive:
+def _read_archive(filename: str, filetype: str, content: IO[bytes], size: int) -> archives.Archive:
     if filetype == PackageType.SDIST:
         return archives.read_sdist(content, size, top=filename.removesuffix(".tar.gz"))
     name, version = filename.split("-")[:2]
@@ -395,7 +395,7 @@ def accept_upload(
     *, actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
 ) -> UploadResult:
     """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`."""
-    account = str(actor.user.pk)
+    account = str(actor.account.pk)
     _within(ratelimit.UPLOADS_PER_ACCOUNT, account, TOO_MANY_UPLOADS)
     ratelimit.UPLOADS_PER_ACCOUNT.hit(account)  # every attempt: refused ones cost work too
     _check_form(form)
@@ -404,7 +404,8 @@ def accept_upload(
 
     filename = content.name or ""
     filenames.check_safe(filename, form.filetype)
-    if content.size > settings.MAX_UPLOAD_BYTES:
+    size = content.size  # Django's upload handlers always count the bytes; refuse if not
+    if size is None or size > settings.MAX_UPLOAD_BYTES:
         raise file_too_large(form_meta.name)
     _check_filename_form(filename, form.filetype, form_meta.name, form_meta.version)
 
@@ -419,14 +420,14 @@ def accept_upload(
     else:  # refuse before storing anything; create_project checks (and counts) again
         _within_project_creation_limits(actor, origin)
 
-    archive = _read_archive(filename, form.filetype, content, content.size)
+    archive = _read_archive(filename, form.filetype, content, size)
     meta, raw = core_metadata.parse_file(archive.metadata, source=archive.metadata_path)
     _check_same_distribution(form_meta, meta, archive.metadata_path)
     _check_filename_form(filename, form.filetype, meta.name, meta.version)
     _check_license_files(meta, archive, filename)
     _check_description(meta)
 
-    upload = _Upload(actor, form, filename, content.size, digests, meta, raw, archive, origin)
+    upload = _Upload(actor, form, filename, size, digests, meta, raw, archive, origin)
     staged = _stage(upload, content)
     try:
         return replace(_commit(upload, staged), warning=warning)
@@ -467,7 +468,7 @@ class _Staged:
             path.unlink(missing_ok=True)
 
 
-def _stage(upload: _Upload, content: BinaryIO) -> _Staged:
+def _stage(upload: _Upload, content: IO[bytes]) -> _Staged:
     """Write the bytes, and a wheel's METADATA, where nothing serves them yet."""
     key = _storage_key(upload)
     staged = _Staged({key: storage.stage(content)})
@@ -509,8 +510,8 @@ def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
 def _project_for(upload: _Upload) -> Project:
     """The project to record into, created (with the uploader as Owner) on its first upload."""
     name = upload.meta.name
-    project = Project.objects.select_for_update().filter(normalized_name=canonicalize_name(name))
-    project = project.first()
+    locked = Project.objects.select_for_update().filter(normalized_name=canonicalize_name(name))
+    project = locked.first()
     if project is None:
         try:
             return creation.create_project(actor=upload.actor, name=name, origin=upload.origin)

@@ -32,6 +32,12 @@ from bastion.web.request_bodies import BodyTooSlow
 _BODY_TYPES = ["text/plain", "application/json"]
 
 
+class _UploadRequest(HttpRequest):
+    """The upload's request, which notes whether its body has been read (a type only)."""
+
+    body_read: bool
+
+
 def _reason_phrase(message: str) -> str:
     """One line of ISO-8859-1 without control characters: what an HTTP/1.1 status line can
     carry. Messages may echo what the client sent (an unknown action), escape codes included."""
@@ -68,10 +74,10 @@ def _parse(request: HttpRequest) -> upload_form.UploadForm:
         raise UploadRejected(400, f"The upload form cannot be read: {exc}") from exc
 
 
-def _receive(request: HttpRequest, actor: Actor, origin: Origin) -> services.UploadResult:
+def _receive(request: _UploadRequest, actor: Actor, origin: Origin) -> services.UploadResult:
     """Read the body (only now), then hand it to the service."""
     cap = SizeCap(request)
-    request.upload_handlers.insert(0, cap)
+    request.upload_handlers = [cap, *request.upload_handlers]
     form = _parse(request)
     request.body_read = True
     services.check_action(form.action)
@@ -81,7 +87,7 @@ def _receive(request: HttpRequest, actor: Actor, origin: Origin) -> services.Upl
     return services.accept_upload(actor=actor, form=form, content=content, origin=origin)
 
 
-def _refuse(request: HttpRequest, rejection: UploadRejected) -> HttpResponse:
+def _refuse(request: _UploadRequest, rejection: UploadRejected) -> HttpResponse:
     response = refusal(request, rejection)
     if not request.body_read:  # what is left of the body must not be read as a request
         response["Connection"] = "close"
@@ -90,7 +96,7 @@ def _refuse(request: HttpRequest, rejection: UploadRejected) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def legacy_upload(request: HttpRequest) -> HttpResponse:
+def legacy_upload(request: _UploadRequest) -> HttpResponse:
     origin = Origin.from_request(request)
     request.body_read = False
     try:

@@ -14,8 +14,7 @@ from bastion.upstream.models import AllowedName, UpstreamProject
 class UpstreamProjectAdmin(admin.ModelAdmin):
     list_display = ["normalized_name", "cached_files", "cached_bytes", "refreshed_at", "last_fetch"]
     search_fields = ["normalized_name"]
-    fields = ["normalized_name", "serial", "etag", "refreshed_at", "created"]
-    readonly_fields = fields
+    fields = readonly_fields = ("normalized_name", "serial", "etag", "refreshed_at", "created")
 
     def get_queryset(self, request):
         return (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -20,6 +21,7 @@ from bastion.upstream import services
 from bastion.upstream.services import HEADER, Outcome, Refused
 
 enabled = services.enabled
+_Page = TypeVar("_Page")  # bastion.simple.readpath's Page, which imports this module
 _FILE = re.compile(r"upstream/(?P<sha256>[0-9a-f]{64})/(?P<filename>[A-Za-z0-9][^/]*)")
 
 
@@ -37,8 +39,8 @@ def fresh_page(cache, live_root: str, name: str, page_file: str):
 
 
 def refreshed_page(
-    cache, name: str, page_file: str, render_local: Callable
-) -> Reply | tuple[object, list[tuple[str, str]]]:
+    cache, name: str, page_file: str, render_local: Callable[[str, str], _Page | None]
+) -> Reply | tuple[_Page, list[tuple[str, str]]]:
     """Refresh the name's page from the upstream; the page and its header, or an error reply.
 
     Call with the database available (inside the read path's request signals).

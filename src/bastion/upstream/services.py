@@ -241,7 +241,9 @@ def refresh_page(normalized_name: str, *, ignore_local: bool = False) -> Outcome
             return None
         if answer.not_modified:
             _touch_pages(normalized_name)
-            UpstreamProject.objects.filter(pk=row.pk).update(refreshed_at=timezone.now())
+            UpstreamProject.objects.filter(normalized_name=normalized_name).update(
+                refreshed_at=timezone.now()
+            )
             return Outcome.REVALIDATED
         if not ignore_local and Project.objects.filter(normalized_name=normalized_name).exists():
             return Outcome.LOCAL  # created while the upstream answered: write nothing
@@ -252,6 +254,8 @@ def refresh_page(normalized_name: str, *, ignore_local: bool = False) -> Outcome
 def _save_listing(normalized_name: str, answer: client.PageAnswer) -> None:
     """Rows first, then the pages: a page never lists a file Bastion could not fetch."""
     listing = answer.listing
+    if listing is None:  # a 200 answer always has one; 304, 404 and 410 are not saved
+        raise ValueError(f"The upstream answer for '{normalized_name}' has no listing to save.")
     with transaction.atomic():
         project, _ = UpstreamProject.objects.update_or_create(
             normalized_name=normalized_name,
@@ -297,7 +301,7 @@ def page_document(normalized_name: str, listing: client.Listing, serial: int) ->
 
 def _file_entry(file: client.ListedFile) -> dict:
     core_metadata = {"sha256": file.metadata_sha256} if file.metadata_sha256 else False
-    entry = {
+    entry: dict[str, object] = {
         "filename": file.filename,
         "url": render.file_url(file_key(file.sha256, file.filename)),
         "hashes": {"sha256": file.sha256},
@@ -365,12 +369,12 @@ def ensure_file(sha256: str, filename: str) -> str:
         return key
     metadata = filename.endswith(METADATA_SUFFIX)
     distribution = filename.removesuffix(METADATA_SUFFIX) if metadata else filename
-    name = OuterRef("project__normalized_name")
+    same_name = OuterRef("project__normalized_name")
     row = (
         UpstreamFile.objects.select_related("project")
         .annotate(  # one query: the first fetch's time is the upstream's plus little
-            hosted=Exists(HostedName.objects.filter(normalized_name=name))
-            | Exists(Project.objects.filter(normalized_name=name))
+            hosted=Exists(HostedName.objects.filter(normalized_name=same_name))
+            | Exists(Project.objects.filter(normalized_name=same_name))
         )
         .filter(sha256=sha256, filename=distribution)
         .first()

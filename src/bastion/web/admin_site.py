@@ -39,7 +39,8 @@ NEEDS_KEY_REAUTH = (
 
 
 def _decision(request: HttpRequest) -> authz.Decision:
-    return authz.may(gate.actor(request), authz.Action.USE_ADMIN)
+    # Asked only once the user is signed in: has_permission and login check that first.
+    return authz.may(gate.actor(request), authz.Action.USE_ADMIN)  # type: ignore[arg-type]
 
 
 def _confirmed(request: HttpRequest) -> bool:

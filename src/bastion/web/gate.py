@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from bastion import authz
+from bastion.accounts.http import SignedInRequest
 from bastion.events.services import Origin
 from bastion.packaging.services import PackagingError, get_project
 
@@ -47,7 +48,7 @@ class RefusalMiddleware:
         return None
 
 
-def actor(request: HttpRequest) -> authz.Actor:
+def actor(request: SignedInRequest) -> authz.Actor:
     return authz.Actor(user=request.user)
 
 
@@ -61,7 +62,7 @@ def project_action(action: authz.Action) -> Callable:
     def decorate(view: Callable) -> Callable:
         @login_required
         @wraps(view)
-        def gated(request: HttpRequest, name: str, **kwargs) -> HttpResponse:
+        def gated(request: SignedInRequest, name: str, **kwargs) -> HttpResponse:
             project = get_project(name)
             if project is None:
                 raise Http404(f"There is no project named '{name}'.")

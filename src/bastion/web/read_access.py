@@ -25,7 +25,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from importlib import import_module
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import get_user
@@ -150,7 +149,9 @@ def session_signed_in(environ: dict, database: Callable[[], AbstractContextManag
     if known is None:
         store = import_module(settings.SESSION_ENGINE).SessionStore(morsel.value)
         with database():
-            user = get_user(SimpleNamespace(session=store))
+            request = HttpRequest()  # all get_user reads is the session
+            request.session = store
+            user = get_user(request)
             known = bool(user.is_authenticated and user.is_active)
         _sessions.put(digest, known, now, settings.READ_TOKEN_CACHE_SECONDS)
     return known

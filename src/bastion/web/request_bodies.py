@@ -112,7 +112,7 @@ class _DeadlineInput:
 class _Watchdog:
     """One thread per process that aborts the reads of overdue bodies."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._bodies: set[_DeadlineInput] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
