@@ -7,7 +7,7 @@ from bastion.events.models import SecurityEvent
 from bastion.packaging import authz
 from bastion.packaging.models import File
 from bastion.publishing import services
-from tests.publishing.conftest import github_claims
+from tests.publishing.conftest import trade
 from tests.upload import dists
 from tests.upload.conftest import Uploader
 
@@ -22,23 +22,10 @@ def critical_widget(make_project, designate, alice):
     return project
 
 
-def _trade(exchange, project) -> str:
-    services.add_publisher(
-        actor=authz.Actor.operator(),
-        project=project,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-    )
-    response = exchange.mint(github_claims(environment="pypi"))
-    assert response.status_code == 200, response.content
-    return response.json()["token"]
-
-
 def test_publisher_uploads_to_critical_project_without_a_persons_second_factor(
     exchange, critical_widget, alice
 ):
-    secret = _trade(exchange, critical_widget)
+    secret = trade(exchange, critical_widget)
 
     response = Uploader(Client(), alice, secret).upload(dists.wheel("widget", "1.0").form())
 
@@ -84,7 +71,7 @@ def test_publisher_token_cannot_upload_to_another_project_or_create_one(
     alice,
 ):
     make_project("gadget", owners=[alice])
-    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    uploader = Uploader(Client(), alice, trade(exchange, critical_widget))
 
     other = uploader.upload(dists.wheel("gadget", "1.0").form())
     new = uploader.upload(dists.wheel("brand-new", "1.0").form())
@@ -96,7 +83,7 @@ def test_publisher_token_cannot_upload_to_another_project_or_create_one(
 
 
 def test_removing_the_publisher_ends_its_live_tokens(exchange, critical_widget, alice):
-    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    uploader = Uploader(Client(), alice, trade(exchange, critical_widget))
 
     services.remove_publisher(
         actor=authz.Actor.operator(), publisher=critical_widget.publishers.get()
@@ -108,7 +95,7 @@ def test_removing_the_publisher_ends_its_live_tokens(exchange, critical_widget, 
 
 
 def test_quarantined_project_refuses_its_publisher(exchange, critical_widget, alice):
-    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    uploader = Uploader(Client(), alice, trade(exchange, critical_widget))
     critical_widget.status = "quarantined"
     critical_widget.save()
 
