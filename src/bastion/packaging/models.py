@@ -184,8 +184,8 @@ class File(models.Model):
         max_length=64, blank=True, help_text="sha256 of the core metadata served as <file>.metadata"
     )
     metadata_path = models.CharField(max_length=512, blank=True)
-    uploaded_via = models.CharField(
-        max_length=20, choices=UploadMethod.choices, default=UploadMethod.UNKNOWN
+    uploaded_via = models.CharField(  # indexed: /stats/ counts files by it on every view
+        max_length=20, choices=UploadMethod.choices, default=UploadMethod.UNKNOWN, db_index=True
     )
 
     class Meta:

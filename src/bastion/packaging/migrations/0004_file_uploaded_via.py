@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='file',
             name='uploaded_via',
-            field=models.CharField(choices=[('trusted_publisher', 'Trusted publisher'), ('api_token', 'API token'), ('unknown', 'Not recorded')], default='unknown', max_length=20),
+            field=models.CharField(choices=[('trusted_publisher', 'Trusted publisher'), ('api_token', 'API token'), ('unknown', 'Not recorded')], db_index=True, default='unknown', max_length=20),
         ),
         migrations.RunPython(backfill_from_upload_events, migrations.RunPython.noop),
     ]
