@@ -13,7 +13,7 @@ from bastion.events.models import SecurityEvent
 from tests.manage.conftest import world  # noqa: F401 - a shared fixture
 
 SOURCE = Path(bastion.__file__).parent
-KINDS = "account|project|token|role|admin|release|file|require_2fa"
+KINDS = "account|project|token|role|admin|release|file|require_2fa|publisher|upstream"
 TAG = re.compile(rf"""["']((?:{KINDS}):[a-z0-9_:-]+)["']""")
 
 
@@ -62,6 +62,51 @@ def test_codes_become_sentences_and_do_not_reappear_as_details(tag, additional, 
     for code in additional.values():
         if re.search(r"[_:-]", code):  # a code, not a word
             assert code not in shown
+
+
+@pytest.mark.parametrize(
+    ("tag", "additional", "sentence"),
+    [
+        ("file:upload", {"token": "laptop"}, "File uploaded"),
+        ("publisher:add", {"publisher": "GitHub Actions: o/r workflow r.yml", "publisher_id": 3},
+         "Trusted publisher added: GitHub Actions: o/r workflow r.yml"),
+        ("publisher:add", {"publisher": "P", "reified_from_pending": True},
+         "Trusted publisher added: P (it created the project)"),
+        ("publisher:remove", {"publisher": "P"}, "Trusted publisher removed: P"),
+        ("publisher:add-pending", {"publisher": "P", "project_name": "new"},
+         "Pending trusted publisher added: P"),
+        ("publisher:remove-pending", {"publisher": "P"}, "Pending trusted publisher removed: P"),
+        ("publisher:token", {"publisher": "P", "publisher_id": 3},
+         "The trusted publisher P traded a CI job's OIDC token for an upload token"),
+    ],
+)  # fmt: skip
+def test_publisher_events_name_the_publisher(tag, additional, sentence):
+    about = describe(tag, additional)
+
+    assert about.sentence == sentence
+    assert "Publisher id" not in dict(about.details)
+
+
+def test_a_publisher_upload_says_who_and_shows_its_ci_run_in_words():
+    claims = {
+        "repository": "octo/widget",
+        "workflow": "release.yml",
+        "ref": "refs/tags/v1.0",
+        "sha": "0123abcd",
+        "environment": "",
+        "run_id": "987654",
+        "run_url": "https://github.com/octo/widget/actions/runs/987654",
+    }
+    about = describe(
+        "file:upload",
+        {"filename": "w.whl", "publisher": "GitHub Actions: octo/widget", "claims": claims},
+    )
+
+    assert about.sentence == "File uploaded by the trusted publisher GitHub Actions: octo/widget"
+    assert dict(about.details)["CI run"] == (
+        "repository octo/widget, workflow release.yml, ref refs/tags/v1.0, sha 0123abcd, "
+        "run id 987654, run url https://github.com/octo/widget/actions/runs/987654"
+    )
 
 
 def test_details_are_labelled_in_words():

@@ -15,7 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
-from bastion.publishing import issuers
+from bastion.packaging import authz
+from bastion.packaging.models import Project
+from bastion.publishing import issuers, services
 
 GITHUB = "https://token.actions.githubusercontent.com"
 GITLAB = "https://gitlab.com"
@@ -155,3 +157,18 @@ class Exchange:
 @pytest.fixture
 def exchange(ci) -> Exchange:
     return Exchange(ci)
+
+
+def trade(exchange: Exchange, project: Project) -> str:
+    """Let the octo/widget GitHub workflow publish ``project`` and trade a token from its
+    ``pypi`` environment; returns the upload token."""
+    services.add_publisher(
+        actor=authz.Actor.operator(),
+        project=project,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+    )
+    response = exchange.mint(github_claims(environment="pypi"))
+    assert response.status_code == 200, response.content
+    return response.json()["token"]

@@ -291,6 +291,19 @@ def test_pending_publisher_creates_its_project_owned_by_its_registrant(exchange,
     assert event.additional["reified_from_pending"] is True
 
 
+def test_pending_publisher_s_first_trade_mails_the_owner_of_the_project_it_created(
+    exchange, pending, mail_queue
+):
+    with mail_queue.committed():
+        response = exchange.mint(gitlab_claims("group/brand-new"))
+
+    assert response.status_code == 200, response.content
+    (message,) = mail_queue.deliver()
+    assert message.to == ["alice@example.com"]
+    assert "group/brand-new" in message.subject
+    assert "created Brand.New with its first upload" in message.body
+
+
 def test_pending_publisher_for_a_name_taken_meanwhile_is_removed(
     exchange,
     pending,

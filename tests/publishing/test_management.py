@@ -200,6 +200,29 @@ def test_cli_adds_lists_and_removes_publishers(widget, capsys, mail_queue):
     assert Publisher.objects.get().kind == "gitlab"
 
 
+def test_removing_a_publisher_at_the_cli_mails_every_owner_and_no_maintainer(
+    widget, make_user, capsys, mail_queue
+):
+    widget.roles.create(user=make_user("bob"), role_name="Owner")
+    widget.roles.create(user=make_user("carol"), role_name="Maintainer")
+    publisher = services.add_publisher(actor=authz.Actor.operator(), project=widget, **GITHUB)
+    mail_queue.backend.clear()  # the mail of the addition
+
+    with mail_queue.committed():
+        code = cli.main(["publishers", "remove", "widget", str(publisher.pk)])
+
+    assert code == 0, capsys.readouterr().err
+    sent = mail_queue.deliver()
+    assert sorted(address for message in sent for address in message.to) == [
+        "alice@example.com",
+        "bob@example.com",
+    ]
+    for message in sent:
+        assert "removed" in message.subject
+        assert "an operator at the command line removed the trusted publisher" in message.body
+        assert "octo/widget" in message.body
+
+
 def test_cli_pending_publisher_needs_an_owner_to_be(alice, capsys):
     args = ["publishers", "add", "brand-new", "--github", "octo/new", "--workflow", "r.yml"]
 

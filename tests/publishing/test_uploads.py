@@ -7,7 +7,7 @@ from bastion import authz
 from bastion.events.models import SecurityEvent
 from bastion.packaging.models import File
 from bastion.publishing import services
-from tests.publishing.conftest import github_claims
+from tests.publishing.conftest import gitlab_claims, trade
 from tests.upload import dists
 from tests.upload.conftest import Uploader
 
@@ -22,23 +22,10 @@ def critical_widget(make_project, designate, alice):
     return project
 
 
-def _trade(exchange, project) -> str:
-    services.add_publisher(
-        actor=authz.Actor.operator(),
-        project=project,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-    )
-    response = exchange.mint(github_claims(environment="pypi"))
-    assert response.status_code == 200, response.content
-    return response.json()["token"]
-
-
 def test_publisher_uploads_to_critical_project_without_a_persons_second_factor(
     exchange, critical_widget, alice
 ):
-    secret = _trade(exchange, critical_widget)
+    secret = trade(exchange, critical_widget)
 
     response = Uploader(Client(), alice, secret).upload(dists.wheel("widget", "1.0").form())
 
@@ -53,6 +40,42 @@ def test_publisher_uploads_to_critical_project_without_a_persons_second_factor(
     assert claims["sha"] == "0123456789abcdef0123456789abcdef01234567"
     assert claims["environment"] == "pypi"
     assert claims["run_id"] == "987654"
+    assert claims["run_url"] == "https://github.com/octo/widget/actions/runs/987654"
+    assert File.objects.get().uploaded_via == "trusted_publisher"
+
+
+def test_gitlab_publisher_upload_event_records_the_pipeline_that_made_it(
+    exchange, make_project, alice
+):
+    project = make_project("widget", owners=[alice])
+    services.add_publisher(
+        actor=authz.Actor.operator(),
+        project=project,
+        kind="gitlab",
+        repository="group/widget",
+        workflow=".gitlab-ci.yml",
+        environment="pypi",
+    )
+    minted = exchange.mint(gitlab_claims(environment="pypi"))
+    assert minted.status_code == 200, minted.content
+
+    uploader = Uploader(Client(), alice, minted.json()["token"])
+    response = uploader.upload(dists.wheel("widget", "1.0").form())
+
+    assert response.status_code == 200, response.reason_phrase
+    event = SecurityEvent.objects.get(tag="file:upload")
+    assert event.additional["publisher"] == (
+        "GitLab CI/CD: group/widget workflow .gitlab-ci.yml environment pypi"
+    )
+    assert event.additional["claims"] == {
+        "repository": "group/widget",
+        "workflow": ".gitlab-ci.yml",
+        "ref": "refs/tags/v1.0",
+        "sha": "89abcdef0123456789abcdef0123456789abcdef",
+        "environment": "pypi",
+        "run_id": "1234",
+        "run_url": "https://gitlab.com/group/widget/-/pipelines/1234",
+    }
 
 
 def test_the_same_owners_own_token_is_still_refused_on_the_critical_project(
@@ -84,7 +107,7 @@ def test_publisher_token_cannot_upload_to_another_project_or_create_one(
     alice,
 ):
     make_project("gadget", owners=[alice])
-    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    uploader = Uploader(Client(), alice, trade(exchange, critical_widget))
 
     other = uploader.upload(dists.wheel("gadget", "1.0").form())
     new = uploader.upload(dists.wheel("brand-new", "1.0").form())
@@ -96,7 +119,7 @@ def test_publisher_token_cannot_upload_to_another_project_or_create_one(
 
 
 def test_removing_the_publisher_ends_its_live_tokens(exchange, critical_widget, alice):
-    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    uploader = Uploader(Client(), alice, trade(exchange, critical_widget))
 
     services.remove_publisher(
         actor=authz.Actor.operator(), publisher=critical_widget.publishers.get()
@@ -108,7 +131,7 @@ def test_removing_the_publisher_ends_its_live_tokens(exchange, critical_widget, 
 
 
 def test_quarantined_project_refuses_its_publisher(exchange, critical_widget, alice):
-    uploader = Uploader(Client(), alice, _trade(exchange, critical_widget))
+    uploader = Uploader(Client(), alice, trade(exchange, critical_widget))
     critical_widget.status = "quarantined"
     critical_widget.save()
 

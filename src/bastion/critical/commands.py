@@ -137,6 +137,18 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_upload_methods(uploads: dict) -> None:
+    from bastion.packaging.models import UploadMethod
+
+    for group, counts in uploads.items():
+        where = group.replace("_", " ")
+        print(f"Files on {where}: {counts['files']}, uploaded with")
+        for method in UploadMethod:
+            count = counts["by_method"][method]
+            if method != UploadMethod.UNKNOWN or count["files"]:
+                print(f"  {method.label}: {count['files']} ({count['share']:.1%})")
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from bastion.critical.selectors import adoption
     from bastion.upstream.selectors import MOST_INSTALLED_DAYS, most_installed
@@ -160,6 +172,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"Other accounts: {numbers['other_accounts']}, "
         f"{numbers['other_accounts_2fa_share']:.1%} with 2FA (voluntary)"
     )
+    _print_upload_methods(numbers["uploads"])
     if numbers["upstream_most_installed"]:
         print(
             f"Upstream projects this organisation installs most (last {MOST_INSTALLED_DAYS} days):"
@@ -199,5 +212,7 @@ def add_to(commands, command) -> None:
     remove.add_argument("--admin", required=True, help="the admin who removes it")
     remove.add_argument("--reason", required=True, help="why; kept with the designation")
 
-    stats = command("stats", cmd_stats, help="critical projects and 2FA adoption")
+    stats = command(
+        "stats", cmd_stats, help="critical projects, 2FA adoption and how files were uploaded"
+    )
     stats.add_argument("--json", action="store_true", help="print JSON instead of text")

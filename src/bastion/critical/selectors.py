@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from bastion.accounts.models import User
 from bastion.critical import enforcement
@@ -15,7 +15,7 @@ from bastion.critical.models import Designation, StatsSnapshot
 from bastion.downloads.services import recent_downloads
 from bastion.mfa.models import TOTPDevice, WebAuthnCredential
 from bastion.mfa.services import PASSKEY, TOTP, WEBAUTHN, two_factor_summary
-from bastion.packaging.models import Dependency, Project, Role
+from bastion.packaging.models import Dependency, File, Project, Role, UploadMethod
 from bastion.packaging.services import normalize
 
 
@@ -100,6 +100,32 @@ def adoption() -> dict:
         "other_accounts": len(others),
         "other_accounts_with_2fa": others_with_2fa,
         "other_accounts_2fa_share": _share(others_with_2fa, len(others)),
+        "uploads": upload_methods(critical),
+    }
+
+
+def _files_by_method(files: QuerySet[File]) -> dict:
+    counts = dict(files.order_by().values_list("uploaded_via").annotate(Count("pk")))
+    total = sum(counts.values())
+    return {
+        "files": total,
+        "by_method": {
+            method: {"files": counts.get(method, 0), "share": _share(counts.get(method, 0), total)}
+            for method in UploadMethod.values
+        },
+    }
+
+
+def upload_methods(critical: QuerySet[Designation]) -> dict:
+    """Files by how their upload authenticated, on every project and on the hosted ``critical``
+    ones: files, not releases or upload requests, counted in one grouped query each."""
+    files = File.objects.all()
+    on_critical = files.filter(
+        release__project__normalized_name__in=critical.values("normalized_name")
+    )
+    return {
+        "all_projects": _files_by_method(files),
+        "critical_projects": _files_by_method(on_critical),
     }
 
 

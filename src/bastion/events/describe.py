@@ -70,6 +70,9 @@ DETAIL_LABELS = {
     "admin": "Administrator",
     "stored_sign_count": "Signature counter on record",
     "reported_sign_count": "Signature counter the key reported",
+    "claims": "CI run",
+    "expires": "Expires",
+    "by": "By",
 }
 
 #: Detail values that are codes, in words.
@@ -107,6 +110,28 @@ def _factor(verb: str) -> Callable[[dict], str]:
         return f"{verb} {kind}" + (f" ({label})" if label else "")
 
     return sentence
+
+
+def _by_publisher(sentence: str) -> Callable[[dict], str]:
+    """The sentence, naming the trusted publisher when one did it."""
+
+    def said(additional: dict) -> str:
+        publisher = additional.get("publisher")
+        return f"{sentence} by the trusted publisher {publisher}" if publisher else sentence
+
+    return said
+
+
+def _about_publisher(template: str) -> Callable[[dict], str]:
+    """The template with the trusted publisher's name in its ``{}``."""
+    return lambda additional: template.format(additional.get("publisher", ""))
+
+
+def _publisher_added(additional: dict) -> str:
+    added = f"Trusted publisher added: {additional.get('publisher', '')}"
+    if additional.get("reified_from_pending"):
+        return f"{added} (it created the project)"
+    return added
 
 
 #: Each tag: its sentence (or a function of the details), and the details the sentence uses up.
@@ -179,12 +204,36 @@ _add("release:yank", "Release yanked")
 _add("release:unyank", "Release restored (unyanked)")
 _add("release:remove", "Release deleted")
 _add("file:remove", "File deleted")
-_add("file:upload", "File uploaded")
+_add("file:upload", _by_publisher("File uploaded"), "publisher", "publisher_id")
+_add("publisher:add", _publisher_added, "publisher", "publisher_id", "reified_from_pending")
+_add("publisher:remove", _about_publisher("Trusted publisher removed: {}"), "publisher")
+_add(
+    "publisher:add-pending",
+    _about_publisher("Pending trusted publisher added: {}"),
+    "publisher",
+    "publisher_id",
+)
+_add(
+    "publisher:remove-pending",
+    _about_publisher("Pending trusted publisher removed: {}"),
+    "publisher",
+)
+_add(
+    "publisher:token",
+    _about_publisher("The trusted publisher {} traded a CI job's OIDC token for an upload token"),
+    "publisher",
+    "publisher_id",
+)
+_add("upstream:name-allowed", "Name allowed here although the upstream index has it")
 _add("require_2fa:enabled", "Two-factor authentication required of every maintainer")
 _add("require_2fa:disabled", "Two-factor authentication no longer required of every maintainer")
 
 
 def _shown(key: str, value) -> str:
+    if isinstance(value, dict):  # a trusted publisher's CI claims: the filled ones, in words
+        return ", ".join(
+            f"{name.replace('_', ' ')} {shown}" for name, shown in value.items() if shown
+        )
     if isinstance(value, list):
         return ", ".join(map(str, value))
     if isinstance(value, bool):

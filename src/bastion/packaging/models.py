@@ -155,6 +155,18 @@ class PackageType(models.TextChoices):
     BDIST_WHEEL = "bdist_wheel"
 
 
+class UploadMethod(models.TextChoices):
+    """How the upload of a file authenticated, kept on the file so statistics count it cheaply.
+
+    Uploads authenticate only with API tokens (``bastion.upload.services.authenticate``): a
+    person's own, or one a trusted publisher's CI job traded its OIDC token for.
+    """
+
+    TRUSTED_PUBLISHER = "trusted_publisher", "Trusted publisher"
+    API_TOKEN = "api_token", "API token"
+    UNKNOWN = "unknown", "Not recorded"  # no upload event names the file (see migration 0004)
+
+
 class File(models.Model):
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
     filename = models.CharField(max_length=255, unique=True)
@@ -172,6 +184,9 @@ class File(models.Model):
         max_length=64, blank=True, help_text="sha256 of the core metadata served as <file>.metadata"
     )
     metadata_path = models.CharField(max_length=512, blank=True)
+    uploaded_via = models.CharField(  # indexed: /stats/ counts files by it on every view
+        max_length=20, choices=UploadMethod.choices, default=UploadMethod.UNKNOWN, db_index=True
+    )
 
     class Meta:
         ordering = ["filename"]

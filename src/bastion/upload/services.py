@@ -41,6 +41,7 @@ from bastion.packaging.models import (
     PackageType,
     Project,
     Release,
+    UploadMethod,
 )
 from bastion.publishing import services as trusted_publishing
 from bastion.tokens import services as tokens
@@ -598,6 +599,11 @@ def _release_for(upload: _Upload, project: Project) -> Release:
     return release
 
 
+def _method_of(actor: authz.Actor) -> UploadMethod:
+    """Every upload came with an API token (:func:`authenticate`): a publisher's or a person's."""
+    return UploadMethod.TRUSTED_PUBLISHER if actor.publisher is not None else UploadMethod.API_TOKEN
+
+
 def _record(upload: _Upload) -> File:
     """The rows of one upload; runs inside a transaction that the caller may retry."""
     project = _project_for(upload)
@@ -622,6 +628,7 @@ def _record(upload: _Upload) -> File:
             hashlib.sha256(upload.archive.metadata).hexdigest() if is_wheel else ""
         ),
         metadata_path=key + ".metadata" if is_wheel else "",
+        uploaded_via=_method_of(upload.actor),
     )
     FilenameReservation.objects.create(
         filename=upload.filename, project_name=project.normalized_name
