@@ -1,0 +1,112 @@
+"""Uploads carrying PEP 740 attestations: verified against the publisher, stored, or refused
+with nothing written. The files and attestations are real (tests/publishing/assets/README.md)."""
+
+import pytest
+from django.test import Client
+
+from bastion.events.models import SecurityEvent
+from bastion.packaging import authz
+from bastion.publishing import services
+from bastion.publishing.models import Provenance
+from bastion.tokens.services import create_token
+from tests.publishing.conftest import github_claims
+from tests.publishing.test_attestations import ASSETS, GH_DIST, field
+from tests.upload import dists
+from tests.upload.conftest import Uploader, index_state
+
+pytestmark = pytest.mark.django_db
+
+BOTH = (f"{GH_DIST}.publish.attestation", f"{GH_DIST}.slsa.attestation")
+
+
+def real_sdist(content: bytes | None = None) -> dists.Dist:
+    """The release of pypi-attestations 0.0.19 that its GitHub Actions workflow attested."""
+    return dists.Dist(
+        filename=GH_DIST,
+        content=content or (ASSETS / GH_DIST).read_bytes(),
+        filetype="sdist",
+        pyversion="source",
+        fields={"metadata_version": "2.1", "name": "pypi-attestations", "version": "0.0.19"},
+    )
+
+
+def refused(response, message: str) -> None:
+    """A 400 whose reason phrase (what twine shows) says ``message``, and nothing written."""
+    assert response.status_code == 400, response.reason_phrase
+    assert message in response.reason_phrase
+    assert index_state() == response.state_before
+    assert not Provenance.objects.exists()
+
+
+@pytest.fixture
+def project(make_project, alice):
+    return make_project("pypi-attestations", owners=[alice])
+
+
+def publisher_uploader(exchange, project, alice, repository: str) -> Uploader:
+    """A token traded by a run of ``repository``'s release.yml, for its publisher of ``project``."""
+    services.add_publisher(
+        actor=authz.Actor.operator(),
+        project=project,
+        kind="github",
+        repository=repository,
+        workflow="release.yml",
+    )
+    response = exchange.mint(github_claims(repository, "release.yml"))
+    assert response.status_code == 200, response.content
+    return Uploader(Client(), alice, response.json()["token"])
+
+
+def test_attestations_from_the_publishers_workflow_are_stored_with_the_file(
+    exchange, project, alice
+):
+    uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
+
+    response = uploader.upload(real_sdist().form(attestations=field(*BOTH)))
+
+    assert response.status_code == 200, response.reason_phrase
+    provenance = Provenance.objects.get()
+    assert provenance.file.filename == GH_DIST
+    assert len(provenance.attestations) == 2
+    assert provenance.publisher_object["repository"] == "trailofbits/pypi-attestations"
+    assert provenance.claims["run_url"] == (
+        "https://github.com/trailofbits/pypi-attestations/actions/runs/987654"
+    )
+    assert SecurityEvent.objects.get(tag="file:upload").additional["attestations"] == 2
+
+
+def test_attestations_through_a_publisher_for_another_repository_store_nothing(
+    exchange, project, alice
+):
+    uploader = publisher_uploader(exchange, project, alice, "octo/pypi-attestations")
+
+    response = uploader.upload(real_sdist().form(attestations=field(*BOTH)))
+
+    refused(response, "not this upload's trusted publisher")
+
+
+def test_a_file_changed_by_one_byte_is_refused(exchange, project, alice):
+    changed = bytearray((ASSETS / GH_DIST).read_bytes())
+    changed[100] ^= 1
+    uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
+
+    response = uploader.upload(real_sdist(bytes(changed)).form(attestations=field(*BOTH)))
+
+    refused(response, "subject does not match distribution digest")
+
+
+def test_attestations_with_a_persons_token_are_refused(project, alice):
+    minted = create_token(actor=authz.Actor(alice), name="mine", project=project)
+    uploader = Uploader(Client(), alice, minted.secret)
+
+    response = uploader.upload(real_sdist().form(attestations=field(*BOTH)))
+
+    refused(response, "Attestations are only accepted from trusted publishers")
+
+
+def test_an_attestations_field_that_is_not_json_is_refused(exchange, project, alice):
+    uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
+
+    response = uploader.upload(real_sdist().form(attestations="[{"))
+
+    refused(response, "must be a JSON array of PEP 740 attestation objects")
