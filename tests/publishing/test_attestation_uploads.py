@@ -3,14 +3,21 @@ with nothing written. The files and attestations are real (tests/publishing/asse
 
 import pytest
 from django.test import Client
+from pypi_attestations import Distribution
+from pypi_attestations import Provenance as PEP740Provenance
 
 from bastion.events.models import SecurityEvent
 from bastion.packaging import authz
 from bastion.publishing import services
+from bastion.publishing.attestations import INTEGRITY_MEDIA_TYPE
 from bastion.publishing.models import Provenance
+from bastion.simple.readpath import ReadPath
 from bastion.tokens.services import create_token
+from bastion.wsgi import django_application
 from tests.publishing.conftest import github_claims
 from tests.publishing.test_attestations import ASSETS, GH_DIST, field
+from tests.simple.test_pages import JSON
+from tests.simple.wsgi_client import WSGIClient
 from tests.upload import dists
 from tests.upload.conftest import Uploader, index_state
 
@@ -110,3 +117,60 @@ def test_an_attestations_field_that_is_not_json_is_refused(exchange, project, al
     response = uploader.upload(real_sdist().form(attestations="[{"))
 
     refused(response, "must be a JSON array of PEP 740 attestation objects")
+
+
+def provenance_path(filename: str = GH_DIST) -> str:
+    return f"/integrity/pypi-attestations/0.0.19/{filename}/provenance"
+
+
+def test_the_page_links_the_provenance_which_verifies_as_served(
+    exchange, project, alice, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.PAGES_DIR = tmp_path / "pages"  # a tree of this test's own
+    uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
+    with django_capture_on_commit_callbacks(execute=True):  # the page renders after the commit
+        uploader.upload(real_sdist().form(attestations=field(*BOTH)))
+
+    page = WSGIClient(ReadPath(django_application)).get("/simple/pypi-attestations/", accept=JSON)
+    (entry,) = page.json()["files"]
+    served = Client().get(provenance_path(), HTTP_ACCEPT=INTEGRITY_MEDIA_TYPE)
+
+    assert entry["provenance"] == settings.BASE_URL + provenance_path()
+    assert served.status_code == 200
+    assert served["Content-Type"] == INTEGRITY_MEDIA_TYPE
+    (bundle,) = PEP740Provenance.model_validate_json(served.content).attestation_bundles
+    assert bundle.publisher.repository == "trailofbits/pypi-attestations"
+    distribution = Distribution.from_file(ASSETS / GH_DIST)
+    for attestation in bundle.attestations:
+        attestation.verify(bundle.publisher, distribution, offline=True)
+
+
+@pytest.mark.parametrize(
+    ("accept", "status", "content_type"),
+    [
+        (None, 200, INTEGRITY_MEDIA_TYPE),
+        ("application/json", 200, "application/json"),
+        ("text/html", 406, "application/json"),
+    ],
+)
+def test_the_provenance_is_served_as_the_accept_header_asks(
+    exchange, project, alice, accept, status, content_type
+):
+    uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
+    uploader.upload(real_sdist().form(attestations=field(*BOTH)))
+
+    served = Client().get(provenance_path(), **({"HTTP_ACCEPT": accept} if accept else {}))
+
+    assert served.status_code == status
+    assert served["Content-Type"] == content_type
+    assert served["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_file_without_attestations_has_no_provenance(exchange, project, alice):
+    uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
+    uploader.upload(real_sdist().form())
+
+    served = Client().get(provenance_path())
+
+    assert served.status_code == 404
+    assert served.json() == {"message": f"No provenance available for {GH_DIST}"}

@@ -28,6 +28,8 @@ import pydantic
 from pypi_attestations import Attestation, AttestationError, Distribution
 from sigstore.verify.policy import OIDCIssuerV2
 
+from bastion.packaging.models import ProjectStatus
+from bastion.packaging.services import normalize
 from bastion.publishing.kinds import InvalidPublisher, kind_of
 from bastion.publishing.models import Provenance, Publisher
 
@@ -156,6 +158,20 @@ def record(verified: Verified, file) -> Provenance:
         publisher_object=verified.publisher_object,
         attestations=verified.attestations,
         claims=verified.claims,
+    )
+
+
+def find_provenance(name: str, version: str, filename: str) -> Provenance | None:
+    """The provenance of a file named by its provenance URL; None for a file without one, a
+    name that does not match, or a project whose files are hidden (quarantined)."""
+    return (
+        Provenance.objects.filter(
+            file__filename=filename,
+            file__release__version=version,
+            file__release__project__normalized_name=normalize(name),
+        )
+        .exclude(file__release__project__status=ProjectStatus.QUARANTINED)
+        .first()
     )
 
 
