@@ -76,6 +76,7 @@ def test_attestations_from_the_publishers_workflow_are_stored_with_the_file(
     assert provenance.file.filename == GH_DIST
     assert len(provenance.attestations) == 2
     assert provenance.publisher_object["repository"] == "trailofbits/pypi-attestations"
+    assert provenance.source_url == "https://github.com/trailofbits/pypi-attestations"
     assert provenance.claims["run_url"] == (
         "https://github.com/trailofbits/pypi-attestations/actions/runs/987654"
     )

@@ -61,6 +61,7 @@ class Verified:
     publisher_object: dict  # PEP 740's publisher object, as served
     attestations: list[dict]  # the attestation objects, as uploaded
     claims: dict  # the run's claims, as the upload's security event records them
+    source_url: str  # the repository's web address
 
 
 def parse(field: str) -> list[Attestation]:
@@ -114,6 +115,7 @@ def verify(
         publisher_object={**identity.model_dump(mode="json"), "claims": None},
         attestations=[a.model_dump(mode="json") for a in attestations],
         claims=claims,
+        source_url=kind.url(publisher, claims.get("repository", "")),
     )
 
 
@@ -158,7 +160,34 @@ def record(verified: Verified, file) -> Provenance:
         publisher_object=verified.publisher_object,
         attestations=verified.attestations,
         claims=verified.claims,
+        source_url=verified.source_url,
     )
+
+
+@dataclass(frozen=True)
+class PublishedFrom:
+    """Where an attested file was built, as a project page shows it (PyPI's verified details)."""
+
+    source: str  # host/OWNER/REPO
+    source_url: str
+    workflow: str
+    commit: str
+    run_url: str
+
+
+def published_from(file_ids: list[int]) -> dict[int, PublishedFrom]:
+    """For each of these files that has provenance, the run that built and attested it."""
+    rows = Provenance.objects.filter(file_id__in=file_ids).only("file_id", "claims", "source_url")
+    return {
+        row.file_id: PublishedFrom(
+            source=row.source_url.removeprefix("https://"),
+            source_url=row.source_url,
+            workflow=row.claims.get("workflow", ""),
+            commit=row.claims.get("sha", ""),
+            run_url=row.claims.get("run_url", ""),
+        )
+        for row in rows
+    }
 
 
 def find_provenance(name: str, version: str, filename: str) -> Provenance | None:

@@ -134,6 +134,9 @@ class Provenance(models.Model):
     publisher_object = models.JSONField(help_text="PEP 740's publisher object, as served.")
     attestations = models.JSONField(help_text="The attestation objects, as uploaded.")
     claims = models.JSONField(default=dict, help_text="repository, workflow, ref, sha, run_url")
+    source_url = models.URLField(
+        max_length=500, help_text="The repository the file was built from."
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
