@@ -7,9 +7,8 @@ import pytest
 from django.urls import reverse
 
 from bastion.packaging.models import Release
-from bastion.publishing.models import Provenance
 from bastion.web import avatars
-from tests.factories import add_file, add_release
+from tests.factories import add_file, add_release, attest
 
 pytestmark = pytest.mark.django_db
 
@@ -159,18 +158,12 @@ def test_an_attested_file_says_where_it_was_published_from(client, make_project,
     release = add_release(project, "1.0")
     attested = add_file(release, "attested-1.0.tar.gz")
     add_file(release, "attested-1.0-py3-none-any.whl")  # uploaded without attestations
-    Provenance.objects.create(
-        file=attested,
-        kind="github",
-        publisher_object={},
-        attestations=[],
-        source_url="https://github.com/octo/attested",
-        claims={
-            "repository": "octo/attested",
-            "workflow": "release.yml",
-            "sha": "a" * 40,
-            "run_url": "https://github.com/octo/attested/actions/runs/42",
-        },
+    attest(
+        attested,
+        repository="octo/attested",
+        workflow="release.yml",
+        sha="a" * 40,
+        run_url="https://github.com/octo/attested/actions/runs/42",
     )
 
     html = page_of(client, "attested")

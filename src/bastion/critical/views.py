@@ -6,6 +6,7 @@ from django.utils.safestring import mark_safe
 
 from bastion.critical import charts, selectors
 from bastion.critical.policy import Policy
+from bastion.publishing.attestations import attestation_shares
 from bastion.upstream.selectors import MOST_INSTALLED_DAYS, most_installed
 
 
@@ -30,5 +31,15 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "chart": mark_safe(charts.adoption_chart(selectors.history())),  # noqa: S308
         "upstream_most_installed": most_installed(),
         "upstream_days": MOST_INSTALLED_DAYS,
+        "attestations": _attestation_rows(),
     }
     return render(request, "critical/stats.html", context)
+
+
+def _attestation_rows() -> list[tuple[str, int, int, str]]:
+    """The share of files with PEP 740 attestations: (scope, files, attested, share)."""
+    shares = attestation_shares()
+    return [
+        (label, shares[key]["files"], shares[key]["attested"], f"{shares[key]['share']:.1%}")
+        for label, key in [("All projects", "all"), ("Critical projects", "critical")]
+    ]

@@ -28,7 +28,8 @@ import pydantic
 from pypi_attestations import Attestation, AttestationError, Distribution
 from sigstore.verify.policy import OIDCIssuerV2
 
-from bastion.packaging.models import ProjectStatus
+from bastion.critical.models import Designation
+from bastion.packaging.models import File, ProjectStatus
 from bastion.packaging.services import normalize
 from bastion.publishing.kinds import InvalidPublisher, kind_of
 from bastion.publishing.models import Provenance, Publisher
@@ -216,3 +217,22 @@ def provenance_document(provenance: Provenance) -> dict:
 
 def provenance_bytes(provenance: Provenance) -> bytes:
     return json.dumps(provenance_document(provenance), separators=(",", ":")).encode()
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def attestation_shares() -> dict:
+    """How many files carry verified attestations, overall and in critical projects (for
+    ``bastion stats`` and /stats/): the share of releases whose origin anyone can check."""
+    files = File.objects.all()
+    critical = files.filter(
+        release__project__normalized_name__in=Designation.objects.active().values("normalized_name")
+    )
+    counts = {}
+    for scope, queryset in (("all", files), ("critical", critical)):
+        total = queryset.count()
+        attested = queryset.filter(provenance__isnull=False).count()
+        counts[scope] = {"files": total, "attested": attested, "share": _share(attested, total)}
+    return counts
