@@ -14,8 +14,8 @@ from bastion.publishing.models import Provenance
 from bastion.simple.readpath import ReadPath
 from bastion.tokens.services import create_token
 from bastion.wsgi import django_application
-from tests.publishing.conftest import github_claims
-from tests.publishing.test_attestations import ASSETS, GH_DIST, field
+from tests.publishing.conftest import github_claims, gitlab_claims
+from tests.publishing.test_attestations import ASSETS, GH_DIST, GL_DIST, field
 from tests.simple.test_pages import JSON
 from tests.simple.wsgi_client import WSGIClient
 from tests.upload import dists
@@ -175,3 +175,34 @@ def test_a_file_without_attestations_has_no_provenance(exchange, project, alice)
 
     assert served.status_code == 404
     assert served.json() == {"message": f"No provenance available for {GH_DIST}"}
+
+
+def test_a_gitlab_ci_attestation_uploads_through_its_gitlab_publisher(
+    exchange, make_project, alice
+):
+    """The release of gitlab-oidc-project 0.0.3 its GitLab pipeline attested."""
+    project = make_project("gitlab-oidc-project", owners=[alice])
+    services.add_publisher(
+        actor=authz.Actor.operator(),
+        project=project,
+        kind="gitlab",
+        repository="facutuesca/gitlab-oidc-project",
+        workflow=".gitlab-ci.yml",
+    )
+    minted = exchange.mint(gitlab_claims("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml"))
+    uploader = Uploader(Client(), alice, minted.json()["token"])
+    sdist = dists.Dist(
+        filename=GL_DIST,
+        content=(ASSETS / GL_DIST).read_bytes(),
+        filetype="sdist",
+        pyversion="source",
+        fields={"metadata_version": "2.1", "name": "gitlab-oidc-project", "version": "0.0.3"},
+    )
+
+    response = uploader.upload(sdist.form(attestations=field(f"{GL_DIST}.publish.attestation")))
+
+    assert response.status_code == 200, response.reason_phrase
+    assert Provenance.objects.get().publisher_object["kind"] == "GitLab"
+    assert Provenance.objects.get().source_url == (
+        "https://gitlab.com/facutuesca/gitlab-oidc-project"
+    )
