@@ -223,3 +223,11 @@ def test_the_provenance_object_is_what_pypi_attestations_reads_and_verifies():
     attestation.verify(
         bundle.publisher, Distribution.from_file(ASSETS / GH_DIST), offline=True
     )  # raises if the served object lost anything
+
+
+def test_a_file_name_that_is_no_distribution_is_refused():
+    message = refusal(
+        lambda: verify_github(field(f"{GH_DIST}.publish.attestation"), filename="setup.py")
+    )
+
+    assert "setup.py is not a wheel or sdist file name" in message

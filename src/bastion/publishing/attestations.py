@@ -25,7 +25,13 @@ import json
 from dataclasses import dataclass
 
 import pydantic
-from pypi_attestations import Attestation, AttestationError, Distribution
+from pypi_attestations import (
+    Attestation,
+    AttestationError,
+    Distribution,
+    GitHubPublisher,
+    GitLabPublisher,
+)
 from sigstore.verify.policy import OIDCIssuerV2
 
 from bastion.critical.models import Designation
@@ -104,7 +110,12 @@ def verify(
         identity = kind.attestation_identity(publisher, claims)
     except InvalidPublisher as exc:
         raise AttestationRefused(f"{_INVALID}{exc}") from exc
-    distribution = Distribution(name=filename, digest=sha256)
+    try:
+        distribution = Distribution(name=filename, digest=sha256)
+    except pydantic.ValidationError as exc:
+        raise AttestationRefused(
+            f"{_INVALID}{filename} is not a wheel or sdist file name that attestations can name."
+        ) from exc
     predicate_types = set()
     for attestation in attestations:
         predicate_types.add(_verify_signature(attestation, distribution, publisher.issuer))
@@ -134,7 +145,10 @@ def _verify_signature(attestation: Attestation, distribution: Distribution, issu
 
 
 def _verify_identity(
-    attestation: Attestation, identity, distribution: Distribution, publisher: str
+    attestation: Attestation,
+    identity: GitHubPublisher | GitLabPublisher,
+    distribution: Distribution,
+    publisher: str,
 ) -> None:
     """The certificate names the publisher's repository and workflow (signature already holds)."""
     try:
