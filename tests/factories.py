@@ -1,5 +1,5 @@
 """The one set of test builders: projects with their people, releases (with stored files and
-dependencies), a user with an authenticator app, and critical designations.
+dependencies, and a file's provenance), a user with an authenticator app, and critical designations.
 
 Plain functions, so tests, fixtures and other builders (``tests.simple.factory``) share them;
 ``tests/conftest.py`` offers the common ones as fixtures too.
@@ -31,6 +31,7 @@ from bastion.packaging.models import (
     RoleName,
 )
 from bastion.packaging.services import normalize
+from bastion.publishing.models import Provenance
 
 ORIGIN = Origin(ip_address="198.51.100.7", user_agent="pytest")
 
@@ -115,6 +116,20 @@ def add_file(release: Release, filename: str) -> File:
         filename=filename, project_name=release.project.normalized_name
     )
     return file
+
+
+def attest(file: File, **claims) -> Provenance:
+    """The provenance row an upload with verified attestations leaves (its attestations are not
+    real: tests/publishing/assets has real ones)."""
+    repository = claims.setdefault("repository", "octo/widget")
+    return Provenance.objects.create(
+        file=file,
+        kind="github",
+        publisher_object={"kind": "GitHub", "repository": repository, "workflow": "release.yml"},
+        attestations=[],
+        source_url=f"https://github.com/{repository}",
+        claims=claims,
+    )
 
 
 def code_at(secret: str, when: float) -> str:

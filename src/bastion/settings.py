@@ -462,7 +462,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BASTION_LOG_LEVEL", "WARNING")},
     # A refused request is already a line of the access log; only server errors are worth more.
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # sigstore warns on every offline verification (an attestation upload) that it will not
+    # refresh its trust root: offline is Bastion's choice (bastion.publishing.attestations).
+    "loggers": {"django.request": {"level": "ERROR"}, "sigstore._internal.tuf": {"level": "ERROR"}},
 }
 
 # Background work (django-tasks). "immediate" runs each task as it is enqueued, so the quick start

@@ -9,6 +9,7 @@ from django.utils import timezone
 from bastion.cli import main
 from bastion.critical.models import Designation, StatsSnapshot
 from tests.downloads.conftest import seed_rollup
+from tests.factories import add_file, add_release, attest
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +87,29 @@ def test_stats_json_counts_critical_and_other_accounts(
     assert numbers["critical_accounts"] == 2 and numbers["critical_accounts_2fa_share"] == 0.5
     assert numbers["critical_accounts_by_method"]["totp"] == {"accounts": 1, "share": 0.5}
     assert numbers["other_accounts"] == 1 and numbers["other_accounts_2fa_share"] == 1.0
+
+
+def test_stats_give_the_share_of_files_with_attestations_overall_and_when_critical(
+    make_user, make_project, designate, capsys
+):
+    alice = make_user("alice")
+    critical = add_release(make_project("requests", owners=[alice]), "1.0")
+    other = add_release(make_project("widget", owners=[alice]), "1.0")
+    attest(add_file(critical, "requests-1.0.tar.gz"))
+    add_file(critical, "requests-1.0-py3-none-any.whl")
+    add_file(other, "widget-1.0.tar.gz")
+    attest(add_file(other, "widget-1.0-py3-none-any.whl"))
+    designate("requests")
+
+    _, out, _ = run(capsys, "stats", "--json")
+    _, text, _ = run(capsys, "stats")
+
+    assert json.loads(out)["attestations"] == {
+        "all": {"files": 4, "attested": 2, "share": 0.5},
+        "critical": {"files": 2, "attested": 1, "share": 0.5},
+    }
+    assert "Files with attestations, all projects: 2 of 4 (50.0%)" in text
+    assert "Files with attestations, critical projects: 1 of 2 (50.0%)" in text
 
 
 def test_designate_without_any_downloads_says_so(settings, tmp_path, capsys):

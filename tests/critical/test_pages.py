@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from bastion.critical import services
 from bastion.critical.models import StatsSnapshot
-from tests.factories import add_release
+from tests.factories import add_file, add_release, attest
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,18 @@ def test_stats_page_shows_the_numbers_and_an_svg_history_without_scripts(
     assert "<svg" in page and "<polyline" in page and "<script" not in page
     assert "Critical projects" in page and ">1<" in page
     assert "100.0%" in page  # alice, the only critical account, now has 2FA
+
+
+def test_stats_page_shows_the_share_of_files_with_attestations(client, widget, designate):
+    release = widget.releases.get()
+    attest(add_file(release, "widget-1.0.tar.gz"))
+    add_file(release, "widget-1.0-py3-none-any.whl")
+    designate("widget")
+
+    page = " ".join(client.get("/stats/").content.decode().split())
+
+    assert "Files with attestations" in page
+    assert '<th scope="row">Critical projects</th><td>2</td><td>1</td><td>50.0%</td>' in page
 
 
 def test_banner_warns_a_maintainer_without_2fa_on_every_page(client, widget, designate, alice):

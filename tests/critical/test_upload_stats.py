@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import Client
 
+from bastion import authz
 from bastion.cli import main
-from bastion.packaging import authz
 from bastion.packaging.models import File
 from bastion.tokens.services import create_token
 from tests.factories import add_release

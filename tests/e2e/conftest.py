@@ -77,9 +77,12 @@ class LiveIndex:
         self.bastion("users", "create", name, "--email", f"{name}@example.com", "--verified")
         return self.token(name, project)
 
-    def twine_upload(self, token: str, *files: Path, username: str = "__token__"):
+    def twine_upload(
+        self, token: str, *files: Path, username: str = "__token__", options: tuple[str, ...] = ()
+    ):
         """Upload with the real twine, in a clean environment, as a maintainer would."""
         command = [str(VENV_BIN / "twine"), "upload", "--non-interactive", "--disable-progress-bar"]
+        command += options
         command += ["--repository-url", self.upload_url, "-u", username, "-p", token]
         # twine wraps its error lines to the terminal width; a wide one keeps each on one line
         return run(command + [str(f) for f in files], env=clean_client_env(COLUMNS="300"))

@@ -8,6 +8,7 @@ key set (``jwks_url``), so the tokens name the real issuers, as CI jobs' tokens 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 import uuid
@@ -17,9 +18,11 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pypi_attestations import Distribution, Provenance
 
 from tests.e2e.conftest import _start_server, _stop
 from tests.e2e.sample import build_project
+from tests.publishing.test_attestations import ASSETS, GH_DIST
 
 pytestmark = pytest.mark.e2e
 
@@ -78,9 +81,12 @@ def index(tmp_path_factory, issuer):
         GITHUB: {"kind": "github", "jwks_url": f"{issuer.url}/jwks"},
         GITLAB: {"kind": "gitlab", "jwks_url": f"{issuer.url}/jwks"},
     }
-    live = _start_server(
-        tmp_path_factory.mktemp("trusted"), extra_env={"BASTION_OIDC_ISSUERS": json.dumps(issuers)}
-    )
+    tmp = tmp_path_factory.mktemp("trusted")
+    offline = {  # sigstore's cache starts empty: attestations verify with the root its wheel ships
+        "XDG_CACHE_HOME": str(tmp / "cache"),
+        "XDG_DATA_HOME": str(tmp / "share"),
+    }
+    live = _start_server(tmp, extra_env={"BASTION_OIDC_ISSUERS": json.dumps(issuers), **offline})
     yield live
     _stop(live.process)
 
@@ -254,3 +260,54 @@ def test_a_refused_trade_says_which_claim_did_not_match(index, issuer):
     (error,) = response.json()["errors"]
     assert error["code"] == "invalid-workflow"
     assert "release.yml" in error["description"] and "ci.yml" in error["description"]
+
+
+def test_real_attestations_upload_through_their_publisher_and_are_served(index, issuer, tmp_path):
+    """The release of pypi-attestations 0.0.19 and the attestations its GitHub Actions workflow
+    made (tests/publishing/assets), uploaded with twine upload --attestations."""
+    create_project(index, "pypi-attestations", "pa-owner")
+    dist = tmp_path / "dist" / GH_DIST
+    dist.parent.mkdir()
+    for name in (GH_DIST, f"{GH_DIST}.publish.attestation", f"{GH_DIST}.slsa.attestation"):
+        shutil.copy(ASSETS / name, dist.parent / name)
+    attested = sorted(dist.parent.iterdir())
+
+    def upload_as(repository: str):
+        token = trade(index, lambda aud: github_token(issuer, aud, repository, "release.yml", ""))
+        return index.twine_upload(token, *attested, options=("--attestations",))
+
+    index.bastion(
+        "publishers", "add", "pypi-attestations", "--github", "octo/other",
+        "--workflow", "release.yml",
+    )  # fmt: skip
+    other = upload_as("octo/other")
+    original = dist.read_bytes()
+    dist.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    index.bastion(
+        "publishers", "add", "pypi-attestations", "--github", "trailofbits/pypi-attestations",
+        "--workflow", "release.yml",
+    )  # fmt: skip
+    changed = upload_as("trailofbits/pypi-attestations")
+    dist.write_bytes(original)
+    accepted = upload_as("trailofbits/pypi-attestations")
+
+    assert other.returncode != 0
+    assert "not this upload's trusted publisher" in other.output
+    assert changed.returncode != 0
+    assert "subject does not match distribution digest" in changed.output
+    assert accepted.returncode == 0, accepted.output
+    page = requests.get(
+        f"{index.simple_url}pypi-attestations/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        timeout=10,
+    ).json()
+    (entry,) = page["files"]
+    assert entry["provenance"] == (
+        f"{index.url}/integrity/pypi-attestations/0.0.19/{GH_DIST}/provenance"
+    )
+    served = requests.get(entry["provenance"], timeout=10)
+    assert served.headers["Content-Type"] == "application/vnd.pypi.integrity.v1+json"
+    (bundle,) = Provenance.model_validate_json(served.content).attestation_bundles
+    assert len(bundle.attestations) == 2
+    for attestation in bundle.attestations:
+        attestation.verify(bundle.publisher, Distribution.from_file(dist), offline=True)

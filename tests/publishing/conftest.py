@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
-from bastion.packaging import authz
+from bastion import authz
 from bastion.packaging.models import Project
 from bastion.publishing import issuers, services
 

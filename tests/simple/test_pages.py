@@ -8,6 +8,7 @@ from pypi_simple import IndexPage, ProjectPage, ProjectStatus
 
 from bastion.packaging.models import ProjectStatus as Status
 from bastion.packaging.services import last_serial
+from bastion.publishing.models import Provenance
 from bastion.simple import services
 from bastion.simple.readpath import ReadPath
 from bastion.wsgi import application, django_application
@@ -355,3 +356,35 @@ def test_with_a_worker_the_project_list_is_rendered_off_the_request_once_per_bur
     names = [p["name"] for p in index.get("/simple/", accept=JSON).json()["projects"]]
     assert names == ["Ham", "Holy_Grail", "Spam.Eggs"]
     assert [r.return_value for r in renders.order_by("enqueued_at")] == [True, False]
+
+
+def test_a_file_with_provenance_links_it_by_absolute_url_in_both_formats(
+    holy_grail, index, settings
+):
+    """PEP 740: ``provenance`` in JSON and ``data-provenance`` in HTML, absolute; others null."""
+    wheel = holy_grail.releases.get(version="1.0").files.get(filename__endswith=".whl")
+    Provenance.objects.create(file=wheel, kind="github", publisher_object={}, attestations=[])
+    services.render_project("holy-grail")
+    url = f"{settings.BASE_URL}/integrity/holy-grail/1.0/{wheel.filename}/provenance"
+
+    listed = index.get("/simple/holy-grail/", accept=JSON).json()["files"]
+    files = {entry["filename"]: entry["provenance"] for entry in listed}
+    html = index.get("/simple/holy-grail/", accept="text/html").body.decode()
+
+    assert files == {
+        "holy_grail-0.9.tar.gz": None,
+        "holy_grail-1.0.tar.gz": None,
+        wheel.filename: url,
+    }
+    assert html.count("data-provenance=") == 1
+    assert f'data-provenance="{url}">{wheel.filename}</a>' in html
+
+
+def test_a_new_public_url_renders_a_new_tree(holy_grail, settings):
+    """Provenance URLs embed BASTION_BASE_URL, so pages written under another one are not used."""
+    before = services.live_root()
+    settings.BASE_URL = "https://index.example.com"
+
+    assert services.live_root() != before
+    assert services.render_project("holy-grail")
+    assert (services.pages_root() / "holy-grail" / "index.json").exists()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from bastion.packaging.models import Release
 from bastion.web import avatars
-from tests.factories import add_release
+from tests.factories import add_file, add_release, attest
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,26 @@ def test_markdown_heading_permalinks_have_a_name_for_screen_readers(client, make
         '<a href="#user-content-title" rel="nofollow" class="permalink">'
         '<span class="visually-hidden">Link to this section</span></a>'
     ) in html
+
+
+def test_an_attested_file_says_where_it_was_published_from(client, make_project, alice):
+    """PyPI's verified details: repository, workflow and commit from the trusted upload's run."""
+    project = make_project("Attested", owners=[alice])
+    release = add_release(project, "1.0")
+    attested = add_file(release, "attested-1.0.tar.gz")
+    add_file(release, "attested-1.0-py3-none-any.whl")  # uploaded without attestations
+    attest(
+        attested,
+        repository="octo/attested",
+        workflow="release.yml",
+        sha="a" * 40,
+        run_url="https://github.com/octo/attested/actions/runs/42",
+    )
+
+    html = page_of(client, "attested")
+
+    assert html.count("Verified attestation") == 1
+    text = " ".join(re.sub(r"<[^>]+>", "", html).split())
+    assert f"published from github.com/octo/attested by workflow release.yml at {'a' * 40}" in text
+    assert '<a href="https://github.com/octo/attested/actions/runs/42">' in html
+    assert '<a href="https://github.com/octo/attested">github.com/octo/attested</a>' in html

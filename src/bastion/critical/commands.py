@@ -151,10 +151,12 @@ def _print_upload_methods(uploads: dict) -> None:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from bastion.critical.selectors import adoption
+    from bastion.publishing.attestations import attestation_shares
     from bastion.upstream.selectors import MOST_INSTALLED_DAYS, most_installed
 
     numbers = adoption()
     numbers["upstream_most_installed"] = most_installed()
+    numbers["attestations"] = attestation_shares()
     if args.json:
         print(json.dumps(numbers, indent=2))
         return 0
@@ -173,6 +175,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"{numbers['other_accounts_2fa_share']:.1%} with 2FA (voluntary)"
     )
     _print_upload_methods(numbers["uploads"])
+    _print_attestation_shares(numbers["attestations"])
     if numbers["upstream_most_installed"]:
         print(
             f"Upstream projects this organisation installs most (last {MOST_INSTALLED_DAYS} days):"
@@ -181,6 +184,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
             flag = "  critical" if row["critical"] else ""
             print(f"  {rank:>3}. {row['name']}: {row['downloads']}{flag}")
     return 0
+
+
+def _print_attestation_shares(shares: dict) -> None:
+    for label, key in [("all projects", "all"), ("critical projects", "critical")]:
+        counts = shares[key]
+        print(
+            f"Files with attestations, {label}: {counts['attested']} of {counts['files']} "
+            f"({counts['share']:.1%})"
+        )
 
 
 def add_to(commands, command) -> None:

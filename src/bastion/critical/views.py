@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 from bastion.critical import charts, selectors
 from bastion.critical.policy import Policy
 from bastion.packaging.models import UploadMethod
+from bastion.publishing.attestations import attestation_shares
 from bastion.upstream.selectors import MOST_INSTALLED_DAYS, most_installed
 
 _UPLOAD_GROUPS = ("all_projects", "critical_projects")
@@ -21,7 +22,7 @@ def _upload_method_rows(uploads: dict) -> list[tuple[str, str, str]]:
         if method == UploadMethod.UNKNOWN and not any(count["files"] for count in counts):
             continue
         cells = [f"{count['files']} ({count['share']:.1%})" for count in counts]
-        rows.append((method.label, *cells))
+        rows.append((method.label, cells[0], cells[1]))
     return rows
 
 
@@ -49,5 +50,15 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "chart": mark_safe(charts.adoption_chart(selectors.history())),  # noqa: S308
         "upstream_most_installed": most_installed(),
         "upstream_days": MOST_INSTALLED_DAYS,
+        "attestations": _attestation_rows(),
     }
     return render(request, "critical/stats.html", context)
+
+
+def _attestation_rows() -> list[tuple[str, int, int, str]]:
+    """The share of files with PEP 740 attestations: (scope, files, attested, share)."""
+    shares = attestation_shares()
+    return [
+        (label, shares[key]["files"], shares[key]["attested"], f"{shares[key]['share']:.1%}")
+        for label, key in [("All projects", "all"), ("Critical projects", "critical")]
+    ]

@@ -31,6 +31,7 @@ from bastion.packaging.forms import (
 from bastion.packaging.models import Project, Role, RoleInvitation
 from bastion.packaging.readme import render_release
 from bastion.packaging.services import PackagingError, find_release, get_project
+from bastion.publishing.attestations import published_from
 from bastion.web.gate import actor, origin, project_action, raise_if_gone, refuse_decision
 
 # -- public pages -------------------------------------------------------------------------------
@@ -66,8 +67,18 @@ def project_page(request: HttpRequest, name: str, version: str | None = None) ->
             project.name, release.version if release and release != newest else None
         ),
         "roles": selectors.maintainers(project),
+        "files": _files_with_provenance(release),
     }
     return render(request, "packaging/project.html", context)
+
+
+def _files_with_provenance(release) -> list[tuple]:
+    """The release's files, each with where it was built when its upload carried attestations."""
+    if release is None:
+        return []
+    files = list(release.files.all())
+    built = published_from([file.pk for file in files])
+    return [(file, built.get(file.pk)) for file in files]
 
 
 # -- the user's own projects and invitations ----------------------------------------------------

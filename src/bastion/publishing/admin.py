@@ -1,9 +1,10 @@
-"""Trusted publishers in the admin: see them and what they traded. Owners add them on the
-project's Publishing tab or with ``bastion publishers add``, so the gate and the mails apply."""
+"""Trusted publishers in the admin: see them, what they traded and the provenance they left.
+Owners add them on the project's Publishing tab or with ``bastion publishers add``, so the gate
+and the mails apply."""
 
 from django.contrib import admin
 
-from bastion.publishing.models import Exchange, Publisher
+from bastion.publishing.models import Exchange, Provenance, Publisher
 
 
 @admin.register(Publisher)
@@ -31,4 +32,24 @@ class ExchangeAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Provenance)
+class ProvenanceAdmin(admin.ModelAdmin):
+    """Verified at upload and served as signed: never edited, gone with its file."""
+
+    list_display = ["created", "file", "kind", "source_url"]
+    list_filter = ["kind"]
+    search_fields = ["file__filename", "source_url"]
+    list_select_related = ["file"]
+    readonly_fields = [field.name for field in Provenance._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -6,6 +6,9 @@ match. Then :meth:`Kind.verify` checks what must hold between the claims themsel
 workflow reference names the same repository and the token's own ref or commit; no
 ``pull_request_target`` run; the owner's numeric id). Another kind (Google Cloud, ActiveState,
 a Forgejo instance) is one more subclass in :data:`KINDS`.
+
+Each kind also says which Sigstore identity a PEP 740 attestation made by its CI must carry
+(:meth:`Kind.attestation_identity`), and how a run is described on a project page.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
+
+import pypi_attestations
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -84,9 +89,10 @@ class Kind(ABC):
             where += f" environment {publisher.environment}"
         return f"{self.label}: {where}"
 
-    def url(self, publisher: Publisher) -> str:
+    def url(self, publisher: Publisher, repository: str = "") -> str:
+        """The repository's web address (``repository`` as a run's claims spell it, if given)."""
         host = urlsplit(publisher.issuer).hostname if self.name != "github" else "github.com"
-        return f"https://{host}/{publisher.repository}"
+        return f"https://{host}/{repository or publisher.repository}"
 
     # -- matching ------------------------------------------------------------------------------
 
@@ -100,6 +106,20 @@ class Kind(ABC):
     @abstractmethod
     def event_claims(self, claims: dict) -> dict:
         """The claims an upload's security event records."""
+
+    # -- attestations (PEP 740) ----------------------------------------------------------------
+
+    @abstractmethod
+    def attestation_identity(
+        self, publisher: Publisher, claims: dict
+    ) -> pypi_attestations.GitHubPublisher | pypi_attestations.GitLabPublisher:
+        """The identity an attestation's Sigstore certificate must name, for an upload by
+        ``publisher`` whose trade recorded ``claims`` (:meth:`event_claims`).
+
+        The repository comes from the claims: the CI spells it in its canonical case, which is
+        what the certificate holds, while the publisher keeps it as an owner typed it (matched
+        case-insensitively). Raise :class:`InvalidPublisher` when no attestation can match.
+        """
 
     def check_required(self, claims: dict) -> None:
         for claim in self.required_claims:
@@ -257,6 +277,15 @@ class GitHub(Kind):
             ),
         }
 
+    def attestation_identity(
+        self, publisher: Publisher, claims: dict
+    ) -> pypi_attestations.GitHubPublisher:
+        return pypi_attestations.GitHubPublisher(
+            repository=claims.get("repository") or publisher.repository,
+            workflow=publisher.workflow,
+            environment=publisher.environment or None,
+        )
+
 
 class GitLab(Kind):
     name = "gitlab"
@@ -335,6 +364,21 @@ class GitLab(Kind):
                 else ""
             ),
         }
+
+    def attestation_identity(
+        self, publisher: Publisher, claims: dict
+    ) -> pypi_attestations.GitLabPublisher:
+        if publisher.issuer != self.default_issuer:
+            raise InvalidPublisher(
+                f"Attestations are verified only for gitlab.com ({self.default_issuer}), whose "
+                f"identity Sigstore certifies; this publisher's issuer is {publisher.issuer}. "
+                "Upload without attestations."
+            )
+        return pypi_attestations.GitLabPublisher(
+            repository=claims.get("repository") or publisher.repository,
+            workflow_filepath=publisher.workflow,
+            environment=publisher.environment or None,
+        )
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (GitHub(), GitLab())}

@@ -109,3 +109,35 @@ class Exchange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.publisher_id} at {self.created:%Y-%m-%d %H:%M}"
+
+
+class Provenance(models.Model):
+    """PEP 740 provenance of one file: the attestations its trusted publisher's CI job signed,
+    verified at upload, with the publisher's identity and the run's claims beside them.
+
+    The run's claims (repository, workflow, ref, sha, run URL) are the ones the upload's security
+    event records; they are copied here because a trade's own row is deleted with its token.
+    """
+
+    file = models.OneToOneField(
+        "packaging.File", on_delete=models.CASCADE, related_name="provenance"
+    )
+    publisher = models.ForeignKey(
+        Publisher,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty once the publisher is removed; the rest still describes it.",
+    )
+    kind = models.CharField(max_length=20, help_text="github or gitlab (publishing.kinds).")
+    publisher_object = models.JSONField(help_text="PEP 740's publisher object, as served.")
+    attestations = models.JSONField(help_text="The attestation objects, as uploaded.")
+    claims = models.JSONField(default=dict, help_text="repository, workflow, ref, sha, run_url")
+    source_url = models.URLField(
+        max_length=500, help_text="The repository the file was built from."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"provenance of {self.file_id}"

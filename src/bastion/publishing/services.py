@@ -422,15 +422,20 @@ def _mint(publisher: Publisher, claims: dict, origin: Origin) -> Minted:
     return Minted(secret=minted.secret, expires=expires, publisher=publisher)
 
 
+def claims_of(token: APIToken) -> dict:
+    """The run's claims recorded when a publisher's ``token`` was minted (empty if gone)."""
+    exchange_row = Exchange.objects.filter(token=token).first()
+    return exchange_row.claims if exchange_row else {}
+
+
 def upload_details(token) -> dict:
     """What an upload's security event adds when a trusted publisher's token made it."""
     if token is None or token.publisher_id is None:
         return {}
-    exchange_row = Exchange.objects.filter(token=token).first()
     return {
         "publisher": str(token.publisher),
         "publisher_id": token.publisher_id,
-        "claims": exchange_row.claims if exchange_row else {},
+        "claims": claims_of(token),
     }
 
 

@@ -17,6 +17,12 @@ urlpatterns = [
         views.remove_project_publisher,
         name="remove_project_publisher",
     ),
+    # PEP 740's provenance of a file, at PyPI's path; the simple pages link it (absolute).
+    path(
+        "integrity/<str:project>/<str:version>/<str:filename>/provenance",
+        views.provenance,
+        name="provenance",
+    ),
     path("manage/account/publishing/", views.pending_publishers, name="pending_publishers"),
     path(
         "manage/account/publishing/<int:publisher_id>/remove/",

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from bastion import authz
 from bastion.accounts.http import SignedInRequest
@@ -21,7 +21,7 @@ from bastion.events.services import Origin
 from bastion.mfa.reauth import require_recent_auth, require_recent_auth_to_change
 from bastion.packaging.models import Project
 from bastion.packaging.services import PackagingError
-from bastion.publishing import services
+from bastion.publishing import attestations, services
 from bastion.publishing.forms import PendingPublisherForm, PublisherForm
 from bastion.publishing.kinds import ClaimRefused
 from bastion.web.gate import actor, origin, project_action, raise_if_gone
@@ -54,6 +54,35 @@ def mint_token(request: HttpRequest) -> JsonResponse:
         return _refused(refusal)
     return JsonResponse(
         {"success": True, "token": minted.secret, "expires": int(minted.expires.timestamp())}
+    )
+
+
+#: Provenance never changes while its file exists; PyPI lets clients keep it ten minutes too.
+_PROVENANCE_HEADERS = {"Cache-Control": "max-age=600, public", "Access-Control-Allow-Origin": "*"}
+_PROVENANCE_TYPES = [attestations.INTEGRITY_MEDIA_TYPE, "application/json"]
+
+
+@require_safe
+def provenance(request: HttpRequest, project: str, version: str, filename: str) -> HttpResponse:
+    """``/integrity/<project>/<version>/<filename>/provenance``: PEP 740's provenance object."""
+    media_type = request.get_preferred_type(_PROVENANCE_TYPES)
+    if media_type is None:
+        return JsonResponse(
+            {"message": f"Request with an Accept of {' or '.join(_PROVENANCE_TYPES)}."},
+            status=406,
+            headers=_PROVENANCE_HEADERS,
+        )
+    found = attestations.find_provenance(project, version, filename)
+    if found is None:
+        return JsonResponse(
+            {"message": f"No provenance available for {filename}"},
+            status=404,
+            headers=_PROVENANCE_HEADERS,
+        )
+    return HttpResponse(
+        attestations.provenance_bytes(found),
+        content_type=media_type,
+        headers={**_PROVENANCE_HEADERS, "Vary": "Accept"},
     )
 
 

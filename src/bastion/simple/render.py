@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from html import escape
 from urllib.parse import quote
 
+from django.conf import settings
+from django.urls import reverse
 from packaging.version import Version
 
 from bastion.packaging.models import File, Project, ProjectStatus
@@ -28,6 +30,12 @@ def upload_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def provenance_url(normalized_name: str, version: str, filename: str) -> str:
+    """PEP 740's provenance URL of a file: absolute, as the PEP requires, unlike file URLs."""
+    path = reverse("provenance", args=[normalized_name, version, filename])
+    return settings.BASE_URL + path
+
+
 def yanked_value(release) -> bool | str:
     """PEP 592 / PEP 691: the reason when there is one, else a plain ``True``."""
     if not release.yanked:
@@ -36,7 +44,10 @@ def yanked_value(release) -> bool | str:
 
 
 def project_document(project: Project) -> dict:
-    """The PEP 691 JSON document of a project page. Quarantined projects list no files."""
+    """The PEP 691 JSON document of a project page. Quarantined projects list no files.
+
+    Each file must carry ``has_provenance`` (see ``bastion.simple.services``).
+    """
     quarantined = project.status == ProjectStatus.QUARANTINED
     releases = [] if quarantined else list(project.releases.all())
     files = sorted(
@@ -51,11 +62,11 @@ def project_document(project: Project) -> dict:
         "name": project.normalized_name,
         "project-status": status,
         "versions": [r.version for r in sorted(releases, key=lambda r: Version(r.version))],
-        "files": [_file_entry(file, release) for file, release in files],
+        "files": [_file_entry(project, file, release) for file, release in files],
     }
 
 
-def _file_entry(file: File, release) -> dict:
+def _file_entry(project: Project, file: File, release) -> dict:
     core_metadata = (
         {"sha256": file.metadata_sha256_digest} if file.metadata_sha256_digest else False
     )
@@ -70,7 +81,11 @@ def _file_entry(file: File, release) -> dict:
         "core-metadata": core_metadata,
         # PyPI's bug-compatible legacy key; never the plain ``dist-info-metadata`` (PEP 714).
         "data-dist-info-metadata": core_metadata,
-        "provenance": None,
+        "provenance": (
+            provenance_url(project.normalized_name, release.version, file.filename)
+            if file.has_provenance  # type: ignore[attr-defined]  # annotated by the page query
+            else None
+        ),
     }
 
 
@@ -122,6 +137,8 @@ def _anchor(entry: dict) -> str:
         attributes.append(f'data-size="{entry["size"]}"')
     if entry.get("upload-time"):
         attributes.append(f'data-upload-time="{escape(entry["upload-time"])}"')
+    if entry.get("provenance"):
+        attributes.append(f'data-provenance="{escape(entry["provenance"])}"')
     return f"<a {' '.join(attributes)}>{escape(entry['filename'])}</a><br />"
 
 

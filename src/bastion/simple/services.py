@@ -14,6 +14,8 @@ newer page: whoever takes the lock last also read last.
 """
 
 import fcntl
+import functools
+import hashlib
 import logging
 import os
 import re
@@ -23,11 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
 
 from bastion import datadir
 from bastion.operations import metrics
-from bastion.packaging.models import Project, ProjectStatus, Release
+from bastion.packaging.models import File, Project, ProjectStatus, Release
 from bastion.packaging.services import last_serial
 from bastion.simple import render
 
@@ -40,7 +42,14 @@ JSON_PAGE = "index.json"
 # The live tree sits in a directory named after the page format, so that a release of Bastion
 # that renders differently starts from an empty tree (rendered lazily) instead of serving pages
 # written by the old code. Change it whenever ``render`` changes its output.
-PAGE_FORMAT = "format-1"
+PAGE_FORMAT = "format-2"
+
+
+@functools.cache
+def _cached_tree_name(base_url: str) -> str:
+    """The live tree's directory: the page format and the public URL, which provenance URLs
+    (PEP 740 wants them absolute) embed, so a new ``BASTION_BASE_URL`` starts a fresh tree."""
+    return f"{PAGE_FORMAT}-{hashlib.sha256(base_url.encode()).hexdigest()[:12]}"
 
 
 def pages_root(target_dir: Path | str | None = None) -> Path:
@@ -52,7 +61,12 @@ def pages_root(target_dir: Path | str | None = None) -> Path:
 
 def live_root() -> str:
     """The live tree's ``simple/`` directory as a plain string, for the read path's speed."""
-    return f"{os.fspath(settings.PAGES_DIR)}/{PAGE_FORMAT}/simple"
+    return f"{os.fspath(settings.PAGES_DIR)}/{tree_name()}/simple"
+
+
+def tree_name() -> str:
+    """The directory under ``PAGES_DIR`` holding the live tree (:func:`_cached_tree_name`)."""
+    return _cached_tree_name(settings.BASE_URL)
 
 
 def render_project(normalized_name: str, target_dir: Path | str | None = None) -> bool:
@@ -177,7 +191,11 @@ def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
 
 
 def _projects():
-    releases = Release.objects.prefetch_related("files")
+    """Projects with their releases and files, each file knowing whether it has provenance
+    (PEP 740) without loading its attestations."""
+    has_provenance = ExpressionWrapper(Q(provenance__isnull=False), output_field=BooleanField())
+    files = File.objects.annotate(has_provenance=has_provenance)
+    releases = Release.objects.prefetch_related(Prefetch("files", queryset=files))
     return Project.objects.prefetch_related(Prefetch("releases", queryset=releases))
 
 

@@ -71,6 +71,7 @@ CONTROL_FIELDS = (
     "sha256_digest",
     "blake2_256_digest",
     "comment",
+    "attestations",
 )
 
 #: Values that mean "not given". PyPI drops ``UNKNOWN``, which old setuptools wrote everywhere.
@@ -87,6 +88,7 @@ class UploadForm:
     sha256_digest: str
     blake2_256_digest: str
     comment: str
+    attestations: str = ""  # PEP 740: a JSON array of attestation objects, checked on upload
     metadata: RawMetadata = field(default_factory=dict)  # type: ignore[assignment]
 
     @property
@@ -180,6 +182,7 @@ def parse(post: QueryDict, query: QueryDict, files: MultiValueDict) -> UploadFor
         sha256_digest=text("sha256_digest").lower(),
         blake2_256_digest=text("blake2_256_digest").lower(),
         comment=(post.get("comment") or ""),
+        attestations=text("attestations"),
         metadata=parse_metadata(post),
     )
 

@@ -43,6 +43,7 @@ from bastion.packaging.models import (
     Release,
     UploadMethod,
 )
+from bastion.publishing import attestations
 from bastion.publishing import services as trusted_publishing
 from bastion.tokens import services as tokens
 from bastion.upload import archives, filenames
@@ -108,6 +109,7 @@ class _Upload:
     raw: RawMetadata
     archive: archives.Archive
     origin: Origin
+    attestations: attestations.Verified | None
 
 
 def _help(anchor: str) -> str:
@@ -412,6 +414,7 @@ def accept_upload(
 
     digests = _digest(content)
     _check_digests(form, digests)
+    verified = _check_attestations(actor, form.attestations, filename, digests)
     existing = _existing(filename, digests)
     if existing is not None:
         return UploadResult(existing, created=False, warning=warning)
@@ -428,12 +431,31 @@ def accept_upload(
     _check_license_files(meta, archive, filename)
     _check_description(meta)
 
-    upload = _Upload(actor, form, filename, size, digests, meta, raw, archive, origin)
+    upload = _Upload(actor, form, filename, size, digests, meta, raw, archive, origin, verified)
     staged = _stage(upload, content)
     try:
         return replace(_commit(upload, staged), warning=warning)
     finally:
         staged.discard()  # whatever was not published: a refusal, a lost race, a duplicate
+
+
+def _check_attestations(
+    actor: authz.Actor, field: str, filename: str, digests: _Digests
+) -> attestations.Verified | None:
+    """Verify the PEP 740 attestations sent with the file, if any, against its publisher."""
+    if not field:
+        return None
+    token = actor.token
+    try:
+        return attestations.verify(
+            field,
+            publisher=actor.publisher,
+            claims=trusted_publishing.claims_of(token) if actor.publisher and token else {},
+            filename=filename,
+            sha256=digests.sha256,
+        )
+    except attestations.AttestationRefused as refused:
+        raise UploadRejected(400, refused.message) from refused
 
 
 def _within_project_creation_limits(actor: authz.Actor, origin: Origin) -> None:
@@ -604,6 +626,13 @@ def _method_of(actor: authz.Actor) -> UploadMethod:
     return UploadMethod.TRUSTED_PUBLISHER if actor.publisher is not None else UploadMethod.API_TOKEN
 
 
+def _attestation_details(upload: _Upload) -> dict:
+    """What an upload's security event adds when it carried verified attestations."""
+    if upload.attestations is None:
+        return {}
+    return {"attestations": len(upload.attestations.attestations)}
+
+
 def _record(upload: _Upload) -> File:
     """The rows of one upload; runs inside a transaction that the caller may retry."""
     project = _project_for(upload)
@@ -633,6 +662,8 @@ def _record(upload: _Upload) -> File:
     FilenameReservation.objects.create(
         filename=upload.filename, project_name=project.normalized_name
     )
+    if upload.attestations is not None:
+        attestations.record(upload.attestations, file)
     user = upload.actor.user
     kind = "source" if upload.form.filetype == PackageType.SDIST else upload.form.pyversion
     packaging.journal(
@@ -647,5 +678,6 @@ def _record(upload: _Upload) -> File:
         version=release.version,
         token=upload.actor.token.name if upload.actor.token else None,
         **trusted_publishing.upload_details(upload.actor.token),
+        **_attestation_details(upload),
     )
     return file

@@ -183,7 +183,7 @@ def allow_name(name: str, *, reason: str, allowed_by: str = "") -> AllowedName:
 
 def pages_root() -> str:
     """Beside the local tree, under the same format directory (a format bump drops both)."""
-    return f"{os.fspath(settings.PAGES_DIR)}/{simple_services.PAGE_FORMAT}/upstream"
+    return f"{os.fspath(settings.PAGES_DIR)}/{simple_services.tree_name()}/upstream"
 
 
 def page_path(normalized_name: str, page_file: str) -> str:
