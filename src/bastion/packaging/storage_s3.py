@@ -112,6 +112,16 @@ class S3Backend:
             raise
         return reply["Body"].read()
 
+    def delete(self, key: str) -> int | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._public(key))
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        self.client.delete_object(Bucket=self.bucket, Key=self._public(key))
+        return head["ContentLength"]
+
     def download_url(self, key: str) -> str:
         """The CDN's URL when ``BASTION_FILES_URL`` is set, else a presigned GET (computed
         locally, no request to the store)."""
