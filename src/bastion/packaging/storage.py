@@ -35,6 +35,9 @@ from django.conf import settings
 from bastion import datadir
 
 METADATA_SUFFIX = ".metadata"
+#: Keys of files fetched from the upstream index (``bastion.upstream``), which no upload's row
+#: owns: that cache evicts and purges them itself.
+UPSTREAM_PREFIX = "upstream/"
 _CONTENT_TYPES = {
     ".whl": "application/zip",
     ".zip": "application/zip",

@@ -65,7 +65,7 @@ from bastion.upstream.models import AllowedName, HostedName, UpstreamFile, Upstr
 logger = logging.getLogger(__name__)
 
 HEADER = "X-Bastion-Upstream"
-FILES_PREFIX = "upstream/"
+FILES_PREFIX = storage.UPSTREAM_PREFIX
 METADATA_SUFFIX = ".metadata"
 _LOCK_STRIPES = 256
 _ABSENT_SECONDS = 60  # an upstream 404 is remembered this long (and never longer than the TTL)
