@@ -108,11 +108,15 @@ def url(path: str) -> str:
 def write_segment(name: str, text: str) -> str:
     """Store one segment of recorded downloads whole, or not at all; return where it went.
 
-    On disk: a temporary name, fsync, rename. In the bucket, one PUT is already all or nothing.
+    On disk: a temporary name, fsync, rename. In the bucket, one PUT is already all or nothing;
+    it goes through boto3, not s3fs, whose aiohttp cannot resolve a host name once the
+    interpreter is shutting down, which is when a stopping server flushes its last downloads.
     """
     target = location("segments", name)
     if in_bucket():
-        filesystem().pipe_file(target, text.encode())
+        from bastion.packaging import storage
+
+        storage.backend().put_object(f"downloads/segments/{name}", text.encode())
         return target
     directory = segments_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -132,7 +136,6 @@ def partition_day_glob(key: str, day: str) -> str:
 def publish_directory(written: Path, target: str) -> None:
     """Give a directory DuckDB wrote locally its place: one rename, or an upload to the bucket
     (then the local copy goes). Anything left at ``target`` by a crash is replaced."""
-    fs = filesystem()
     if not in_bucket():
         if str(written) != target:
             shutil.rmtree(target, ignore_errors=True)
@@ -140,7 +143,7 @@ def publish_directory(written: Path, target: str) -> None:
         return
     remove_tree(target)
     if any(path.is_file() for path in written.rglob("*")):
-        fs.put(str(written), target, recursive=True)
+        filesystem().put(str(written), target, recursive=True)
     shutil.rmtree(written, ignore_errors=True)
 
 
