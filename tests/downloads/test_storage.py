@@ -2,9 +2,11 @@
 server shares. Each test runs against both, with the same promises: every server's segments are
 counted once, by whichever worker rolls up, and the pages read the rollup it wrote."""
 
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
 
 from bastion.downloads import recorder, rollup, services, store
 
@@ -82,3 +84,29 @@ def test_superseded_generations_are_removed_after_the_grace_period(backend, monk
     generations = {name.split("/", 1)[0] for name in _stored("rollup")}
     assert len(generations) == 1
     assert services.installer_downloads(DAY, DAY) == {"demo-pkg": 2}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_imports_and_rollups_on_two_machines_never_overlap(data_dir):
+    """Each machine's ``flock`` is its own; the database's advisory lock is everyone's."""
+    held, release = threading.Event(), threading.Event()
+
+    def other_machine() -> None:
+        try:
+            with store.database_lock():
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_machine)
+    other.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [store.DATABASE_LOCK])
+            assert cursor.fetchone()[0] is False
+    finally:
+        release.set()
+        other.join()

@@ -40,8 +40,9 @@ from django.db import connection
 DUCKDB_MEMORY_LIMIT = os.environ.get("BASTION_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
-# Any 64-bit number of our own: the advisory lock that serialises imports and rollups.
-_ADVISORY_LOCK = 0x62617374696F6E  # "bastion"
+#: Any 64-bit number of our own: the PostgreSQL advisory lock that serialises imports and
+#: rollups across machines.
+DATABASE_LOCK = 0x62617374696F6E  # "bastion"
 
 
 def downloads_dir() -> Path:
@@ -203,22 +204,22 @@ def maintenance_lock() -> Iterator[None]:
     with open(downloads_dir() / "maintenance.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            with _advisory_lock():
+            with database_lock():
                 yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
-def _advisory_lock() -> Iterator[None]:
+def database_lock() -> Iterator[None]:
     """A session-level PostgreSQL advisory lock; nothing on SQLite, which one machine owns."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [_ADVISORY_LOCK])
+        cursor.execute("SELECT pg_advisory_lock(%s)", [DATABASE_LOCK])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [DATABASE_LOCK])
