@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
+from fsspec import AbstractFileSystem
 
 from bastion.downloads import importer, store
 from bastion.downloads.models import EventPartition, PartitionKind, RollupDay
@@ -52,14 +53,25 @@ def compact_segments() -> list[importer.ImportReport]:
     if not fs.isdir(directory):
         return []
     _remove_stale_temporaries(fs, directory)
+    reports = []
+    for batch, members in _batches(fs, directory).items():
+        key = "recorded-" + _basename(batch).removeprefix("batch-")
+        if members and not EventPartition.objects.filter(key=key).exists():
+            reports.append(importer.import_segments(members, key))
+        store.remove_tree(batch)
+    return reports
+
+
+def _batches(fs: AbstractFileSystem, directory: str) -> dict[str, list[str]]:
+    """Every batch a crash left and a new one of the segments outside them: each with its
+    segments. A segment outside that is also in a batch was copied there: it goes."""
     entries = fs.ls(directory, detail=True)
-    batches = sorted(
-        entry["name"]
-        for entry in entries
+    batches = {
+        entry["name"]: _segments_in(fs, entry["name"])
+        for entry in sorted(entries, key=lambda entry: entry["name"])
         if entry["type"] == "directory" and _basename(entry["name"]).startswith("batch-")
-    )
-    members = {batch: _segments_in(fs, batch) for batch in batches}
-    batched = {_basename(path) for paths in members.values() for path in paths}
+    }
+    batched = {_basename(path) for members in batches.values() for path in members}
     segments = sorted(
         entry["name"]
         for entry in entries
@@ -70,28 +82,21 @@ def compact_segments() -> list[importer.ImportReport]:
     if fresh := [path for path in segments if _basename(path) not in batched]:
         batch = f"{directory}/batch-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
         fs.mkdir(batch)
-        members[batch] = [f"{batch}/{_basename(path)}" for path in fresh]
-        for path, moved in zip(fresh, members[batch], strict=True):
+        batches[batch] = [f"{batch}/{_basename(path)}" for path in fresh]
+        for path, moved in zip(fresh, batches[batch], strict=True):
             fs.mv(path, moved)
-        batches.append(batch)
-    reports = []
-    for batch in batches:
-        key = "recorded-" + _basename(batch).removeprefix("batch-")
-        if members[batch] and not EventPartition.objects.filter(key=key).exists():
-            reports.append(importer.import_segments(sorted(members[batch]), key))
-        store.remove_tree(batch)
-    return reports
+    return batches
 
 
 def _basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _segments_in(fs, batch: str) -> list[str]:
+def _segments_in(fs: AbstractFileSystem, batch: str) -> list[str]:
     return sorted(path for path in fs.ls(batch, detail=False) if path.endswith(".jsonl"))
 
 
-def _remove_stale_temporaries(fs, directory: str) -> None:
+def _remove_stale_temporaries(fs: AbstractFileSystem, directory: str) -> None:
     """A temporary segment older than a few minutes belongs to a process that died mid-write
     (on disk only: a bucket has no temporaries)."""
     cutoff = time.time() - STALE_TEMPORARY_SECONDS
