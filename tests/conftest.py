@@ -164,6 +164,39 @@ def s3_storage(settings, monkeypatch):
         yield storage.backend()
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 on a loopback port, for clients that mock_aws cannot intercept (s3fs, whose
+    aiohttp requests DuckDB makes): the endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings, monkeypatch):
+    """``BASTION_STORAGE_URL=s3://…`` on a fresh bucket of :func:`s3_server`: its boto3 client."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setattr(storage, "_remote", {})  # a client for this endpoint
+    bucket = f"bastion-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGE_URL = f"s3://{bucket}/index"
+    settings.FILES_URL = ""
+    return SimpleNamespace(client=client, name=bucket, prefix="index/")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` belong to the PostgreSQL leg; on SQLite they are deselected.
 

@@ -8,6 +8,7 @@ import textwrap
 import threading
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_a_flush_writes_one_segment_in_the_export_shape(data_dir):
     buffer.record(WHEEL, PIP, NOON)
     buffer.record("demo_pkg-1.2.0.tar.gz", "bandersnatch/6.5.0 (CPython 3.12)", NOON)
     buffer.record("not-a-distribution.exe", PIP, NOON)
-    segment = buffer.flush()
+    segment = Path(buffer.flush())
     rows = [json.loads(line) for line in segment.read_text().splitlines()]
     assert [r["file"]["type"] for r in rows] == ["bdist_wheel", "sdist"]
     assert rows[0]["file"] == {
@@ -128,7 +129,7 @@ def test_rollup_compacts_segments_and_counts_them_once(data_dir):
 def test_a_batch_left_by_a_crash_is_finished_without_double_counting(data_dir):
     buffer = recorder.Recorder()
     buffer.record(WHEEL, PIP, NOON)
-    segment = buffer.flush()
+    segment = Path(buffer.flush())
     batch = store.segments_dir() / "batch-1-crashed"
     batch.mkdir()
     segment.rename(batch / segment.name)
@@ -142,7 +143,7 @@ def test_a_batch_left_by_a_crash_is_finished_without_double_counting(data_dir):
 def test_an_enormous_agent_is_cut_and_still_recognised(data_dir):
     buffer = recorder.Recorder()
     buffer.record(WHEEL, PIP[:-1] + ',"pad":"' + "x" * 100_000 + '"}', NOON)
-    (row,) = [json.loads(line) for line in buffer.flush().read_text().splitlines()]
+    (row,) = [json.loads(line) for line in Path(buffer.flush()).read_text().splitlines()]
     assert row["details"]["installer"] == {"name": "pip", "version": "24.2"}
 
 
@@ -166,4 +167,4 @@ def test_a_forked_worker_counts_only_its_own_downloads(data_dir):
     (segment,) = store.segments_dir().glob("*.jsonl")
     assert json.loads(segment.read_text())["file"]["type"] == "sdist"
     own = buffer.flush()
-    assert json.loads(own.read_text())["file"]["type"] == "bdist_wheel"
+    assert json.loads(Path(own).read_text())["file"]["type"] == "bdist_wheel"

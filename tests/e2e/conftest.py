@@ -16,10 +16,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
 VENV_BIN = Path(sys.executable).parent
+BUCKET = "bastion-e2e"
+AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 def free_port() -> int:
@@ -162,6 +169,41 @@ def _stop(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):  # the whole group may be gone already
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    """moto_server on a free loopback port, with an empty bucket."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.2)
+    boto3.client("s3", endpoint_url=endpoint, **s3_credentials()).create_bucket(Bucket=BUCKET)
+    yield endpoint
+    _stop(process)
+    log.close()
+
+
+def s3_credentials() -> dict:
+    return {
+        "aws_access_key_id": AWS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": AWS["AWS_SECRET_ACCESS_KEY"],
+        "region_name": AWS["AWS_DEFAULT_REGION"],
+    }
 
 
 @pytest.fixture

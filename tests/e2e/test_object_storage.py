@@ -2,10 +2,12 @@
 
 moto's standalone server speaks the S3 API on the loopback. Each ``bastion serve`` has its own
 data directory (its own page tree and caches); what they share is the database and the bucket.
-A change made through one server must be served by the other within a second.
+A change made through one server must be served by the other within a second, and a download
+through either is counted once by the worker's rollup, which reads every server's segments from
+the bucket.
 """
 
-import subprocess
+import json
 import time
 import uuid
 from pathlib import Path
@@ -15,54 +17,24 @@ import psycopg
 import pytest
 import requests
 
-from tests.e2e.conftest import VENV_BIN, _start_server, _stop, clean_client_env, free_port, run
+from tests.e2e.conftest import (
+    AWS,
+    BUCKET,
+    VENV_BIN,
+    _start_server,
+    _stop,
+    clean_client_env,
+    run,
+    s3_credentials,
+)
 from tests.e2e.sample import build_project
+from tests.e2e.test_downloads_e2e import RANKING
 
 pytestmark = pytest.mark.e2e
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-BUCKET = "bastion-e2e"
 JSON = "application/vnd.pypi.simple.v1+json"
-AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory):
-    """moto_server on a free loopback port, with an empty bucket."""
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{endpoint}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise
-            time.sleep(0.2)
-    boto3.client("s3", endpoint_url=endpoint, **_credentials()).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    _stop(process)
-    log.close()
-
-
-def _credentials() -> dict:
-    return {
-        "aws_access_key_id": AWS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": AWS["AWS_SECRET_ACCESS_KEY"],
-        "region_name": AWS["AWS_DEFAULT_REGION"],
-    }
+PIP_AGENT = 'pip/24.2 {"installer":{"name":"pip","version":"24.2"}}'
 
 
 @pytest.fixture(scope="module")
@@ -131,18 +103,15 @@ def test_a_change_through_one_server_is_served_by_the_other_within_a_second(
         seconds=1.0,
     )
 
-    objects = boto3.client("s3", endpoint_url=s3_endpoint, **_credentials()).list_objects_v2(
+    objects = boto3.client("s3", endpoint_url=s3_endpoint, **s3_credentials()).list_objects_v2(
         Bucket=BUCKET, Prefix="index/files/"
     )
     stored = {Path(item["Key"]).name for item in objects.get("Contents", [])}
     assert {sample.wheel.name, sample.sdist.name} <= stored
     assert not list((server_a.data_dir / "files").rglob("*.whl"))  # nothing on A's disk
 
-    download = requests.get(
-        f"{server_b.url}/files/{_wheel(server_b)['url'].split('/files/', 1)[1]}",
-        allow_redirects=False,
-        timeout=5,
-    )
+    wheel_path = "/files/" + _wheel(server_b)["url"].split("/files/", 1)[1]
+    download = requests.get(f"{server_b.url}{wheel_path}", allow_redirects=False, timeout=5)
     assert download.status_code == 302
     assert download.headers["Location"].startswith(f"{s3_endpoint}/{BUCKET}/index/files/")
 
@@ -171,6 +140,42 @@ def test_a_change_through_one_server_is_served_by_the_other_within_a_second(
     assert not _wheel(server_a)["yanked"]
     server_b.bastion("yank", "shared-sample", "1.0", "--reason", "broken on B")
     _until(lambda: _wheel(server_a)["yanked"] == "broken on B", seconds=1.0)
+
+    # Downloads: the redirect above and pip's install through B, and one through A. Each
+    # server's recorder writes its segments to the bucket; the worker run on A's machine counts
+    # the installers' two (requests is no installer), and a rollup on B's counts nothing again.
+    through_a = requests.get(
+        f"{server_a.url}{wheel_path}",
+        headers={"User-Agent": PIP_AGENT},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert through_a.status_code == 302
+    bucket = boto3.client("s3", endpoint_url=s3_endpoint, **s3_credentials())
+    _until(lambda: _recorded(bucket) == 3, seconds=15.0)  # flushed every 2 s
+    server_a.bastion("worker", "--once")
+    assert _ranking(server_a) == {"shared-sample": 2}
+    server_b.bastion("downloads", "rollup")
+    assert _ranking(server_b) == {"shared-sample": 2}
+    assert not list((server_a.data_dir / "downloads").rglob("*.parquet"))  # all in the bucket
+
+
+def _recorded(bucket) -> int:
+    """Downloads in the segments every server has written to the bucket so far."""
+    listed = bucket.list_objects_v2(Bucket=BUCKET, Prefix="index/downloads/segments/")
+    rows = [
+        json.loads(line)
+        for item in listed.get("Contents", [])
+        for line in bucket.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read().splitlines()
+    ]
+    return len(rows)
+
+
+def _ranking(server) -> dict[str, int]:
+    env = dict(server.env, DJANGO_SETTINGS_MODULE="bastion.settings")
+    ranking = run([str(VENV_BIN / "python"), "-c", RANKING], env=env)
+    assert ranking.returncode == 0, ranking.output
+    return json.loads(ranking.stdout)
 
 
 def _wheel(server) -> dict:

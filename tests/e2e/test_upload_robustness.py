@@ -4,7 +4,9 @@ A slow sender must not starve the server: credentials are checked from the heade
 body is read, uploads whose bodies are arriving hold at most half of the server's threads, and a
 body that falls behind the minimum rate is cut off. Parallel uploads of one filename leave one
 file and no orphan, and a server killed in the middle of an upload leaves no row without its file,
-no file without its row, and leftovers that ``bastion storage gc`` removes.
+no file without its row, and leftovers that ``bastion storage gc`` removes. With S3 storage, a
+kill between publishing an object and committing its row leaves an object on no page, which gc
+removes once its safety delay has passed.
 """
 
 import base64
@@ -19,11 +21,12 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
 from bastion.packaging.storage import key_for
-from tests.e2e.conftest import _start_server, _stop, clean_client_env
+from tests.e2e.conftest import AWS, BUCKET, _start_server, _stop, clean_client_env, s3_credentials
 from tests.upload import dists
 
 pytestmark = pytest.mark.e2e
@@ -271,3 +274,97 @@ def test_a_server_killed_during_a_large_upload_leaves_nothing_gc_cannot_clear(tm
     assert list(spool.iterdir()) == []
     assert stored_keys(live) == files
     assert list((live.data_dir / "uploads" / "staged").iterdir()) == []
+
+
+class StallingRelay(threading.Thread):
+    """A TCP relay to the S3 server that holds back, unanswered, the first request naming
+    ``stall_on``: the upload of a wheel and then its ``.metadata`` stops right between the
+    two, after the wheel's object is in the bucket and before its row commits."""
+
+    def __init__(self, target_port: int, stall_on: bytes):
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.target_port, self.stall_on = target_port, stall_on
+        self.stalled = threading.Event()
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError):  # the listener was closed
+            while True:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+                for source, sink, inspect in ((client, upstream, True), (upstream, client, False)):
+                    threading.Thread(
+                        target=self._pipe, args=(source, sink, inspect), daemon=True
+                    ).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, inspect: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if inspect and self.stall_on in data:
+                    self.stalled.set()
+                    return  # never forwarded, never answered: the sender waits
+                sink.sendall(data)
+
+
+def post_unanswered(index, token: str, dist: dists.Dist) -> None:
+    """An upload whose server is killed before it answers."""
+    with contextlib.suppress(requests.RequestException):
+        post(index, token, dist)
+
+
+def bucket_keys(endpoint: str, prefix: str) -> set[str]:
+    listed = boto3.client("s3", endpoint_url=endpoint, **s3_credentials()).list_objects_v2(
+        Bucket=BUCKET, Prefix=f"{prefix}/files/"
+    )
+    return {item["Key"].removeprefix(f"{prefix}/files/") for item in listed.get("Contents", [])}
+
+
+def test_a_server_killed_between_publishing_to_s3_and_committing_leaves_an_orphan_gc_clears(
+    tmp_path, s3_endpoint
+):
+    big = dists.wheel("crash-pkg", "2.0", extra_files={"crash_pkg/blob.bin": os.urandom(12 << 20)})
+    orphan = key_for(big.blake2_256, big.filename)
+    relay = StallingRelay(int(s3_endpoint.rsplit(":", 1)[1]), f"{orphan}.metadata ".encode())
+    relay.start()
+    try:
+        _kill_between_publish_and_commit(tmp_path, s3_endpoint, relay, big, orphan)
+    finally:
+        relay.listener.close()
+
+
+def _kill_between_publish_and_commit(tmp_path, s3_endpoint, relay, big, orphan) -> None:
+    prefix = "robust"
+    live = _start_server(
+        tmp_path,
+        {**AWS, "AWS_ENDPOINT_URL": relay.url, "BASTION_STORAGE_URL": f"s3://{BUCKET}/{prefix}"},
+    )
+    try:
+        token = live.user_with_token("crash")
+        assert post(live, token, dists.wheel("crash-pkg", "1.0")).status_code == 200
+        threading.Thread(target=post_unanswered, args=(live, token, big), daemon=True).start()
+        assert relay.stalled.wait(60), "the large upload never reached its .metadata"
+        assert orphan in bucket_keys(s3_endpoint, prefix)  # published, its row not committed
+        os.killpg(live.process.pid, signal.SIGKILL)  # the master and every worker
+        live.process.wait(20)
+    finally:
+        _stop(live.process)
+
+    rows = row_keys(live)
+    assert bucket_keys(s3_endpoint, prefix) == rows | {orphan}  # no row without its object
+    page = live.python(
+        "import json\n"
+        "from bastion.packaging.models import Project\n"
+        "from bastion.simple.render import project_document\n"
+        "document = project_document(Project.objects.get(normalized_name='crash-pkg'))\n"
+        "print(json.dumps([entry['filename'] for entry in document['files']]))"
+    )
+    assert json.loads(page) == ["crash_pkg-1.0-py3-none-any.whl"]  # the orphan is on no page
+
+    young = json.loads(live.bastion("storage", "gc", "--json").stdout)
+    assert young["removed"] == [] and young["kept_young"] >= 1  # inside the safety delay
+    gc = json.loads(live.bastion("storage", "gc", "--older-than", "0", "--json").stdout)
+    assert f"s3://{BUCKET}/{prefix}/files/{orphan}" in gc["removed"]
+    assert bucket_keys(s3_endpoint, prefix) == rows
+    for leftovers in ("tmp", "staged"):  # the spooled body and the staged bytes, gone too
+        assert list((live.data_dir / "uploads" / leftovers).iterdir()) == []

@@ -131,3 +131,12 @@ def test_gc_removes_objects_without_rows_after_the_safety_delay(backend):
     storage.restore("gone")
     assert not storage.exists(OTHER)
     assert storage.exists(owned.path) and storage.exists(owned.metadata_path)
+
+
+@pytest.mark.django_db
+def test_gc_leaves_the_upstream_cache_alone(backend):
+    """Files fetched from the upstream index have no upload's row; their cache evicts them."""
+    cached = f"{storage.UPSTREAM_PREFIX}{'ef' * 32}/spam-1.0-py3-none-any.whl"
+    storage.store_bytes(cached, b"from the upstream")
+    report = storage_gc.collect_garbage(timedelta(0))
+    assert report.removed == [] and storage.exists(cached)

@@ -229,3 +229,29 @@ def test_a_deleted_local_project_never_falls_through_to_upstream(index, upstream
 
     assert answer.status == 404 and b"was hosted here" in answer.body
     assert upstream.requests == []
+
+
+def test_with_object_storage_a_file_is_fetched_once_into_the_bucket_then_redirected_there(
+    index, upstream, s3_storage, settings
+):
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    url = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()["files"][0]["url"]
+    key = url.removeprefix("/files/")
+
+    first = index.request("GET", url)
+    upstream.stop()
+    second = index.request("GET", url)
+
+    assert first.status == second.status == 302
+    assert f"/index/files/{key}?" in second.header("Location")  # presigned, in the bucket
+    stored = s3_storage.client.get_object(Bucket="bastion-test", Key=f"index/files/{key}")
+    assert stored["Body"].read() == entry["_body"]
+    assert upstream.count(f"/files/{entry['filename']}") == 1
+    assert not (settings.FILES_DIR / "upstream").exists()  # nothing on this server's disk
+
+    settings.UPSTREAM_CACHE_BYTES = 1  # over the cap: the file goes, from the bucket
+    from bastion.upstream import services as upstream_services
+
+    assert upstream_services.evict_to_cap(1) == len(entry["_body"])
+    assert not storage.exists(key)

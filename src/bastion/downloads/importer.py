@@ -101,10 +101,12 @@ def import_export(path: Path, *, progress: bool = True) -> ImportReport:
         )
 
 
-def import_segments(paths: list[Path], key: str) -> ImportReport:
-    """Turn the recorder's JSON-lines segments (the export format) into one event partition."""
+def import_segments(paths: list[str], key: str) -> ImportReport:
+    """Turn the recorder's JSON-lines segments (the export format), given as
+    :func:`store.location` paths, into one event partition."""
     with store.connect() as con:
-        events_sql = _events_sql(_json_lines_sql(paths, gzipped=False), "jsonl")
+        urls = [store.url(path) for path in paths]
+        events_sql = _events_sql(_json_lines_sql(urls, gzipped=False), "jsonl")
         return write_partition(
             con, key, PartitionKind.RECORDED, "recorder", events_sql, progress=False
         )
@@ -186,7 +188,7 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _file_list(paths: list[Path]) -> str:
+def _file_list(paths: list[Path] | list[str]) -> str:
     return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
@@ -195,7 +197,7 @@ def _compression(gzipped: bool) -> str:
     return "'gzip'" if gzipped else "'none'"
 
 
-def _json_lines_sql(paths: list[Path], *, gzipped: bool) -> str:
+def _json_lines_sql(paths: list[Path] | list[str], *, gzipped: bool) -> str:
     """One VARCHAR per line (no CSV parsing: \\x1f never appears raw in valid JSON), then JSON."""
     columns = ",\n".join(
         f"  j->>{sql_literal('$.' + '.'.join(path))} AS r_{name}" for name, path in FIELDS.items()
@@ -358,11 +360,11 @@ def write_partition(
 
     Events (one row each) are counted per (day, project, installer class) as they are written;
     a BigQuery rollup's rows already carry a ``downloads`` count and are written as they are.
+    DuckDB writes them to a local staging directory, which then takes its place (a rename, or an
+    upload to the bucket, replacing what a crash before registration left there).
     """
-    final = store.events_dir() / key
     staging = store.events_dir() / f".staging-{key}"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(final, ignore_errors=True)  # left by a crash before it was registered
     staging.parent.mkdir(parents=True, exist_ok=True)
     counted = kind != PartitionKind.BIGQUERY
     if counted:
@@ -381,7 +383,7 @@ def write_partition(
     except duckdb.Error as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise ImportFailed(f"{origin}: {error}") from error
-    staging.rename(final)
+    store.publish_directory(staging, store.location("events", key))
     EventPartition.objects.create(
         key=key, kind=kind, origin=origin[:512], rows=report.rows_imported, days=report.days
     )

@@ -2,9 +2,11 @@
 
 Serving a file only appends a tuple to an in-process queue. A background thread wakes every
 ``BASTION_DOWNLOADS_FLUSH_SECONDS``, parses what was queued (file name, User-Agent) and writes it
-as one append-only segment under ``DATA_DIR/downloads/segments/``. A segment is written under a
-temporary name, synced and renamed, so it is either whole or absent: a crash loses at most the
-events of one flush interval and never leaves half a segment behind. Segments are in the
+as one append-only segment under ``downloads/segments/``, in the data directory or in the bucket
+(:mod:`bastion.downloads.store`). A segment is whole or absent (a temporary name, synced and
+renamed on disk; one PUT in a bucket): a crash loses at most the events of one flush interval and
+never leaves half a segment behind. Segment names hold the time, a random name for the process
+and a sequence number, so the segments of many servers never collide. Segments are in the
 BigQuery ``file_downloads`` JSON-lines shape, so the rollup imports them like any PyPI export.
 """
 
@@ -16,10 +18,10 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections import deque
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 
 from django.conf import settings
 from packaging.utils import (
@@ -102,12 +104,15 @@ class Recorder:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._sequence = itertools.count()
+        self._writer = uuid.uuid4().hex[:12]
         os.register_at_fork(after_in_child=self._forget_parent)
 
     def _forget_parent(self) -> None:
-        """A forked worker must not inherit its parent's queue, nor believe its flusher runs."""
+        """A forked worker must not inherit its parent's queue, nor believe its flusher runs,
+        nor name its segments as its parent does."""
         self._pid = None
         self._pending = deque()
+        self._writer = uuid.uuid4().hex[:12]
 
     def record(
         self, filename: str, user_agent: str | None, now: float | None = None, source: str = ""
@@ -134,8 +139,8 @@ class Recorder:
             metrics.RECORDER_QUEUE.set(len(self._pending))
             self.flush()
 
-    def flush(self) -> Path | None:
-        """Write everything queued so far as one segment; returns its path, if one was written."""
+    def flush(self) -> str | None:
+        """Write everything queued so far as one segment; returns where, if one was written."""
         with self._flush_lock:
             count = len(self._pending)
             if not count:
@@ -146,18 +151,9 @@ class Recorder:
                 return None
             return self._write_segment(lines)
 
-    def _write_segment(self, lines: list[str]) -> Path:
-        directory = store.segments_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns()}-{os.getpid()}-{next(self._sequence)}.jsonl"
-        temporary = directory / f".{name}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        final = directory / name
-        os.rename(temporary, final)
-        return final
+    def _write_segment(self, lines: list[str]) -> str:
+        name = f"{time.time_ns()}-{self._writer}-{next(self._sequence)}.jsonl"
+        return store.write_segment(name, "\n".join(lines) + "\n")
 
     def flush_at_exit(self) -> None:
         if self._pid == os.getpid():
@@ -180,6 +176,6 @@ def record_download(
         _recorder.record(filename, user_agent, now, source)
 
 
-def flush() -> Path | None:
+def flush() -> str | None:
     """Write this process's queued downloads now (tests, and commands that serve then exit)."""
     return _recorder.flush()

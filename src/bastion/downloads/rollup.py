@@ -12,13 +12,12 @@ row groups, so one project's 180 days are found from the row groups' min/max sta
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
+import fsspec
 from django.db import transaction
 
 from bastion.downloads import importer, store
@@ -41,39 +40,69 @@ class RollupReport:
 
 
 def compact_segments() -> list[importer.ImportReport]:
-    """Fold the recorder's segments into event partitions, then delete them.
+    """Fold the recorder's segments, every server's, into event partitions, then delete them.
 
-    Segments are first moved (atomic renames) into a fresh batch directory, and the batch name
-    keys the partition, so a crash at any step neither loses events nor counts them twice.
+    Segments are first moved into a fresh batch directory, and the batch name keys the
+    partition, so a crash at any step neither loses events nor counts them twice. On disk a move
+    is an atomic rename; in a bucket it is a copy and a delete, so a crash between the two leaves
+    a segment both in a batch and outside: segment names are unique, and the one in the batch
+    is the one that counts.
     """
-    directory = store.segments_dir()
-    if not directory.is_dir():
+    fs = store.filesystem()
+    directory = store.location("segments")
+    if not fs.isdir(directory):
         return []
-    _remove_stale_temporaries(directory)
-    batches = sorted(path for path in directory.glob("batch-*") if path.is_dir())
-    segments = sorted(directory.glob("*.jsonl"))
-    if segments:
-        batch = directory / f"batch-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-        batch.mkdir()
-        for segment in segments:
-            segment.rename(batch / segment.name)
-        batches.append(batch)
+    _remove_stale_temporaries(fs, directory)
     reports = []
-    for batch in batches:
-        key = "recorded-" + batch.name.removeprefix("batch-")
-        members = sorted(batch.glob("*.jsonl"))
+    for batch, members in _batches(fs, directory).items():
+        key = "recorded-" + _basename(batch).removeprefix("batch-")
         if members and not EventPartition.objects.filter(key=key).exists():
             reports.append(importer.import_segments(members, key))
-        shutil.rmtree(batch)
+        store.remove_tree(batch)
     return reports
 
 
-def _remove_stale_temporaries(directory: Path) -> None:
-    """A temporary segment older than a few minutes belongs to a process that died mid-write."""
+def _batches(fs: fsspec.AbstractFileSystem, directory: str) -> dict[str, list[str]]:
+    """Every batch a crash left and a new one of the segments outside them: each with its
+    segments. A segment outside that is also in a batch was copied there: it goes."""
+    entries = fs.ls(directory, detail=True)
+    batches = {
+        entry["name"]: _segments_in(fs, entry["name"])
+        for entry in sorted(entries, key=lambda entry: entry["name"])
+        if entry["type"] == "directory" and _basename(entry["name"]).startswith("batch-")
+    }
+    batched = {_basename(path) for members in batches.values() for path in members}
+    segments = sorted(
+        entry["name"]
+        for entry in entries
+        if entry["type"] == "file" and entry["name"].endswith(".jsonl")
+    )
+    if copied := [path for path in segments if _basename(path) in batched]:
+        fs.rm(copied)
+    if fresh := [path for path in segments if _basename(path) not in batched]:
+        batch = f"{directory}/batch-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        fs.mkdir(batch)
+        batches[batch] = [f"{batch}/{_basename(path)}" for path in fresh]
+        for path, moved in zip(fresh, batches[batch], strict=True):
+            fs.mv(path, moved)
+    return batches
+
+
+def _basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _segments_in(fs: fsspec.AbstractFileSystem, batch: str) -> list[str]:
+    return sorted(path for path in fs.ls(batch, detail=False) if path.endswith(".jsonl"))
+
+
+def _remove_stale_temporaries(fs: fsspec.AbstractFileSystem, directory: str) -> None:
+    """A temporary segment older than a few minutes belongs to a process that died mid-write
+    (on disk only: a bucket has no temporaries)."""
     cutoff = time.time() - STALE_TEMPORARY_SECONDS
-    for temporary in directory.glob(".*.tmp"):
-        if temporary.stat().st_mtime < cutoff:
-            temporary.unlink(missing_ok=True)
+    for temporary in fs.glob(f"{directory}/.*.tmp"):
+        if fs.modified(temporary).timestamp() < cutoff:
+            fs.rm(temporary)
 
 
 def rollup(*, every_day: bool = False) -> RollupReport:
@@ -154,21 +183,22 @@ def _rebuild_days(days: set[str]) -> tuple[int, int]:
     by_day = _sources_by_day(days)
     partitions = len({p.pk for sources in by_day.values() for p in sources})
     generation = f"{GENERATION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-    target = store.rollup_dir() / generation
-    target.parent.mkdir(parents=True, exist_ok=True)
+    local = store.rollup_dir() / generation  # where DuckDB writes; on disk, also where it stays
+    local.parent.mkdir(parents=True, exist_ok=True)
     written: list[tuple[date, int, int]] = []
     with store.connect() as con:
         if any(by_day.values()):
             con.execute(
-                f"COPY ({_day_counts_sql(by_day)}) TO {importer.sql_literal(str(target))} "
+                f"COPY ({_day_counts_sql(by_day)}) TO {importer.sql_literal(str(local))} "
                 f"(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false, "
                 f"ROW_GROUP_SIZE {ROLLUP_ROW_GROUP})"
             )
             written = con.execute(
                 "SELECT day, count(*), sum(downloads) FROM read_parquet("  # noqa: S608
-                f"{importer.sql_literal(str(target / '*' / '*.parquet'))}, "
+                f"{importer.sql_literal(str(local / '*' / '*.parquet'))}, "
                 "hive_partitioning=true, hive_types={'day': DATE}) GROUP BY day"
             ).fetchall()
+            store.publish_directory(local, store.location("rollup", generation))
     with transaction.atomic():
         RollupDay.objects.filter(day__in=sorted(days)).delete()
         RollupDay.objects.bulk_create(
@@ -182,12 +212,17 @@ def _rebuild_days(days: set[str]) -> tuple[int, int]:
 
 def _remove_superseded_generations() -> None:
     """Delete rollup generations no day points to any more, once no reader can still be using
-    them: a reader lists a day's path and opens it a moment later, never minutes later."""
-    directory = store.rollup_dir()
-    if not directory.is_dir():
+    them: a reader lists a day's path and opens it a moment later, never minutes later. A
+    generation's age is the time in its name (a bucket's prefixes have no time of their own)."""
+    fs = store.filesystem()
+    directory = store.location("rollup")
+    if not fs.isdir(directory):
         return
     current = {path.split("/", 1)[0] for path in RollupDay.objects.values_list("path", flat=True)}
     cutoff = time.time() - SUPERSEDED_GRACE_SECONDS
-    for generation in directory.glob(f"{GENERATION_PREFIX}*"):
-        if generation.name not in current and generation.stat().st_mtime < cutoff:
-            shutil.rmtree(generation, ignore_errors=True)
+    for generation in fs.ls(directory, detail=False):
+        name = _basename(generation)
+        if name.startswith(GENERATION_PREFIX) and name not in current:
+            created_ns = int(name.removeprefix(GENERATION_PREFIX).split("-", 1)[0])
+            if created_ns / 1e9 < cutoff:
+                store.remove_tree(generation)

@@ -76,7 +76,8 @@ def _rollup_relation(since: date, until: date) -> tuple[str, tuple[str, ...]] | 
     if not paths:
         return None
     globs = ", ".join(
-        importer.sql_literal(str(store.rollup_dir() / path / "*.parquet")) for path in paths
+        importer.sql_literal(store.url(store.location("rollup", path, "*.parquet")))
+        for path in paths
     )
     relation = f"read_parquet([{globs}], hive_partitioning=true, hive_types={{'day': DATE}})"
     return relation, paths

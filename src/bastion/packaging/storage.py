@@ -17,6 +17,7 @@ use; they act on the configured backend.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -34,6 +35,9 @@ from django.conf import settings
 from bastion import datadir
 
 METADATA_SUFFIX = ".metadata"
+#: Keys of files fetched from the upstream index (``bastion.upstream``), which no upload's row
+#: owns: that cache evicts and purges them itself.
+UPSTREAM_PREFIX = "upstream/"
 _CONTENT_TYPES = {
     ".whl": "application/zip",
     ".zip": "application/zip",
@@ -84,6 +88,9 @@ class Backend(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def read(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> int | None:
+        """Remove the public file at ``key``; its size, or None if there was none."""
 
     def download_url(self, key: str) -> str:
         """Where a client fetches ``key`` (only if :attr:`serves_by_redirect`)."""
@@ -191,6 +198,18 @@ class LocalBackend:
 
     def read(self, key: str) -> bytes:
         return local_path(key).read_bytes()
+
+    def delete(self, key: str) -> int | None:
+        """Unlink the file, and its directory once empty (a content hash's own directory)."""
+        path = local_path(key)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return None
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+        return size
 
     def download_url(self, key: str) -> str:
         """Never asked: ``serves_by_redirect`` is False, so files.serve sends the bytes itself."""
@@ -304,6 +323,15 @@ def exists(key: str) -> bool:
 
 def read(key: str) -> bytes:
     return backend().read(checked(key))
+
+
+def delete(key: str) -> int | None:
+    """Remove the file at ``key`` for good; its size, or None if there was none.
+
+    For files no row owns and no transaction publishes (the upstream cache); uploads use
+    :func:`withdraw` and :func:`discard`.
+    """
+    return backend().delete(checked(key))
 
 
 def stage(source: IO[bytes]) -> Path:

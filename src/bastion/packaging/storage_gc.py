@@ -92,12 +92,15 @@ class _Collector:
             )
 
     def clear_unowned(self, backend: storage.Backend) -> None:
-        """Stored files, public or withheld, that no row points at, and interrupted writes."""
+        """Stored files, public or withheld, that no row points at, and interrupted writes.
+
+        Files cached from the upstream index have no row of an upload; their cache evicts them.
+        """
         candidates: list[StoredObject] = []
         for stored in backend.objects():
             if stored.partial:  # a partial write: never anyone's
                 self.remove_if_old(stored, backend)
-            else:
+            elif not stored.key.startswith(storage.UPSTREAM_PREFIX):
                 candidates.append(stored)
         owned = _owned_keys(sorted({stored.key for stored in candidates}))
         for stored in candidates:

@@ -100,6 +100,12 @@ class S3Backend:
             source, self.bucket, self._public(key), ExtraArgs=self._put_args(key)
         )
 
+    def put_object(self, name: str, data: bytes) -> None:
+        """Store bytes at ``PREFIX/name``, beside the files: Bastion's own objects (the
+        download recorder's segments). boto3 is synchronous, so this also works while the
+        interpreter shuts down, when a stopping server flushes its last downloads."""
+        self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}{name}", Body=data)
+
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._public(key))
@@ -117,6 +123,16 @@ class S3Backend:
                 raise FileNotFoundError(key) from error
             raise
         return reply["Body"].read()
+
+    def delete(self, key: str) -> int | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._public(key))
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        self.client.delete_object(Bucket=self.bucket, Key=self._public(key))
+        return head["ContentLength"]
 
     def download_url(self, key: str) -> str:
         """The CDN's URL when ``BASTION_FILES_URL`` is set, else a presigned GET (computed

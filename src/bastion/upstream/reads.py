@@ -15,6 +15,7 @@ from typing import TypeVar
 from django.conf import settings
 
 from bastion.downloads.useragents import UPSTREAM_SOURCE
+from bastion.packaging import storage
 from bastion.simple import files
 from bastion.simple.replies import Reply, plain
 from bastion.upstream import services
@@ -61,16 +62,21 @@ def refreshed_page(
 
 
 def serve_file(environ: dict, key: str) -> Reply:
-    """``/files/upstream/<sha256>/<filename>``: from storage, fetched on its first request."""
+    """``/files/upstream/<sha256>/<filename>``: from storage, fetched on its first request.
+
+    A bucket's redirect would not say whether the file is there, so with one the file is
+    ensured first (a ``HEAD``, and the fetch if it is missing).
+    """
     match = _FILE.fullmatch(key)
     if match is None or not services.enabled():
         return plain(404, "Not Found")
     sha256, filename = match["sha256"], match["filename"]
-    reply = files.serve_stored(environ, key, sha256, UPSTREAM_SOURCE)
-    if reply.status != 404:
-        if settings.UPSTREAM_CACHE_BYTES:
-            services.note_use(key)
-        return reply
+    if not storage.backend().serves_by_redirect:  # opening the file tells whether it is kept
+        reply = files.serve_stored(environ, key, sha256, UPSTREAM_SOURCE)
+        if reply.status != 404:
+            if settings.UPSTREAM_CACHE_BYTES:
+                services.note_use(key)
+            return reply
     from django.core.signals import request_finished, request_started
 
     request_started.send(sender=serve_file)

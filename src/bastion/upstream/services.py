@@ -8,9 +8,13 @@ younger than ``UPSTREAM_PAGE_TTL``, then revalidates it with the upstream's ETag
 
 **Files.** On its first request a listed file is fetched, hashed while it streams to a temporary
 file, compared with the sha256 the upstream listed (a mismatch is refused and not kept), and
-placed with ``packaging.storage.store`` at ``upstream/<sha256>/<filename>`` under ``FILES_DIR``.
-From then on it is served from storage with no database query. The URL is the storage key, so a
-static server in front of ``FILES_DIR`` serves cached upstream files too.
+placed with ``packaging.storage.store`` at ``upstream/<sha256>/<filename>``: under ``FILES_DIR``,
+or in the bucket with ``BASTION_STORAGE_URL=s3://…``, where every server finds it. From then on
+it is served from storage with no database query (on disk) or redirected to the bucket after one
+``HEAD`` (a bucket). The URL is the storage key, so a static server in front of ``FILES_DIR``, or a
+CDN in front of the bucket, serves cached upstream files too. On disk the cache cap evicts the
+least recently used files first (by access time); a bucket keeps no access time, so there the
+least recently fetched go first.
 
 **Dependency confusion.** A name hosted here is never served from the upstream: the read path
 asks the upstream only when no local page exists and the database has no such project; an
@@ -61,7 +65,7 @@ from bastion.upstream.models import AllowedName, HostedName, UpstreamFile, Upstr
 logger = logging.getLogger(__name__)
 
 HEADER = "X-Bastion-Upstream"
-FILES_PREFIX = "upstream/"
+FILES_PREFIX = storage.UPSTREAM_PREFIX
 METADATA_SUFFIX = ".metadata"
 _LOCK_STRIPES = 256
 _ABSENT_SECONDS = 60  # an upstream 404 is remembered this long (and never longer than the TTL)
@@ -364,8 +368,7 @@ def ensure_file(sha256: str, filename: str) -> str:
     cannot deliver it or delivers other bytes than the sha256 it listed (nothing is kept then).
     """
     key = file_key(sha256, filename)
-    path = storage.path_for(key)
-    if path.is_file():
+    if storage.exists(key):
         return key
     metadata = filename.endswith(METADATA_SUFFIX)
     distribution = filename.removesuffix(METADATA_SUFFIX) if metadata else filename
@@ -387,7 +390,7 @@ def ensure_file(sha256: str, filename: str) -> str:
     expected = row.metadata_sha256 if metadata else row.sha256
     url = f"{row.url}{METADATA_SUFFIX}" if metadata else row.url
     with _stripe_lock("file", key):
-        if path.is_file():
+        if storage.exists(key):
             return key  # another process fetched it while this one waited
         size = _fetch_verified(url, expected, key, limit=None if metadata else row.size)
         UpstreamFile.objects.filter(pk=row.pk).update(
@@ -405,9 +408,12 @@ def note_use(key: str) -> None:
     """Record that a cached file was served, in its access time (the LRU order of eviction).
 
     Set explicitly, so it works on ``noatime`` mounts, and at most once an hour per file, so a
-    popular file costs one ``stat`` per download and one ``utime`` per hour.
+    popular file costs one ``stat`` per download and one ``utime`` per hour. A bucket keeps no
+    access time: nothing is noted there.
     """
-    path = storage.path_for(key)
+    if storage.backend().serves_by_redirect:
+        return
+    path = storage.local_path(key)
     try:
         info = os.stat(path)
         now = time.time()
@@ -430,17 +436,18 @@ def evict_to_cap(cap: int) -> int:
             if total - freed <= cap:
                 break
             for filename in (file.filename, f"{file.filename}{METADATA_SUFFIX}"):
-                path = storage.path_for(file_key(file.sha256, filename))
-                path.unlink(missing_ok=True)
-                _remove_empty(path.parent)
+                storage.delete(file_key(file.sha256, filename))
             UpstreamFile.objects.filter(pk=file.pk).update(stored_bytes=0, stored_at=None)
             freed += file.stored_bytes
     return freed
 
 
 def _last_use(file: UpstreamFile) -> float:
+    """When the file was last served (on disk), or fetched (in a bucket, which has no atime)."""
+    if storage.backend().serves_by_redirect:
+        return file.stored_at.timestamp() if file.stored_at else 0.0
     try:
-        return storage.path_for(file_key(file.sha256, file.filename)).stat().st_atime
+        return storage.local_path(file_key(file.sha256, file.filename)).stat().st_atime
     except FileNotFoundError:
         return 0.0
 
@@ -499,23 +506,13 @@ def purge(name: str) -> Purged:
         removed = removed_bytes = 0
         for file in project.files.all():
             for filename in (file.filename, f"{file.filename}{METADATA_SUFFIX}"):
-                path = storage.path_for(file_key(file.sha256, filename))
-                try:
-                    size = path.stat().st_size
-                    path.unlink()
-                except FileNotFoundError:
-                    continue
-                removed += 1
-                removed_bytes += size
-                _remove_empty(path.parent)
+                size = storage.delete(file_key(file.sha256, filename))
+                if size is not None:
+                    removed += 1
+                    removed_bytes += size
         project.delete()
     cache.delete(f"upstream:absent:{normalized}")
     return Purged(normalized, removed, removed_bytes)
-
-
-def _remove_empty(directory: Path) -> None:
-    with suppress(OSError):
-        directory.rmdir()
 
 
 def forget_when_hosted_here(*, normalized_name: str, **_signal_kwargs) -> None:
