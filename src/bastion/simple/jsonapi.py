@@ -1,21 +1,74 @@
 """PyPI's JSON API (``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json``).
 
 Not a standard, but poetry, bandersnatch and many tools read it. Field names and shapes follow
-``warehouse/legacy/api/json.py``. Computed per request from read-only queries: it is far less hot
-than the simple pages.
+``warehouse/legacy/api/json.py``.
+
+Rendered once per change (:func:`stored`): a document is kept in the page tree under a key made
+of what it depends on besides its rows (the project's serial, which every change moves, its
+critical designation, which changes without one, and the base URL in its links), so every
+process of a server serves the same bytes until the key moves, and a request costs two small
+queries instead of a render.
 """
 
+import json
+from dataclasses import dataclass
 from datetime import UTC
+from hashlib import sha256
+from pathlib import Path
 
 from django.conf import settings
 from packaging.utils import canonicalize_version
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
+from bastion import datadir
 from bastion.critical.selectors import json_api_fields
 from bastion.packaging.models import File, Project, ProjectStatus, Release, RoleName
+from bastion.simple import services
+from bastion.simple.pagefiles import exclusive, write_atomic
 from bastion.simple.render import file_url, upload_time
 
 _DEPRECATED_DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
+_KEPT_IN_MEMORY = 256  # documents per process; each is also on disk
+
+
+@dataclass(frozen=True)
+class Stored:
+    body: bytes
+    etag: str
+    serial: int
+
+
+_memory: dict[str, Stored] = {}
+
+
+def stored(normalized_name: str, version: str | None = None) -> Stored | None:
+    """The document's bytes as served, rendered only when its key has moved since the last
+    render; None for an unknown (or quarantined) project or version."""
+    found = (
+        Project.objects.exclude(status=ProjectStatus.QUARANTINED)
+        .filter(normalized_name=normalized_name)
+        .values_list("last_serial", "created")
+        .first()
+    )
+    if found is None:
+        return None
+    serial, created = found
+    directory = _directory(normalized_name, version)
+    if directory is None:
+        return None  # not a version at all, so no release has it
+    key = json.dumps([serial, created.isoformat(), json_api_fields(normalized_name)])
+    path = directory / f"{sha256(f'{key} {settings.BASE_URL}'.encode()).hexdigest()[:32]}.json"
+    kept = _memory.get(str(path)) or _read(path, serial)
+    if kept is None:
+        current = document(normalized_name, version)
+        if current is None:
+            return None
+        kept = _keep(path, json.dumps(current).encode(), serial)
+    if str(path) not in _memory:
+        while len(_memory) >= _KEPT_IN_MEMORY:
+            _memory.pop(next(iter(_memory)), None)
+        _memory[str(path)] = kept
+    return kept
 
 
 def document(normalized_name: str, version: str | None = None) -> dict | None:
@@ -133,3 +186,34 @@ def _ownership(project: Project) -> dict:
         "roles": [{"role": role.role_name, "user": role.user.username} for role in owners_first],
         "organization": None,
     }
+
+
+def _directory(normalized_name: str, version: str | None) -> Path | None:
+    """``pypi/<name>/`` in the live tree, or ``pypi/<name>/<canonical version>/``."""
+    directory = services.pages_root().parent / "pypi" / normalized_name
+    if version is None:
+        return directory
+    try:
+        Version(version)
+    except InvalidVersion:
+        return None
+    return directory / canonicalize_version(version)
+
+
+def _read(path: Path, serial: int) -> Stored | None:
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return Stored(body, f'"{sha256(body).hexdigest()}"', serial)
+
+
+def _keep(path: Path, body: bytes, serial: int) -> Stored:
+    """Write the document under its key and remove the documents of older keys beside it."""
+    datadir.make_public_dirs(path.parent)
+    with exclusive(path.parent):
+        write_atomic(path, body)
+        for older in path.parent.glob("*.json"):
+            if older != path:
+                older.unlink(missing_ok=True)
+    return Stored(body, f'"{sha256(body).hexdigest()}"', serial)
