@@ -11,6 +11,7 @@ queries instead of a render.
 """
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from hashlib import sha256
@@ -63,7 +64,7 @@ def stored(normalized_name: str, version: str | None = None) -> Stored | None:
         current = document(normalized_name, version)
         if current is None:
             return None
-        kept = _keep(path, json.dumps(current).encode(), serial)
+        kept = _keep(path, json_bytes(current), serial)
     if str(path) not in _memory:
         while len(_memory) >= _KEPT_IN_MEMORY:
             _memory.pop(next(iter(_memory)), None)
@@ -71,19 +72,19 @@ def stored(normalized_name: str, version: str | None = None) -> Stored | None:
     return kept
 
 
+def json_bytes(document: dict) -> bytes:
+    """A document as served (``json.dumps``' defaults, as PyPI's are)."""
+    return json.dumps(document).encode()
+
+
 def document(normalized_name: str, version: str | None = None) -> dict | None:
     """The JSON document, or None for an unknown (or quarantined) project or version.
 
     Without ``version`` it describes the latest release and lists all ``releases``.
     """
-    project = (
-        Project.objects.exclude(status=ProjectStatus.QUARANTINED)
-        .filter(normalized_name=normalized_name)
-        .first()
-    )
+    project, releases = _project_and_releases(normalized_name)
     if project is None:
         return None
-    releases = list(project.releases.prefetch_related("files"))
     if version is None:
         release = latest(releases)
     else:
@@ -91,6 +92,31 @@ def document(normalized_name: str, version: str | None = None) -> dict | None:
         release = next((r for r in releases if r.canonical_version == wanted), None)
     if release is None:
         return None
+    return _document(project, releases, release, listing=version is None)
+
+
+def every_document(normalized_name: str) -> Iterator[tuple[str | None, dict]]:
+    """The project's document (version None) and each release's, reading the rows once."""
+    project, releases = _project_and_releases(normalized_name)
+    if project is None or not releases:
+        return
+    yield None, _document(project, releases, latest(releases), listing=True)
+    for release in releases:
+        yield release.version, _document(project, releases, release, listing=False)
+
+
+def _project_and_releases(normalized_name: str) -> tuple[Project | None, list[Release]]:
+    project = (
+        Project.objects.exclude(status=ProjectStatus.QUARANTINED)
+        .filter(normalized_name=normalized_name)
+        .first()
+    )
+    if project is None:
+        return None, []
+    return project, list(project.releases.prefetch_related("files"))
+
+
+def _document(project: Project, releases: list[Release], release: Release, listing: bool) -> dict:
     result = {
         "info": _info(project, release),
         "last_serial": project.last_serial,
@@ -98,7 +124,7 @@ def document(normalized_name: str, version: str | None = None) -> dict | None:
         "vulnerabilities": [],
         "ownership": _ownership(project),
     }
-    if version is None:
+    if listing:
         ordered = sorted(releases, key=lambda r: Version(r.version))
         result["releases"] = {r.version: [_file(f, r) for f in r.files.all()] for r in ordered}
     return result
