@@ -50,7 +50,7 @@ Row = tuple[str, str, int]  # name, normalized name, serial
 @dataclass
 class Manifest:
     serial: int
-    blocks: list[tuple[str, str]]  # (first normalized name, block id), in order
+    blocks: list[list[str]]  # [first normalized name, block id], in order
 
 
 def rebuild(simple_dir: Path) -> int:
@@ -87,7 +87,7 @@ def read_manifest(directory: Path) -> Manifest | None:
         document = json.loads((directory / MANIFEST).read_bytes())
     except FileNotFoundError:
         return None
-    return Manifest(document["serial"], [tuple(block) for block in document["blocks"]])
+    return Manifest(document["serial"], document["blocks"])
 
 
 def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], bytes, int] | None:
@@ -174,29 +174,27 @@ def _current_rows(names: set[str]) -> dict[str, Row]:
 def _apply(
     directory: Path, manifest: Manifest, current: dict[str, Row], changed: set[str], serial: int
 ) -> int:
-    firsts = [first for first, _ in manifest.blocks]
+    firsts = [block[0] for block in manifest.blocks]
     touched: dict[int, set[str]] = {}
     for name in changed:
         touched.setdefault(bisect_right(firsts, name) - 1, set()).add(name)  # firsts[0] is ""
-    blocks: list[tuple[str, str]] = []
+    blocks = list(manifest.blocks)
     replaced: list[str] = []
-    for index, (first, block_id) in enumerate(manifest.blocks):
-        names = touched.get(index)
-        rows = _read_rows(directory, block_id) if names else None
-        updated = _updated(rows, names, current) if names else None
-        if updated is None or updated == rows:
-            blocks.append((first, block_id))
-            continue
-        replaced.append(block_id)
-        blocks += [
-            (first if part == 0 else chunk[0][1], _write_block(directory, chunk))
-            for part, chunk in enumerate(_split(updated))
-        ]
+    for index in sorted(touched, reverse=True):  # from the end: indexes before stay valid
+        first, block_id = blocks[index]
+        rows = _read_rows(directory, block_id)
+        updated = _updated(rows, touched[index], current)
+        if updated != rows:
+            replaced.append(block_id)
+            blocks[index : index + 1] = [
+                [first if part == 0 else chunk[0][1], _write_block(directory, chunk)]
+                for part, chunk in enumerate(_split(updated))
+            ]
     written = len(blocks) - (len(manifest.blocks) - len(replaced))
     if not blocks:
-        blocks = [("", _write_block(directory, []))]
+        blocks = [["", _write_block(directory, [])]]
         written = 1
-    blocks[0] = ("", blocks[0][1])  # an emptied first block's range passes to the next
+    blocks[0] = ["", blocks[0][1]]  # an emptied first block's range passes to the next
     if replaced or serial > manifest.serial:
         _write_manifest(directory, max(serial, manifest.serial), blocks)
     for block_id in replaced:
@@ -230,7 +228,7 @@ def _read_rows(directory: Path, block_id: str) -> list[Row]:
     return [tuple(row) for row in json.loads((directory / f"{block_id}.rows").read_bytes())]
 
 
-def _write_manifest(directory: Path, serial: int, blocks: list[tuple[str, str]]) -> None:
+def _write_manifest(directory: Path, serial: int, blocks: list) -> None:
     write_atomic(directory / MANIFEST, render.json_bytes({"serial": serial, "blocks": blocks}))
 
 
