@@ -102,3 +102,15 @@ def test_the_page_is_joined_from_current_blocks_only(many_projects, monkeypatch)
     monkeypatch.setattr(rootlist.json, "loads", lambda data: real_loads(next(reads, data)))
     _, body, _ = rootlist.assemble(root, "index.json")
     assert body == rootlist.whole_page(rootlist.listed_rows(), last_serial(), "index.json")
+
+
+def test_a_list_that_lost_a_block_is_rebuilt(many_projects, index, committed):
+    directory = services.pages_root() / rootlist.LIST_DIR
+    _, lost = rootlist.read_manifest(directory).blocks[3]
+    (directory / f"{lost}.json").unlink()
+    json_names, html_names = served_names(index)  # the read path rebuilds it
+    assert json_names == html_names == many_projects
+    (directory / f"{rootlist.read_manifest(directory).blocks[0][1]}.rows").unlink()
+    with committed():
+        factory.make_project("Proj_00000.5")  # its refresh finds the block gone and rebuilds
+    assert served_names(index)[0][:2] == ["Proj_00000", "Proj_00000.5"]

@@ -292,6 +292,9 @@ class ReadPath:
             if page is None or (self.serials and not self.serials.current(None, page.serial)):
                 services.refresh_root()  # catches up with every change since it was rendered
                 page = self.root_cache.get(root, page_file)
+            if page is None:  # damaged: a block lost
+                services.render_root()
+                page = self.root_cache.get(root, page_file)
             return page
         path = f"{root}/{name}/{page_file}"
         page = self.cache.get(path)

@@ -41,6 +41,7 @@ MANIFEST = "manifest.json"
 BLOCK_MAX = 512  # names in a block; a full rebuild fills blocks to half of it
 #: More changed names than this since the manifest's serial: a full rebuild is cheaper.
 CATCH_UP_MAX = 2000
+_READ_ATTEMPTS = 5  # manifests read while writers replace blocks, before calling it damaged
 _FRAGMENTS = {"index.html": ".html", "index.json": ".json"}
 _ASSEMBLE = {"index.html": render.root_html, "index.json": render.root_json}
 
@@ -79,7 +80,10 @@ def refresh(simple_dir: Path, names: Iterable[str] = ()) -> int:
             return _rebuild(directory, serial)
         if not changed and serial <= manifest.serial:
             return 0
-        return _apply(directory, manifest, _current_rows(changed), changed, serial)
+        try:
+            return _apply(directory, manifest, _current_rows(changed), changed, serial)
+        except FileNotFoundError:  # a block file lost (by hand, or a full disk): start afresh
+            return _rebuild(directory, serial)
 
 
 def read_manifest(directory: Path) -> Manifest | None:
@@ -94,10 +98,10 @@ def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], byt
     """The page ``page_file`` (``index.html`` or ``index.json``) joined from the fragments.
 
     Returns the identity (inode, mtime, size) of the manifest it follows, the bytes and the
-    serial; None if there is no list yet.
+    serial; None if there is no list yet, or if it is damaged (a block file lost).
     """
     path = f"{simple_dir}/{LIST_DIR}/{MANIFEST}"
-    while True:
+    for _attempt in range(_READ_ATTEMPTS):
         try:
             with open(path, "rb") as handle:
                 info = os.fstat(handle.fileno())
@@ -115,6 +119,7 @@ def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], byt
         identity = (info.st_ino, info.st_mtime_ns, info.st_size)
         serial = document["serial"]
         return identity, _ASSEMBLE[page_file](fragments, serial), serial
+    return None  # a block is missing for good: the list needs a rebuild
 
 
 def whole_page(rows: list[Row], serial: int, page_file: str) -> bytes:

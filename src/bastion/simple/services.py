@@ -37,8 +37,9 @@ JSON_PAGE = "index.json"
 
 # The live tree sits in a directory named after the page format, so that a release of Bastion
 # that renders differently starts from an empty tree (rendered lazily) instead of serving pages
-# written by the old code. Change it whenever ``render`` changes its output.
-PAGE_FORMAT = "format-1"
+# written by the old code. Change it whenever ``render`` changes its output. (2: the project list
+# became blocks; a static server must not go on serving a format-1 list that no longer changes.)
+PAGE_FORMAT = "format-2"
 
 
 def pages_root(target_dir: Path | str | None = None) -> Path:
