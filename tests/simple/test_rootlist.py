@@ -64,7 +64,13 @@ def test_adding_a_project_to_a_large_index_renders_one_block(
     assert json_names == html_names == expected
 
 
-def test_the_list_follows_removals_and_splits_blocks_that_grow(many_projects, index):
+@pytest.fixture
+def small_shelves(monkeypatch):
+    """Two blocks a shelf, so that shelves split and empty too (before ``many_projects``)."""
+    monkeypatch.setattr(rootlist, "SHELF_MAX", 2)
+
+
+def test_the_list_follows_removals_and_splits_what_grows(small_shelves, many_projects, index):
     removed = Project.objects.filter(normalized_name__startswith="proj-00")  # several blocks
     removed.update(status=ProjectStatus.QUARANTINED)
     added = [f"Proj_01500.{number}" for number in range(rootlist.BLOCK_MAX + 1)]  # into one
@@ -77,11 +83,14 @@ def test_the_list_follows_removals_and_splits_blocks_that_grow(many_projects, in
     json_names, html_names = served_names(index)
     assert json_names == html_names == sorted([*many_projects[1000:], *added], key=normalize)
     directory = services.pages_root() / rootlist.LIST_DIR
-    blocks = [block for _, block in rootlist.read_manifest(directory).blocks]
-    assert all(
-        0 < len(rootlist._read_rows(directory, block)) <= rootlist.BLOCK_MAX for block in blocks
-    )
-    assert len(list(directory.iterdir())) == 1 + 3 * len(blocks)  # no stale block left behind
+    blocks = rootlist.block_ids(directory)
+    sizes = [len(rootlist._read_rows(directory, block)) for block in blocks]
+    assert all(0 < size <= rootlist.BLOCK_MAX for size in sizes)
+    assert len(blocks) > 12 - 4  # blocks of the quarantined names went, the grown one split
+    shelves = rootlist.read_manifest(directory).shelves
+    shelf_sizes = [len(rootlist._read_json(directory, f"{shelf}.shelf")) for _, shelf in shelves]
+    assert all(0 < size <= rootlist.SHELF_MAX for size in shelf_sizes)
+    assert len(list(directory.iterdir())) == 1 + len(shelves) + 3 * len(blocks)  # none stale
 
 
 def test_a_change_whose_refresh_never_ran_is_caught_up_by_the_next(many_projects, index):
@@ -106,11 +115,10 @@ def test_the_page_is_joined_from_current_blocks_only(many_projects, monkeypatch)
 
 def test_a_list_that_lost_a_block_is_rebuilt(many_projects, index, committed):
     directory = services.pages_root() / rootlist.LIST_DIR
-    _, lost = rootlist.read_manifest(directory).blocks[3]
-    (directory / f"{lost}.json").unlink()
+    (directory / f"{rootlist.block_ids(directory)[3]}.json").unlink()
     json_names, html_names = served_names(index)  # the read path rebuilds it
     assert json_names == html_names == many_projects
-    (directory / f"{rootlist.read_manifest(directory).blocks[0][1]}.rows").unlink()
+    (directory / f"{rootlist.block_ids(directory)[0]}.rows").unlink()
     with committed():
         factory.make_project("Proj_00000.5")  # its refresh finds the block gone and rebuilds
     assert served_names(index)[0][:2] == ["Proj_00000", "Proj_00000.5"]

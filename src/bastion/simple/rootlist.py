@@ -2,21 +2,24 @@
 
 Every change alters the list (each entry carries its project's serial), and rendering it whole
 costs about 5 µs a project: 1.2 s at 500,000 projects. So the live tree keeps it in ``.list/``
-as consecutive blocks of at most ``BLOCK_MAX`` names, each rendered once::
+as consecutive blocks of at most ``BLOCK_MAX`` names, each rendered once, listed in shelves of
+at most ``SHELF_MAX`` blocks, which a small manifest lists in turn (a two-level B-tree)::
 
-    .list/manifest.json        {"serial": S, "blocks": [[first name, block id], ...]}
-    .list/<id>.rows            the block's rows: [[name, normalized name, serial], ...]
+    .list/manifest.json        {"serial": S, "shelves": [[first name, shelf id], ...]}
+    .list/<id>.shelf           [[first name, block id], ...]
+    .list/<id>.rows            a block's rows: [[name, normalized name, serial], ...]
     .list/<id>.html  <id>.json its entries, rendered in each format
 
-A block holds the names from its first name up to the next block's. A change reads the rows of
-the changed names only, rewrites the blocks they fall in (splitting one grown past
-``BLOCK_MAX``, dropping one left empty) and replaces the manifest by rename, all under the
-directory's lock. The changed names are the announced ones plus every name the journal records
-since the manifest's serial, so a change whose own refresh never ran (a crash, another server)
-is caught up by the next one. A block's files are never rewritten: a new version has a new id,
-so a reader reads exactly the fragments its manifest names, or (if a writer has since removed
-one) reads the newer manifest. :func:`assemble` joins the page; the read path does that once per
-change and keeps the bytes.
+A block (a shelf) holds the names from its first name up to the next one's. A change reads the rows
+of the changed names only, rewrites the blocks they fall in and their shelves (splitting one grown
+past its maximum, dropping one left empty) and replaces the manifest by rename, all under the
+directory's lock: at 500,000 projects that is one block of a few hundred names, one shelf of a few
+dozen blocks and a manifest of a few dozen shelves. The changed names are the announced ones plus
+every name the journal records since the manifest's serial, so a change whose own refresh never ran
+(a crash, another server) is caught up by the next one. Block and shelf files are never rewritten:
+a new version has a new id, so a reader reads exactly the fragments its manifest leads to, or (if a
+writer has since removed one) reads the newer manifest. :func:`assemble` joins the page; the read
+path does that once per change and keeps the bytes.
 
 Names are in code point order (``sorted``): SQLite's order and PostgreSQL's "C" collation, so
 the blocks do not depend on the database's collation.
@@ -39,10 +42,12 @@ from bastion.simple.pagefiles import exclusive, write_atomic
 LIST_DIR = ".list"  # not a valid project name, so it never meets a project's directory
 MANIFEST = "manifest.json"
 BLOCK_MAX = 512  # names in a block; a full rebuild fills blocks to half of it
+SHELF_MAX = 64  # blocks in a shelf; a full rebuild fills shelves to half of it
 #: More changed names than this since the manifest's serial: a full rebuild is cheaper.
 CATCH_UP_MAX = 2000
 _READ_ATTEMPTS = 5  # manifests read while writers replace blocks, before calling it damaged
 _FRAGMENTS = {"index.html": ".html", "index.json": ".json"}
+_BLOCK_SUFFIXES = (".rows", *_FRAGMENTS.values())
 _ASSEMBLE = {"index.html": render.root_html, "index.json": render.root_json}
 
 Row = tuple[str, str, int]  # name, normalized name, serial
@@ -51,7 +56,7 @@ Row = tuple[str, str, int]  # name, normalized name, serial
 @dataclass
 class Manifest:
     serial: int
-    blocks: list[list[str]]  # [first normalized name, block id], in order
+    shelves: list[list[str]]  # [first normalized name, shelf id], in order
 
 
 def rebuild(simple_dir: Path) -> int:
@@ -91,7 +96,13 @@ def read_manifest(directory: Path) -> Manifest | None:
         document = json.loads((directory / MANIFEST).read_bytes())
     except FileNotFoundError:
         return None
-    return Manifest(document["serial"], document["blocks"])
+    return Manifest(document["serial"], document["shelves"])
+
+
+def block_ids(directory: Path) -> list[str]:
+    """The ids of the blocks, in order."""
+    shelves = read_manifest(directory).shelves
+    return [block[1] for _, shelf in shelves for block in _read_json(directory, f"{shelf}.shelf")]
 
 
 def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], bytes, int] | None:
@@ -112,10 +123,11 @@ def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], byt
         try:
             fragments = [
                 _read(f"{simple_dir}/{LIST_DIR}/{block_id}{suffix}")
-                for _, block_id in document["blocks"]
+                for _, shelf_id in document["shelves"]
+                for _, block_id in json.loads(_read(f"{simple_dir}/{LIST_DIR}/{shelf_id}.shelf"))
             ]
         except FileNotFoundError:
-            continue  # a writer replaced the manifest and removed its old blocks: read again
+            continue  # a writer replaced the manifest and removed its old files: read again
         identity = (info.st_ino, info.st_mtime_ns, info.st_size)
         serial = document["serial"]
         return identity, _ASSEMBLE[page_file](fragments, serial), serial
@@ -144,15 +156,16 @@ def _list_dir(simple_dir: Path) -> Path:
 
 def _rebuild(directory: Path, serial: int) -> int:
     rows = listed_rows()
-    size = BLOCK_MAX // 2
-    chunks = [rows[start : start + size] for start in range(0, len(rows), size)] or [[]]
     blocks = [
-        ("" if part == 0 else chunk[0][1], _write_block(directory, chunk))  # the first from ""
-        for part, chunk in enumerate(chunks)
+        [chunk[0][1] if chunk else "", _write_block(directory, chunk)]
+        for chunk in _chunks(rows, BLOCK_MAX // 2) or [[]]
     ]
-    _write_manifest(directory, serial, blocks)
-    kept = {block_id for _, block_id in blocks} | {MANIFEST}
-    for leftover in directory.iterdir():  # old blocks, and any a crash left behind
+    shelves = [
+        [part[0][0], _write_shelf(directory, part)] for part in _chunks(blocks, SHELF_MAX // 2)
+    ]
+    _write_manifest(directory, serial, _from_start(shelves))
+    kept = {MANIFEST} | {block_id for _, block_id in blocks} | {shelf for _, shelf in shelves}
+    for leftover in directory.iterdir():  # old files, and any a crash left behind
         if leftover.name != MANIFEST and leftover.name.split(".")[0] not in kept:
             leftover.unlink(missing_ok=True)
     return len(blocks)
@@ -179,33 +192,63 @@ def _current_rows(names: set[str]) -> dict[str, Row]:
 def _apply(
     directory: Path, manifest: Manifest, current: dict[str, Row], changed: set[str], serial: int
 ) -> int:
-    firsts = [block[0] for block in manifest.blocks]
-    touched: dict[int, set[str]] = {}
-    for name in changed:
-        touched.setdefault(bisect_right(firsts, name) - 1, set()).add(name)  # firsts[0] is ""
-    blocks = list(manifest.blocks)
-    replaced: list[str] = []
-    for index in sorted(touched, reverse=True):  # from the end: indexes before stay valid
-        first, block_id = blocks[index]
+    shelves = list(manifest.shelves)
+    replaced: list[str] = []  # files of the old versions, removed once the manifest is replaced
+    written = 0
+    for index, names in _by_range(shelves, changed):
+        first, shelf_id = shelves[index]
+        blocks = _read_json(directory, f"{shelf_id}.shelf")
+        new_blocks, old_blocks, rendered = _apply_blocks(directory, blocks, names, current)
+        if not old_blocks:
+            continue
+        written += rendered
+        replaced += [f"{shelf_id}.shelf", *_block_files(old_blocks)]
+        shelves[index : index + 1] = [
+            [first if part == 0 else chunk[0][0], _write_shelf(directory, chunk)]
+            for part, chunk in enumerate(_split(new_blocks, SHELF_MAX))
+        ]
+    if not shelves:
+        shelves = [["", _write_shelf(directory, [["", _write_block(directory, [])]])]]
+        written += 1
+    if replaced or serial > manifest.serial:
+        _write_manifest(directory, max(serial, manifest.serial), _from_start(shelves))
+    for name in replaced:
+        (directory / name).unlink(missing_ok=True)
+    return written
+
+
+def _apply_blocks(
+    directory: Path, blocks: list[list[str]], names: set[str], current: dict[str, Row]
+) -> tuple[list[list[str]], list[str], int]:
+    """One shelf's blocks with ``names`` brought up to date: the new list, the ids it no longer
+    has, and how many blocks were rendered."""
+    first, before = blocks[0][0], len(blocks)
+    blocks = list(blocks)
+    replaced = []
+    for index, in_block in _by_range(blocks, names):
+        block_first, block_id = blocks[index]
         rows = _read_rows(directory, block_id)
-        updated = _updated(rows, touched[index], current)
+        updated = _updated(rows, in_block, current)
         if updated != rows:
             replaced.append(block_id)
             blocks[index : index + 1] = [
-                [first if part == 0 else chunk[0][1], _write_block(directory, chunk)]
-                for part, chunk in enumerate(_split(updated))
+                [block_first if part == 0 else chunk[0][1], _write_block(directory, chunk)]
+                for part, chunk in enumerate(_split(updated, BLOCK_MAX))
             ]
-    written = len(blocks) - (len(manifest.blocks) - len(replaced))
-    if not blocks:
-        blocks = [["", _write_block(directory, [])]]
-        written = 1
-    blocks[0] = ["", blocks[0][1]]  # an emptied first block's range passes to the next
-    if replaced or serial > manifest.serial:
-        _write_manifest(directory, max(serial, manifest.serial), blocks)
-    for block_id in replaced:
-        for suffix in (".rows", *_FRAGMENTS.values()):
-            (directory / f"{block_id}{suffix}").unlink(missing_ok=True)
-    return written
+    rendered = len(blocks) - (before - len(replaced))
+    if blocks:
+        blocks[0] = [first, blocks[0][1]]  # an emptied first block's range passes to the next
+    return blocks, replaced, rendered
+
+
+def _by_range(ranges: list[list[str]], names: Iterable[str]) -> list[tuple[int, set[str]]]:
+    """``names`` grouped by the range (of ``[first, id]`` pairs) they fall in, last range first,
+    so that replacing one range by several leaves the indexes of those before it valid."""
+    firsts = [first for first, _ in ranges]
+    grouped: dict[int, set[str]] = {}
+    for name in names:
+        grouped.setdefault(bisect_right(firsts, name) - 1, set()).add(name)  # firsts[0] <= name
+    return sorted(grouped.items(), reverse=True)
 
 
 def _updated(rows: list[Row], names: set[str], current: dict[str, Row]) -> list[Row]:
@@ -213,12 +256,30 @@ def _updated(rows: list[Row], names: set[str], current: dict[str, Row]) -> list[
     return sorted(kept + [current[name] for name in names if name in current], key=_normalized)
 
 
-def _split(rows: list[Row]) -> list[list[Row]]:
-    """One block, or halves of ``BLOCK_MAX`` when it has grown past it; none when empty."""
-    if len(rows) <= BLOCK_MAX:
-        return [rows] if rows else []
-    size = BLOCK_MAX // 2
-    return [rows[start : start + size] for start in range(0, len(rows), size)]
+def _split(items: list, maximum: int) -> list[list]:
+    """One part, or halves of ``maximum`` when it has grown past it; none when empty."""
+    if len(items) <= maximum:
+        return [items] if items else []
+    return _chunks(items, maximum // 2)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _from_start(shelves: list[list[str]]) -> list[list[str]]:
+    """The first shelf starts from "": an emptied first shelf's range passes to the next."""
+    return [["", shelves[0][1]], *shelves[1:]]
+
+
+def _block_files(block_ids: list[str]) -> list[str]:
+    return [f"{block_id}{suffix}" for block_id in block_ids for suffix in _BLOCK_SUFFIXES]
+
+
+def _write_shelf(directory: Path, blocks: list[list[str]]) -> str:
+    shelf_id = secrets.token_hex(8)
+    write_atomic(directory / f"{shelf_id}.shelf", render.json_bytes(blocks))
+    return shelf_id
 
 
 def _write_block(directory: Path, rows: list[Row]) -> str:
@@ -230,11 +291,15 @@ def _write_block(directory: Path, rows: list[Row]) -> str:
 
 
 def _read_rows(directory: Path, block_id: str) -> list[Row]:
-    return [tuple(row) for row in json.loads((directory / f"{block_id}.rows").read_bytes())]
+    return [tuple(row) for row in _read_json(directory, f"{block_id}.rows")]
 
 
-def _write_manifest(directory: Path, serial: int, blocks: list) -> None:
-    write_atomic(directory / MANIFEST, render.json_bytes({"serial": serial, "blocks": blocks}))
+def _read_json(directory: Path, name: str):
+    return json.loads((directory / name).read_bytes())
+
+
+def _write_manifest(directory: Path, serial: int, shelves: list[list[str]]) -> None:
+    write_atomic(directory / MANIFEST, render.json_bytes({"serial": serial, "shelves": shelves}))
 
 
 def _read(path: str) -> bytes:
