@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from bastion.packaging.models import ProjectStatus, RoleName
 from bastion.packaging.services import journal
 from bastion.simple import jsonapi, services
+from bastion.simple.readpath import PageCache
 from tests.simple import factory
 
 
@@ -179,9 +180,11 @@ def renders(monkeypatch):
     return rendered
 
 
-def test_an_unchanged_project_is_rendered_once_then_served_stored(client, spam, renders):
+def test_an_unchanged_project_is_rendered_once_then_served_stored(
+    client, spam, renders, monkeypatch
+):
     first = client.get("/pypi/spam-eggs/json")
-    jsonapi._memory.clear()  # another process of this server: it reads the stored document
+    monkeypatch.setattr(jsonapi, "_memory", PageCache())  # another process: it reads the file
     for _ in range(2):
         again = client.get("/pypi/spam-eggs/json")
         assert (again.content, again["ETag"]) == (first.content, first["ETag"])

@@ -26,10 +26,12 @@ from bastion.critical.selectors import json_api_fields
 from bastion.packaging.models import File, Project, ProjectStatus, Release, RoleName
 from bastion.simple import services
 from bastion.simple.pagefiles import exclusive, write_atomic
+from bastion.simple.readpath import PageCache
 from bastion.simple.render import file_url, upload_time
 
 _DEPRECATED_DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}
-_KEPT_IN_MEMORY = 256  # documents per process; each is also on disk
+#: This process's copies of stored documents (each is also on disk), bounded by their bytes.
+_memory = PageCache(max_bytes=16 * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,6 @@ class Stored:
     body: bytes
     etag: str
     serial: int
-
-
-_memory: dict[str, Stored] = {}
 
 
 def stored(normalized_name: str, version: str | None = None) -> Stored | None:
@@ -59,17 +58,15 @@ def stored(normalized_name: str, version: str | None = None) -> Stored | None:
         return None  # not a version at all, so no release has it
     key = json.dumps([serial, created.isoformat(), json_api_fields(normalized_name)])
     path = directory / f"{sha256(f'{key} {settings.BASE_URL}'.encode()).hexdigest()[:32]}.json"
-    kept = _memory.get(str(path)) or _read(path, serial)
-    if kept is None:
-        current = document(normalized_name, version)
-        if current is None:
-            return None
-        kept = _keep(path, json_bytes(current), serial)
-    if str(path) not in _memory:
-        while len(_memory) >= _KEPT_IN_MEMORY:
-            _memory.pop(next(iter(_memory)), None)
-        _memory[str(path)] = kept
-    return kept
+    page = _memory.get(str(path))
+    if page is not None:
+        return Stored(page.body, page.etag, serial)
+    current = document(normalized_name, version)
+    if current is None:
+        return None
+    body = json_bytes(current)
+    _keep(path, body)
+    return Stored(body, f'"{sha256(body).hexdigest()}"', serial)
 
 
 def json_bytes(document: dict) -> bytes:
@@ -226,15 +223,7 @@ def _directory(normalized_name: str, version: str | None) -> Path | None:
     return directory / canonicalize_version(version)
 
 
-def _read(path: Path, serial: int) -> Stored | None:
-    try:
-        body = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    return Stored(body, f'"{sha256(body).hexdigest()}"', serial)
-
-
-def _keep(path: Path, body: bytes, serial: int) -> Stored:
+def _keep(path: Path, body: bytes) -> None:
     """Write the document under its key and remove the documents of older keys beside it."""
     datadir.make_public_dirs(path.parent)
     with exclusive(path.parent):
@@ -242,4 +231,3 @@ def _keep(path: Path, body: bytes, serial: int) -> Stored:
         for older in path.parent.glob("*.json"):
             if older != path:
                 older.unlink(missing_ok=True)
-    return Stored(body, f'"{sha256(body).hexdigest()}"', serial)
