@@ -99,12 +99,6 @@ def read_manifest(directory: Path) -> Manifest | None:
     return Manifest(document["serial"], document["shelves"])
 
 
-def block_ids(directory: Path) -> list[str]:
-    """The ids of the blocks, in order."""
-    shelves = read_manifest(directory).shelves
-    return [block[1] for _, shelf in shelves for block in _read_json(directory, f"{shelf}.shelf")]
-
-
 def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], bytes, int] | None:
     """The page ``page_file`` (``index.html`` or ``index.json``) joined from the fragments.
 
