@@ -1,6 +1,7 @@
 """What adding a project costs the project list (``/simple/``) at 2,000 and at 500,000 projects.
 
     .venv/bin/python bench/simple/root_page.py [--projects 2000 500000] [--repeat 20]
+                                               [--work bench/work] [--results bench/results]
 
 1. Uses the scratch SQLite data directories of bench/search/run.py (generated once, cached under
    bench/work/search/: projects named from a word list, two releases each), copied for each run
@@ -34,11 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from procs import ForeignCpu  # noqa: E402
-from search.run import WORK as SEARCH_WORK  # noqa: E402
 from search.run import generate  # noqa: E402
-
-WORK = ROOT / "bench" / "work" / "root_page"
-RESULTS = ROOT / "bench" / "results"
 
 
 def _time(function, repeat: int, prepare=lambda number: None) -> dict:
@@ -60,7 +57,7 @@ def _time(function, repeat: int, prepare=lambda number: None) -> dict:
     }
 
 
-def measure(repeat: int) -> list[dict]:
+def measure(repeat: int, work: Path) -> list[dict]:
     """Run in a process whose ``BASTION_DATA_DIR`` is a copy of a generated index."""
     import django
 
@@ -77,7 +74,7 @@ def measure(repeat: int) -> list[dict]:
 
     services.render_root()
     projects = Project.objects.count()
-    export = Path(tempfile.mkdtemp(dir=WORK))
+    export = Path(tempfile.mkdtemp(dir=work))
     reads = readpath.RootPageCache()
     root = services.live_root()
 
@@ -106,14 +103,14 @@ def measure(repeat: int) -> list[dict]:
     return [{"projects": projects, **row} for row in rows]
 
 
-def run(projects: int, repeat: int) -> list[dict]:
-    source = SEARCH_WORK / f"data-{projects}"
+def run(projects: int, repeat: int, work: Path) -> list[dict]:
+    source = work / "search" / f"data-{projects}"
     if not (source / "bastion.sqlite3").exists():
         source.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         generate(source, projects)
         print(json.dumps({"generated_s": round(time.perf_counter() - start, 1)}), flush=True)
-    data_dir = WORK / f"run-{projects}"
+    data_dir = work / "root_page" / f"run-{projects}"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     shutil.copy2(source / "bastion.sqlite3", data_dir / "bastion.sqlite3")
@@ -122,7 +119,7 @@ def run(projects: int, repeat: int) -> list[dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
     env.update(BASTION_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="bastion.settings")
     result = subprocess.run(
-        [sys.executable, __file__, "--measure", "--repeat", str(repeat)],
+        [sys.executable, __file__, "--measure", "--repeat", str(repeat), "--work", str(work)],
         env=env,
         check=True,
         capture_output=True,
@@ -136,20 +133,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, nargs="+", default=[2000, 500_000])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "bench" / "work", help="scratch indexes (cached)"
+    )
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        for row in measure(args.repeat):
+        for row in measure(args.repeat, args.work):
             print(json.dumps(row), flush=True)
         return
-    WORK.mkdir(parents=True, exist_ok=True)
+    (args.work / "root_page").mkdir(parents=True, exist_ok=True)
     rows = []
     for projects in args.projects:
-        for row in run(projects, args.repeat):
+        for row in run(projects, args.repeat, args.work):
             print(json.dumps(row), flush=True)
             rows.append(row)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with (RESULTS / "root_page.jsonl").open("a") as out:
+    args.results.mkdir(parents=True, exist_ok=True)
+    with (args.results / "root_page.jsonl").open("a") as out:
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         out.write(json.dumps({"at": at, "rows": rows}) + "\n")
 
