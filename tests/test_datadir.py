@@ -75,7 +75,7 @@ def test_a_fresh_start_keeps_secrets_private_and_the_public_trees_readable(tmp_p
     assert all(modes[path] == 0o600 for path in mails)
     public = [path for path in modes if path.split("/")[0] in ("files", "pages")]
     assert any(path.endswith("spam-1.0.tar.gz") for path in public)
-    assert any(path.endswith("simple/index.html") for path in public)
+    assert any(path.endswith("simple/.list/manifest.json") for path in public)
     for path in public:
         expected = 0o755 if (data_dir / path).is_dir() else 0o644
         assert modes[path] == expected, path

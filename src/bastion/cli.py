@@ -24,6 +24,7 @@ from bastion.critical import commands as critical_commands
 from bastion.downloads import commands as downloads_commands
 from bastion.keys import commands as keys_commands
 from bastion.publishing import commands as publishing_commands
+from bastion.simple import commands as simple_commands
 from bastion.upstream import commands as upstream_commands
 
 
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_commands.add_to(commands, command)
     publishing_commands.add_to(commands, command)
     upstream_commands.add_to(commands, command)
+    simple_commands.add_to(commands, command)
     return parser
 
 

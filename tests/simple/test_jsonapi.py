@@ -5,6 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bastion.packaging.models import ProjectStatus, RoleName
+from bastion.packaging.services import journal
+from bastion.simple import jsonapi, services
+from bastion.simple.readpath import PageCache
 from tests.simple import factory
 
 
@@ -161,3 +164,46 @@ def test_json_api_only_reads(client, spam):
         assert client.get("/pypi/spam-eggs/json").status_code == 200
     statements = [q["sql"].lstrip().split()[0].upper() for q in queries.captured_queries]
     assert statements and set(statements) <= {"SELECT"}
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """The JSON API documents rendered from now on, as (name, version)."""
+    rendered = []
+    real_document = jsonapi.document
+
+    def document(normalized_name, version=None):
+        rendered.append((normalized_name, version))
+        return real_document(normalized_name, version)
+
+    monkeypatch.setattr(jsonapi, "document", document)
+    return rendered
+
+
+def test_an_unchanged_project_is_rendered_once_then_served_stored(
+    client, spam, renders, monkeypatch
+):
+    first = client.get("/pypi/spam-eggs/json")
+    monkeypatch.setattr(jsonapi, "_memory", PageCache())  # another process: it reads the file
+    for _ in range(2):
+        again = client.get("/pypi/spam-eggs/json")
+        assert (again.content, again["ETag"]) == (first.content, first["ETag"])
+    client.get("/pypi/spam-eggs/1.0/json")
+    client.get("/pypi/spam-eggs/1/json")  # the same canonical version
+    assert renders == [("spam-eggs", None), ("spam-eggs", "1.0")]
+
+
+def test_a_change_is_served_at_once(client, spam, renders):
+    before = client.get("/pypi/spam-eggs/json").json()
+    client.get("/pypi/spam-eggs/1.0/json")
+    release = spam.releases.get(version="1.0")
+    release.yanked = True
+    release.save()
+    journal(spam, "yank", version="1.0")
+    after = client.get("/pypi/spam-eggs/json").json()
+    assert after["last_serial"] == spam.last_serial > before["last_serial"]
+    assert after["releases"]["1.0"][0]["yanked"] is True
+    assert client.get("/pypi/spam-eggs/1.0/json").json()["info"]["yanked"] is True
+    assert len(renders) == 4
+    stored = list((services.pages_root().parent / "pypi" / "spam-eggs").rglob("*.json"))
+    assert len(stored) == 2  # the documents of the older serial are gone

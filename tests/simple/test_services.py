@@ -64,10 +64,20 @@ def test_one_change_announced_three_times_renders_once(holy_grail, monkeypatch):
     services.refresh_after_change(normalized_name="holy-grail")
     renders = []
     monkeypatch.setattr(services, "render_project", lambda name: renders.append(name))
-    monkeypatch.setattr(services, "render_root", lambda: renders.append("/"))
+    monkeypatch.setattr(render, "root_entries_html", counted(render.root_entries_html, renders))
     services.refresh_after_change(normalized_name="holy-grail")
     services.refresh_after_change(normalized_name="holy-grail")
     assert renders == []
     journal(holy_grail, "yank a release")
     services.refresh_after_change(normalized_name="holy-grail")
     assert renders == ["holy-grail", "/"]
+
+
+def counted(render_fragment, renders: list):
+    """``render_fragment`` (a block of the project list), noting each call as ``"/"``."""
+
+    def render_and_count(rows):
+        renders.append("/")
+        return render_fragment(rows)
+
+    return render_and_count

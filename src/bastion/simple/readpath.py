@@ -36,7 +36,7 @@ from django.core.signals import request_finished, request_started
 from bastion.operations.metrics import read_path_counts
 from bastion.packaging.models import Project
 from bastion.packaging.services import is_valid_project_name, last_serial, normalize
-from bastion.simple import files, negotiation, services
+from bastion.simple import files, negotiation, rootlist, services
 from bastion.simple.replies import (
     SECURITY_HEADERS,
     STATUS_LINES,
@@ -114,6 +114,32 @@ class PageCache:
         return page
 
 
+class RootPageCache:
+    """The project list's pages, joined from its blocks (``rootlist``) once per change.
+
+    Valid while the list's manifest file is unchanged: one ``stat``, as for any other page.
+    """
+
+    def __init__(self):
+        self._entries: dict[str, tuple[tuple[int, int, int], Page]] = {}
+
+    def get(self, root: str, page_file: str) -> Page | None:
+        try:
+            info = os.stat(f"{root}/{rootlist.LIST_DIR}/{rootlist.MANIFEST}")
+        except FileNotFoundError:
+            return None
+        entry = self._entries.get(page_file)
+        if entry is not None and entry[0] == (info.st_ino, info.st_mtime_ns, info.st_size):
+            return entry[1]
+        assembled = rootlist.assemble(root, page_file)
+        if assembled is None:
+            return None
+        identity, body, serial = assembled
+        page = Page(body, f'"{sha256(body).hexdigest()}"', str(serial))
+        self._entries[page_file] = (identity, page)  # one assignment: safe between threads
+        return page
+
+
 class SerialCheck:
     """Whether a page rendered by this server is still current, when other servers write too."""
 
@@ -157,6 +183,7 @@ class ReadPath:
     def __init__(self, app, cache: PageCache | None = None, serials: SerialCheck | None = None):
         self.app = app
         self.cache = cache or PageCache()
+        self.root_cache = RootPageCache()
         if serials is None and settings.PAGES_FOLLOW_SERIAL:
             serials = SerialCheck(settings.PAGES_SERIAL_SECONDS)
         self.serials = serials
@@ -209,7 +236,10 @@ class ReadPath:
             return plain(406, _NOT_ACCEPTABLE, [("Vary", "Accept")])
         page_file = _PAGE_FILES[media_type]
         root = services.live_root()  # plain strings: pathlib would cost more than the stat
-        page = self.cache.get(f"{root}/{name}/{page_file}" if name else f"{root}/{page_file}")
+        if name:
+            page = self.cache.get(f"{root}/{name}/{page_file}")
+        else:
+            page = self.root_cache.get(root, page_file)
         if (
             page is not None
             and self.serials
@@ -258,11 +288,19 @@ class ReadPath:
     def rendered_page(self, name: str | None, page_file: str) -> Page | None:
         """The local page, rendering it from the database if missing; None for unknown names."""
         root = services.live_root()
-        path = f"{root}/{page_file}" if name is None else f"{root}/{name}/{page_file}"
+        if name is None:
+            page = self.root_cache.get(root, page_file)
+            if page is None or (self.serials and not self.serials.current(None, page.serial)):
+                services.refresh_root()  # catches up with every change since it was rendered
+                page = self.root_cache.get(root, page_file)
+            if page is None:  # damaged: a block lost
+                services.render_root()
+                page = self.root_cache.get(root, page_file)
+            return page
+        path = f"{root}/{name}/{page_file}"
         page = self.cache.get(path)
         if page is None or (self.serials and not self.serials.current(name, page.serial)):
-            exists = services.render_project(name) if name else _render_root()
-            page = self.cache.get(path) if exists else None
+            page = self.cache.get(path) if services.render_project(name) else None
         return page
 
 
@@ -283,11 +321,6 @@ def _private(reply: Reply) -> Reply:
             value = value.replace("public, ", "")
             reply.headers[index] = (name, value if "private" in value else f"private, {value}")
     return reply
-
-
-def _render_root() -> bool:
-    services.render_root()
-    return True
 
 
 def _path_info(environ: dict) -> str | None:

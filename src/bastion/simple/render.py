@@ -89,15 +89,7 @@ def _file_entry(project: Project, file: File, release) -> dict:
     }
 
 
-def root_document(projects: list[tuple[str, str, int]], serial: int) -> dict:
-    """The JSON project list; ``projects`` holds (display name, normalized name, serial)."""
-    return {
-        "meta": {"api-version": API_VERSION, "_last-serial": serial},
-        "projects": [{"name": name, "_last-serial": last} for name, _, last in projects],
-    }
-
-
-def json_bytes(document: dict) -> bytes:
+def json_bytes(document: object) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -142,19 +134,44 @@ def _anchor(entry: dict) -> str:
     return f"<a {' '.join(attributes)}>{escape(entry['filename'])}</a><br />"
 
 
-def root_html(projects: list[tuple[str, str, int]], serial: int) -> bytes:
+def root_entries_html(rows: list[tuple[str, str, int]]) -> bytes:
+    """The HTML lines of part of the project list; ``rows`` hold (name, normalized name, serial)."""
+    return "".join(
+        f'    <a href="/simple/{escape(normalized)}/">{escape(name)}</a>\n'
+        for name, normalized, _ in rows
+    ).encode()
+
+
+def root_entries_json(rows: list[tuple[str, str, int]]) -> bytes:
+    """The JSON objects of part of the project list, comma-separated, without brackets."""
+    return json_bytes([{"name": name, "_last-serial": last} for name, _, last in rows])[1:-1]
+
+
+def root_html(fragments: list[bytes], serial: int) -> bytes:
+    """The project list's HTML page from its fragments (:func:`root_entries_html`) in order."""
     head = ['<meta name="pypi:repository-version" content="1.4">', "<title>Simple index</title>"]
-    body = [
-        f'<a href="/simple/{escape(normalized)}/">{escape(name)}</a>'
-        for name, normalized, _ in projects
-    ]
-    return _page(head, body, serial)
+    return b"".join([_page_start(head).encode(), *fragments, _page_end(serial).encode()])
+
+
+def root_json(fragments: list[bytes], serial: int) -> bytes:
+    """The project list's JSON page from its fragments (:func:`root_entries_json`) in order."""
+    meta = {"api-version": API_VERSION, "_last-serial": serial}
+    empty = json_bytes({"meta": meta, "projects": []})
+    opening, closing = empty[: -len(b"]}")], b"]}"
+    return opening + b",".join(fragment for fragment in fragments if fragment) + closing
 
 
 def _page(head: list[str], body: list[str], serial: int) -> bytes:
+    lines = "".join(f"    {line}\n" for line in body)
+    return f"{_page_start(head)}{lines}{_page_end(serial)}".encode()
+
+
+def _page_start(head: list[str]) -> str:
     lines = ["<!DOCTYPE html>", '<html lang="en">', "  <head>", '    <meta charset="utf-8">']
     lines += [f"    {line}" for line in head]
     lines += ["  </head>", "  <body>"]
-    lines += [f"    {line}" for line in body]
-    lines += ["  </body>", "</html>", f"<!--SERIAL {serial}-->", ""]
-    return "\n".join(lines).encode()
+    return "\n".join(lines) + "\n"
+
+
+def _page_end(serial: int) -> str:
+    return f"  </body>\n</html>\n<!--SERIAL {serial}-->\n"

@@ -6,22 +6,18 @@ Layout, under ``settings.PAGES_DIR`` or any target directory::
     simple/<name>/index.html  simple/<name>/index.json  one project
 
 so nginx or a CDN can serve the same tree (pick ``index.json`` when ``Accept`` names
-``application/vnd.pypi.simple.v1+json``). Files are replaced by rename, so a reader in any process
-sees either the old page or the new one, never a torn one. Each render holds an exclusive
-``flock`` on the page's directory while it reads the database and writes, so two renders of one
-project (the upload's, and a lazy render in another worker) cannot let an older read overwrite a
-newer page: whoever takes the lock last also read last.
+``application/vnd.pypi.simple.v1+json``). In the live tree the project list is kept as blocks
+(``rootlist``), so that a change re-renders one block, not the whole index; an exported tree has
+it as the two files above. Files are replaced by rename under the directory's lock
+(``pagefiles``).
 """
 
-import fcntl
 import functools
 import hashlib
 import logging
 import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -29,9 +25,11 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
 
 from bastion import datadir
 from bastion.operations import metrics
-from bastion.packaging.models import File, Project, ProjectStatus, Release
+from bastion.packaging.models import File, Project, Release
 from bastion.packaging.services import last_serial
-from bastion.simple import render
+from bastion.simple import render, rootlist
+from bastion.simple.pagefiles import exclusive as _exclusive
+from bastion.simple.pagefiles import write_atomic as _write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +39,9 @@ JSON_PAGE = "index.json"
 
 # The live tree sits in a directory named after the page format, so that a release of Bastion
 # that renders differently starts from an empty tree (rendered lazily) instead of serving pages
-# written by the old code. Change it whenever ``render`` changes its output.
+# written by the old code. Change it whenever ``render`` changes its output. (2: the project list
+# became blocks, and files link their PEP 740 provenance; a static server must not go on serving a
+# format-1 list that no longer changes.)
 PAGE_FORMAT = "format-2"
 
 
@@ -92,20 +92,17 @@ def render_project(normalized_name: str, target_dir: Path | str | None = None) -
 
 
 def render_root(target_dir: Path | str | None = None) -> None:
-    """Write the project list. Quarantined projects are hidden from it, as on PyPI."""
+    """Write the whole project list: its blocks in the live tree, two plain files in an export."""
     directory = pages_root(target_dir)
     datadir.make_public_dirs(directory)
-    with _exclusive(directory), metrics.PAGE_RENDER_SECONDS.labels("root").time():
-        projects = list(
-            Project.objects.exclude(status=ProjectStatus.QUARANTINED)
-            .order_by("normalized_name")
-            .values_list("name", "normalized_name", "last_serial")
-        )
-        serial = last_serial()
-        _write_atomic(
-            directory / JSON_PAGE, render.json_bytes(render.root_document(projects, serial))
-        )
-        _write_atomic(directory / HTML_PAGE, render.root_html(projects, serial))
+    with metrics.PAGE_RENDER_SECONDS.labels("root").time():
+        if target_dir is None:
+            rootlist.rebuild(directory)
+            return
+        with _exclusive(directory):
+            rows, serial = rootlist.listed_rows(), last_serial()
+            for page in (JSON_PAGE, HTML_PAGE):
+                _write_atomic(directory / page, rootlist.whole_page(rows, serial, page))
 
 
 def render_all(target_dir: Path | str | None = None) -> int:
@@ -123,7 +120,7 @@ def render_all(target_dir: Path | str | None = None) -> int:
             _write_project(directory, project)
         rendered.add(project.normalized_name)
     for stale in root.iterdir():
-        if stale.is_dir() and stale.name not in rendered:
+        if stale.is_dir() and stale.name not in rendered and stale.name != rootlist.LIST_DIR:
             with _exclusive(stale):
                 for page in (HTML_PAGE, JSON_PAGE):
                     (stale / page).unlink(missing_ok=True)
@@ -159,14 +156,16 @@ def _render_unless_current(directory: Path, serial: int | None, render_page) -> 
     return True
 
 
-def refresh_root(serial: int) -> bool:
-    """Render the project list unless the one on disk is at ``serial`` or later."""
-    return _render_unless_current(pages_root(), serial, render_root)
+def refresh_root(names: Iterable[str] = ()) -> int:
+    """Bring the project list up to date with ``names`` and every journalled change since it
+    was last rendered; returns the number of its blocks rendered (see ``rootlist``)."""
+    with metrics.PAGE_RENDER_SECONDS.labels("root").time():
+        return rootlist.refresh(pages_root(), names)
 
 
 def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
-    """``project_changed`` receiver: re-render the project after a commit, and have the project
-    list re-rendered (at once, or by the worker with ``BASTION_TASK_BACKEND=database``).
+    """``project_changed`` receiver: re-render the project and its block of the project list
+    after a commit, so a page read right after the change shows it.
 
     The change is already committed, so a failure here must not fail the request that made it.
     Instead the possibly stale pages are removed: the next read renders them afresh.
@@ -180,14 +179,12 @@ def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
         _render_unless_current(
             pages_root() / normalized_name, serial, lambda: render_project(normalized_name)
         )
-        from bastion.simple.tasks import refresh_project_list  # the tasks import this module
-
-        refresh_project_list.enqueue(last_serial())
+        refresh_root([normalized_name])
     except Exception:
         logger.exception("could not render the simple pages of %s", normalized_name)
         for page in (HTML_PAGE, JSON_PAGE):
             (pages_root() / normalized_name / page).unlink(missing_ok=True)
-            (pages_root() / page).unlink(missing_ok=True)
+        (pages_root() / rootlist.LIST_DIR / rootlist.MANIFEST).unlink(missing_ok=True)
 
 
 def _projects():
@@ -203,25 +200,3 @@ def _write_project(directory: Path, project: Project) -> None:
     document = render.project_document(project)
     _write_atomic(directory / JSON_PAGE, render.json_bytes(document))
     _write_atomic(directory / HTML_PAGE, render.project_html(document))
-
-
-@contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".render-")
-    try:
-        with os.fdopen(fd, "wb") as out:  # no fsync: a page is a cache of the database
-            out.write(data)
-        os.chmod(tmp, datadir.PUBLIC_FILE_MODE)  # mkstemp makes 0600; a static server serves it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

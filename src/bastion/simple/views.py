@@ -1,8 +1,5 @@
 """Views for PyPI's JSON API. The simple pages and files are served by ``readpath``, not here."""
 
-import json
-from hashlib import sha256
-
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.views.decorators.http import require_safe
 
@@ -19,17 +16,15 @@ def project_json(request, name: str, version: str | None = None):
     if normalized != name:
         tail = f"{version}/json" if version is not None else "json"
         return HttpResponsePermanentRedirect(f"/pypi/{normalized}/{tail}")
-    document = jsonapi.document(normalized, version)
-    if document is None:
+    stored = jsonapi.stored(normalized, version)
+    if stored is None:
         return JsonResponse({"message": "Not Found"}, status=404)
-    body = json.dumps(document).encode()
-    etag = f'"{sha256(body).hexdigest()}"'
     headers = {
-        "ETag": etag,
+        "ETag": stored.etag,
         "Cache-Control": PAGE_CACHE_CONTROL,
-        "X-PyPI-Last-Serial": str(document["last_serial"]),
+        "X-PyPI-Last-Serial": str(stored.serial),
         "Access-Control-Allow-Origin": "*",
     }
-    if etag_matches(request.headers.get("If-None-Match"), etag):
+    if etag_matches(request.headers.get("If-None-Match"), stored.etag):
         return HttpResponse(status=304, headers=headers)
-    return HttpResponse(body, content_type="application/json", headers=headers)
+    return HttpResponse(stored.body, content_type="application/json", headers=headers)
