@@ -153,18 +153,37 @@ def _count_project_creation(user, origin: Origin) -> None:
         ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
 
 
+def check_new_project(actor: authz.Actor, name: str) -> authz.Decision:
+    """Whether ``actor`` may create a project named ``name``: the name's rules, then the gate.
+
+    Raises :class:`PackagingError` for a name nobody may create and ``authz.Refused`` when the
+    gate refuses; returns the gate's decision (with any warning) otherwise.
+    """
+    validate_new_project_name(name)
+    unsaved = Project(name=name, normalized_name=normalize(name))
+    return authz.require(actor, authz.Action.CREATE_PROJECT, unsaved)
+
+
 def create_project(
-    *, actor: authz.Actor, name: str, origin: Origin = CLI, ratelimited: bool = True
+    *,
+    actor: authz.Actor,
+    name: str,
+    origin: Origin = CLI,
+    ratelimited: bool = True,
+    checked: authz.Decision | None = None,
 ) -> Project:
     """Create a project named ``name`` (its display name) with the actor's user as Owner.
 
     Call inside the caller's transaction: the project only exists together with whatever the
     caller creates next (the first file of an upload), so a refused upload leaves no project.
     Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
+    ``checked`` is what :func:`check_new_project` answered this caller for this actor and name
+    (an upload asks before it reads the archive); without it the name and the gate are checked
+    here.
     """
-    validate_new_project_name(name)
+    if checked is None or not checked.allowed:
+        check_new_project(actor, name)
     project = Project(name=name, normalized_name=normalize(name))
-    authz.require(actor, authz.Action.CREATE_PROJECT, project)
     if ratelimited:
         check_project_creation_limits(actor.user, origin)
         _count_project_creation(actor.user, origin)
@@ -187,9 +206,42 @@ def journal(project: Project, action: str, *, version: str = "", user=None) -> i
     )
     Project.objects.filter(pk=project.pk).update(last_serial=entry.pk)
     project.last_serial = entry.pk
-    name = project.normalized_name
-    transaction.on_commit(lambda: project_changed.send(sender=Project, normalized_name=name))
+    _announce_after_commit(project.normalized_name)
     return entry.pk
+
+
+class _Announcement:
+    """Sends ``project_changed`` for one project once the transaction has committed, unless a
+    later announcement of the same project in the same transaction superseded it."""
+
+    def __init__(self, normalized_name: str):
+        self.normalized_name = normalized_name
+        self.superseded = False
+
+    def __call__(self) -> None:
+        if not self.superseded:
+            project_changed.send(sender=Project, normalized_name=self.normalized_name)
+
+
+def _announce_after_commit(normalized_name: str) -> None:
+    """Announce a change once per transaction, however many entries it journals.
+
+    An upload journals up to four (the project, its owner, the release, the file), and each
+    announcement re-reads the project in every receiver. The new announcement supersedes those
+    pending for this project that were registered at this savepoint level or in savepoints
+    released into it: a rollback drops those and the new one together, or none of them.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        level = set(connection.savepoint_ids)
+        for sids, callback, _ in connection.run_on_commit:
+            if (
+                isinstance(callback, _Announcement)
+                and callback.normalized_name == normalized_name
+                and sids >= level
+            ):
+                callback.superseded = True
+    transaction.on_commit(_Announcement(normalized_name))
 
 
 def place_files_for_status(*, normalized_name: str, **_signal_kwargs) -> None:
