@@ -6,8 +6,6 @@ import sys
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Replace
 from packaging.utils import canonicalize_name, canonicalize_version
 
 from bastion.accounts import ratelimit
@@ -23,6 +21,7 @@ from bastion.packaging.models import (
     Release,
     Role,
     RoleName,
+    Ultranormalized,
 )
 from bastion.packaging.signals import project_changed
 
@@ -62,18 +61,10 @@ def _stdlib_names() -> frozenset[str]:
     return frozenset(normalize(module) for module in sys.stdlib_module_names)
 
 
-def _ultranormalized(field: str) -> Replace:
-    """``ultranormalize`` in SQL, over a column that already holds normalized names."""
-    key = F(field)
-    for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
-        key = Replace(key, Value(separator_or_letter), Value(replacement))
-    return key
-
-
 def _confusable_project(name: str) -> Project | None:
     """An existing project whose name differs from ``name`` but looks the same."""
     return (
-        Project.objects.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        Project.objects.annotate(ultranormalized=Ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
         .exclude(normalized_name=normalize(name))
         .first()
@@ -96,7 +87,7 @@ def _confusable_protected_name(name: str) -> str | None:
     if protected.filter(normalized_name=normalized).exists():
         return None
     return (
-        protected.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        protected.annotate(ultranormalized=Ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
         .values_list("normalized_name", flat=True)
         .first()
