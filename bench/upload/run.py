@@ -258,6 +258,10 @@ def main() -> None:
         print(
             json.dumps({"projects": projects, "generated_s": round(time.perf_counter() - start, 1)})
         )
+    # A cached directory gets the migrations of the code under test (an index, say).
+    subprocess.run(
+        [str(BIN / "bastion"), "migrate"], env=_env(data_dir), check=True, capture_output=True
+    )
     rows = measure(data_dir, projects, args.uploads, args.profile, args.queries)
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
