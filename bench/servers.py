@@ -166,10 +166,6 @@ class Bastion(Server):
             BASTION_RATELIMIT_PROJECTS_PER_USER="1000000/hour",
             BASTION_RATELIMIT_PROJECTS_PER_IP="1000000/hour",
             BASTION_RATELIMIT_UPLOADS_PER_USER="1000000/minute",
-            # The bulk load sends 8 uploads at once from one address; the defaults (2 per address,
-            # half the threads in all) keep threads for reads, and there are none while it runs.
-            BASTION_UPLOADS_IN_FLIGHT="8",
-            BASTION_UPLOADS_IN_FLIGHT_PER_ADDRESS="8",
         )
 
     def cli(self, *args: str) -> str:
