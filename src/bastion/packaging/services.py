@@ -225,6 +225,8 @@ def _announce_after_commit(normalized_name: str) -> None:
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         level = set(connection.savepoint_ids)
+        # Django's pending callbacks, each with the savepoints open when it was registered;
+        # tests/packaging/test_journal.py fails if that shape changes.
         for sids, callback, _ in connection.run_on_commit:
             if (
                 isinstance(callback, _Announcement)
