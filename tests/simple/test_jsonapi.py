@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from bastion.packaging.models import ProjectStatus, RoleName
 from bastion.packaging.services import journal
 from bastion.simple import jsonapi, services
-from bastion.simple.readpath import PageCache
+from bastion.simple.pagecache import PageCache
 from tests.simple import factory
 
 

@@ -9,15 +9,13 @@ it is not part of the packaging app's services.
 import sys
 
 from django.conf import settings
-from django.db.models import F, Value
-from django.db.models.functions import Replace
 
 from bastion import authz
 from bastion.accounts import ratelimit
 from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
-from bastion.packaging.models import Project, Role, RoleName
+from bastion.packaging.models import Project, Role, RoleName, Ultranormalized
 from bastion.packaging.services import PackagingError, is_valid_project_name, journal, normalize
 from bastion.upstream.services import upstream_clash
 
@@ -34,18 +32,10 @@ def _stdlib_names() -> frozenset[str]:
     return frozenset(normalize(module) for module in sys.stdlib_module_names)
 
 
-def _ultranormalized(field: str) -> F | Replace:
-    """``ultranormalize`` in SQL, over a column that already holds normalized names."""
-    key: F | Replace = F(field)
-    for separator_or_letter, replacement in [("-", ""), ("l", "1"), ("i", "1"), ("o", "0")]:
-        key = Replace(key, Value(separator_or_letter), Value(replacement))
-    return key
-
-
 def _confusable_project(name: str) -> Project | None:
     """An existing project whose name differs from ``name`` but looks the same."""
     return (
-        Project.objects.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        Project.objects.annotate(ultranormalized=Ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
         .exclude(normalized_name=normalize(name))
         .first()
@@ -68,7 +58,7 @@ def _confusable_protected_name(name: str) -> str | None:
     if protected.filter(normalized_name=normalized).exists():
         return None
     return (
-        protected.annotate(ultranormalized=_ultranormalized("normalized_name"))
+        protected.annotate(ultranormalized=Ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
         .values_list("normalized_name", flat=True)
         .first()
@@ -123,18 +113,37 @@ def _count_project_creation(user, origin: Origin) -> None:
         ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
 
 
+def check_new_project(actor: authz.Actor, name: str) -> authz.Decision:
+    """Whether ``actor`` may create a project named ``name``: the name's rules, then the gate.
+
+    Raises :class:`PackagingError` for a name nobody may create and ``authz.Refused`` when the
+    gate refuses; returns the gate's decision (with any warning) otherwise.
+    """
+    validate_new_project_name(name)
+    unsaved = Project(name=name, normalized_name=normalize(name))
+    return authz.require(actor, authz.Action.CREATE_PROJECT, unsaved)
+
+
 def create_project(
-    *, actor: authz.Actor, name: str, origin: Origin = CLI, ratelimited: bool = True
+    *,
+    actor: authz.Actor,
+    name: str,
+    origin: Origin = CLI,
+    ratelimited: bool = True,
+    checked: authz.Decision | None = None,
 ) -> Project:
     """Create a project named ``name`` (its display name) with the actor's user as Owner.
 
     Call inside the caller's transaction: the project only exists together with whatever the
     caller creates next (the first file of an upload), so a refused upload leaves no project.
     Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
+    ``checked`` is what :func:`check_new_project` answered this caller for this actor and name
+    (an upload asks before it reads the archive); without it the name and the gate are checked
+    here.
     """
-    validate_new_project_name(name)
+    if checked is None or not checked.allowed:
+        check_new_project(actor, name)
     project = Project(name=name, normalized_name=normalize(name))
-    authz.require(actor, authz.Action.CREATE_PROJECT, project)
     if ratelimited:
         check_project_creation_limits(actor.account, origin)
         _count_project_creation(actor.account, origin)

@@ -18,6 +18,21 @@ class ProjectStatus(models.TextChoices):
     DEPRECATED = "deprecated"
 
 
+class Ultranormalized(models.Func):
+    """PyPI's ``ultranormalize_name`` in SQL, over a column of normalized names: no separators,
+    l and i as 1, o as 0 (``bastion.packaging.services.ultranormalize`` in Python).
+
+    The replaced letters are written into the SQL rather than passed as parameters, so that the
+    database matches the expression with the index on it: checking a new name against 500,000
+    projects is one index lookup, not a scan.
+    """
+
+    template = (
+        "REPLACE(REPLACE(REPLACE(REPLACE(%(expressions)s, '-', ''), 'l', '1'), 'i', '1'), 'o', '0')"
+    )
+    output_field = models.CharField()
+
+
 class Project(models.Model):
     name = models.CharField(max_length=255, help_text="Display name, as first uploaded.")
     normalized_name = models.CharField(max_length=255, unique=True)
@@ -37,6 +52,8 @@ class Project(models.Model):
         indexes = [
             # The home page: the most recently changed projects first, at any number of them.
             models.Index(fields=["-last_serial"], name="project_newest_first"),
+            # A new name's look-alikes among existing projects (PyPI's confusable-name rule).
+            models.Index(Ultranormalized("normalized_name"), name="project_ultranormalized"),
         ]
 
     def __str__(self) -> str:

@@ -48,9 +48,44 @@ def journal(project: Project, action: str, *, version: str = "", user=None) -> i
     )
     Project.objects.filter(pk=project.pk).update(last_serial=entry.pk)
     project.last_serial = entry.pk
-    name = project.normalized_name
-    transaction.on_commit(lambda: project_changed.send(sender=Project, normalized_name=name))
+    _announce_after_commit(project.normalized_name)
     return entry.pk
+
+
+class _Announcement:
+    """Sends ``project_changed`` for one project once the transaction has committed, unless a
+    later announcement of the same project in the same transaction superseded it."""
+
+    def __init__(self, normalized_name: str):
+        self.normalized_name = normalized_name
+        self.superseded = False
+
+    def __call__(self) -> None:
+        if not self.superseded:
+            project_changed.send(sender=Project, normalized_name=self.normalized_name)
+
+
+def _announce_after_commit(normalized_name: str) -> None:
+    """Announce a change once per transaction, however many entries it journals.
+
+    An upload journals up to four (the project, its owner, the release, the file), and each
+    announcement re-reads the project in every receiver. The new announcement supersedes those
+    pending for this project that were registered at this savepoint level or in savepoints
+    released into it: a rollback drops those and the new one together, or none of them.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        level = set(connection.savepoint_ids)
+        # Django's pending callbacks, each with the savepoints open when it was registered;
+        # tests/packaging/test_journal.py fails if that shape changes.
+        for sids, callback, _ in connection.run_on_commit:
+            if (
+                isinstance(callback, _Announcement)
+                and callback.normalized_name == normalized_name
+                and sids >= level
+            ):
+                callback.superseded = True
+    transaction.on_commit(_Announcement(normalized_name))
 
 
 def place_files_for_status(*, normalized_name: str, **_signal_kwargs) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bastion import datadir
 from bastion.simple import jsonapi, services
+from bastion.simple.pagecache import PAGE_CACHE_CONTROL
 from bastion.simple.pagefiles import write_atomic
-from bastion.simple.readpath import PAGE_CACHE_CONTROL
 
 S3_SCHEME = "s3://"
 CONTENT_TYPES = {

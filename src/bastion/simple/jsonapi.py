@@ -25,8 +25,8 @@ from bastion import datadir
 from bastion.critical.selectors import json_api_fields
 from bastion.packaging.models import File, Project, ProjectStatus, Release, RoleName
 from bastion.simple import services
+from bastion.simple.pagecache import PageCache
 from bastion.simple.pagefiles import exclusive, write_atomic
-from bastion.simple.readpath import PageCache
 from bastion.simple.render import file_url, upload_time
 
 _DEPRECATED_DOWNLOADS = {"last_day": -1, "last_week": -1, "last_month": -1}

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_safe
 
 from bastion.packaging.services import normalize
 from bastion.simple import jsonapi
-from bastion.simple.readpath import PAGE_CACHE_CONTROL
+from bastion.simple.pagecache import PAGE_CACHE_CONTROL
 from bastion.simple.replies import etag_matches
 
 

@@ -97,10 +97,24 @@ class _Digests:
 
 
 @dataclass(frozen=True)
+class _Permission:
+    """The gate's one decision about an upload, and the project it was asked about.
+
+    ``project`` is None when the upload creates the project: then the decision is the one about
+    creating it (which covers the first upload to it). Recording the upload passes this along
+    instead of asking again; only a project created or deleted meanwhile is a new question.
+    """
+
+    project: Project | None
+    decision: authz.Decision
+
+
+@dataclass(frozen=True)
 class _Upload:
     """Everything checked and ready to be recorded."""
 
     actor: authz.Actor
+    permission: _Permission
     form: UploadForm
     filename: str
     size: int
@@ -202,7 +216,7 @@ def check_may_upload(actor: authz.Actor) -> None:
     Refusing here means a client without the right to upload cannot make the server read (and
     wait for) a body at all.
     """
-    _ask_gate(actor, authz.Action.UPLOAD, None)
+    authz.require(actor, authz.Action.UPLOAD, None)
 
 
 def _check_form(form: UploadForm) -> None:
@@ -241,23 +255,15 @@ def _check_form(form: UploadForm) -> None:
         )
 
 
-def _ask_gate(actor: authz.Actor, action: authz.Action, project: Project | None) -> str:
-    """Raise the gate's ``authz.Refused``, or return its warning (empty when there is none)."""
-    return authz.require(actor, action, project).warning
-
-
-def _check_permission(actor: authz.Actor, name: str) -> str:
-    """Ask the gate: upload to the existing project, or create a new one under ``name``."""
+def _check_permission(actor: authz.Actor, name: str) -> _Permission:
+    """Ask the gate once: upload to the existing project, or create a new one under ``name``."""
     project = packaging.get_project(name)
-    warning = ""
-    if project is None:
-        try:
-            creation.validate_new_project_name(name)
-        except packaging.PackagingError as exc:
-            raise UploadRejected(exc.status, exc.message) from exc
-        project = Project(name=name, normalized_name=packaging.normalize(name))
-        warning = _ask_gate(actor, authz.Action.CREATE_PROJECT, project)
-    return _ask_gate(actor, authz.Action.UPLOAD, project) or warning
+    if project is not None:
+        return _Permission(project, authz.require(actor, authz.Action.UPLOAD, project))
+    try:
+        return _Permission(None, creation.check_new_project(actor, name))
+    except packaging.PackagingError as exc:
+        raise UploadRejected(exc.status, exc.message) from exc
 
 
 def _megabytes(size: int) -> str:
@@ -403,7 +409,8 @@ def accept_upload(
     ratelimit.UPLOADS_PER_ACCOUNT.hit(account)  # every attempt: refused ones cost work too
     _check_form(form)
     form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
-    warning = _check_permission(actor, form_meta.name)
+    permission = _check_permission(actor, form_meta.name)
+    warning = permission.decision.warning
 
     filename = content.name or ""
     filenames.check_safe(filename, form.filetype)
@@ -418,11 +425,11 @@ def accept_upload(
     existing = _existing(filename, digests)
     if existing is not None:
         return UploadResult(existing, created=False, warning=warning)
-    project = packaging.get_project(form_meta.name)
-    if project is not None:
-        _check_one_sdist(packaging.find_release(project, str(form_meta.version)), form.filetype)
-    else:  # refuse before storing anything; create_project checks (and counts) again
+    project = permission.project
+    if project is None:  # refuse before storing anything; create_project checks (and counts) again
         _within_project_creation_limits(actor, origin)
+    elif form.filetype == PackageType.SDIST:
+        _check_one_sdist(packaging.find_release(project, str(form_meta.version)), form.filetype)
 
     archive = _read_archive(filename, form.filetype, content, size)
     meta, raw = core_metadata.parse_file(archive.metadata, source=archive.metadata_path)
@@ -431,7 +438,9 @@ def accept_upload(
     _check_license_files(meta, archive, filename)
     _check_description(meta)
 
-    upload = _Upload(actor, form, filename, size, digests, meta, raw, archive, origin, verified)
+    upload = _Upload(
+        actor, permission, form, filename, size, digests, meta, raw, archive, origin, verified
+    )
     staged = _stage(upload, content)
     try:
         return replace(_commit(upload, staged), warning=warning)
@@ -531,18 +540,27 @@ def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
 
 
 def _project_for(upload: _Upload) -> Project:
-    """The project to record into, created (with the uploader as Owner) on its first upload."""
+    """The project to record into, created (with the uploader as Owner) on its first upload.
+
+    The gate's decision from before the archive was read stands, unless the project appeared
+    (a concurrent upload created it) or vanished meanwhile: that is another question, asked now.
+    """
     name = upload.meta.name
     locked = Project.objects.select_for_update().filter(normalized_name=canonicalize_name(name))
     project = locked.first()
+    decided = upload.permission.project
     if project is None:
+        checked = upload.permission.decision if decided is None else None
         try:
-            return creation.create_project(actor=upload.actor, name=name, origin=upload.origin)
+            return creation.create_project(
+                actor=upload.actor, name=name, origin=upload.origin, checked=checked
+            )
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
         except ratelimit.RateLimited as limited:  # a concurrent upload created projects meanwhile
             raise _too_many(limited) from limited
-    _ask_gate(upload.actor, authz.Action.UPLOAD, project)
+    if decided is None or decided.pk != project.pk:
+        authz.require(upload.actor, authz.Action.UPLOAD, project)
     return project
 
 
