@@ -7,6 +7,7 @@ from django.test import Client
 
 from bastion import authz
 from bastion.accounts.services import create_user
+from bastion.downloads import recorder
 from bastion.mfa import reauth
 from bastion.packaging import storage
 from tests import e2e_progress, factories
@@ -157,11 +158,16 @@ def s3_storage(settings, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setattr(storage, "_remote", {})  # a client made inside the mock
+    local = settings.STORAGE_URL
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket="bastion-test")
         settings.STORAGE_URL = "s3://bastion-test/index"
         settings.FILES_URL = ""
         yield storage.backend()
+        # Downloads the test counted are written now, into the mock: the recorder's thread would
+        # otherwise flush them once the mock is gone, to the real S3 endpoint.
+        recorder.flush()
+        settings.STORAGE_URL = local
 
 
 @pytest.fixture(scope="session")
