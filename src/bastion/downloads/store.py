@@ -46,20 +46,25 @@ def partition_day_glob(key: str, day: str) -> str:
     return str(events_dir() / key / f"day={day}" / "*.parquet")
 
 
+def _opened(config: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up as every one Bastion opens.
+
+    Days are UTC days, as on PyPI, whatever the host says. DuckDB prints a progress bar to
+    standard output once a query runs past two seconds, even when that is a pipe a caller parses
+    as JSON; Bastion never lets it (the import draws its own progress from ``query_progress``).
+    """
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, **config})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that works in UTC and spills to the data directory, not to RAM."""
     spill = downloads_dir() / "duckdb-tmp"
     spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        config={
-            "memory_limit": DUCKDB_MEMORY_LIMIT,
-            "temp_directory": str(spill),
-        }
-    )
-    con.execute("SET TimeZone = 'UTC'")  # days are UTC days, as on PyPI, whatever the host says
-    # Track progress (query_progress) but never print DuckDB's bar: the import draws its own.
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
+    con = _opened({"temp_directory": str(spill)})
+    con.execute("SET enable_progress_bar = true")  # tracked for query_progress, never printed
     return con
 
 
@@ -74,8 +79,7 @@ def reader() -> duckdb.DuckDBPyConnection:
     """
     con = getattr(_readers, "con", None)
     if con is None:
-        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-        con.execute("SET TimeZone = 'UTC'")
+        con = _opened({})
         _readers.con = con
     return con
 
