@@ -155,6 +155,7 @@ def test_index_bastion_and_nginx(bench, tmp_path):
 @pytest.mark.parametrize("peer", ["devpi", "pypiserver"])
 def test_index_peer(bench, tmp_path, peer):
     require_executable("wrk")
+    require_executable("nginx")  # bench/run.py asks for both whichever servers it measures
     peer_venv(bench, peer)
     clients_venv(bench)
     run(bench / "run.py", *SMALL_INDEX, "--servers", peer, "--out", str(tmp_path))
