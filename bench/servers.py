@@ -166,6 +166,10 @@ class Bastion(Server):
             BASTION_RATELIMIT_PROJECTS_PER_USER="1000000/hour",
             BASTION_RATELIMIT_PROJECTS_PER_IP="1000000/hour",
             BASTION_RATELIMIT_UPLOADS_PER_USER="1000000/minute",
+            # The same for uploads in flight (bastion.upload.admission): at most 2 from one
+            # address by default, so the parallel loaders would get 503s.
+            BASTION_UPLOADS_IN_FLIGHT_PER_ADDRESS="64",
+            BASTION_UPLOADS_IN_FLIGHT="64",
         )
 
     def cli(self, *args: str) -> str:

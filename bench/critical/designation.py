@@ -150,8 +150,9 @@ def generate(data_dir: Path, projects: int, edges: int, seed: int) -> dict:
             if rank % 50 == 0:  # mirrors fetch everything; never ranked
                 rollup_rows += 1
                 out.write(f"{name},{days[0]},mirror,1000000\n")
-    # Accounts: 100,000 users; every project has an owner, every tenth also a maintainer.
-    users = 100_000
+    # Accounts: one user per five projects (100,000 at full size); every project has an owner,
+    # every tenth also a maintainer.
+    users = max(1, projects // 5)
     insert(
         "accounts_user",
         ({"id": u + 1, "username": f"user{u}", "password": "!"} for u in range(users)),

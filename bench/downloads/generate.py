@@ -8,6 +8,7 @@ with s = 1); installers are mostly pip and uv, with mirrors, browsers and unknow
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -16,10 +17,18 @@ import duckdb
 START = "2026-05-29"
 
 
-def generate(path: Path, events: int, projects: int, days: int, seed: float = 0.42) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB in UTC whose progress bar shows on a terminal only, never in a log or a pipe."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    if not sys.stdout.isatty():
+        con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
+def generate(path: Path, events: int, projects: int, days: int, seed: float = 0.42) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = connect()
     con.execute(f"SELECT setseed({seed})")
     con.execute(f"""
 COPY (

@@ -17,8 +17,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
-from generate import generate
+from generate import connect, generate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from procs import ForeignCpu  # bench/procs.py, beside this script's directory
 
 from bastion.downloads import queries
 
@@ -44,12 +46,31 @@ print(json.dumps({"names": len(ranking), "installs": sum(ranking.values()),
 """.replace("LAST_DAY", "datetime.date(2026, 11, 24)")
 
 
+# The peer: what import + rollup is measured against in the same run. One plain DuckDB GROUP BY
+# of the export by normalized name, UTC day and installer class (the rollup query's DuckDB twin),
+# written as Parquet, under the memory cap the import has.
+BASELINE = """
+import sys, duckdb
+from datetime import date
+from bastion.downloads import queries
+export, target, memory = sys.argv[1:4]
+con = duckdb.connect(config={"memory_limit": memory})
+con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar_print = false")
+con.execute(f"CREATE VIEW file_downloads AS SELECT * FROM read_parquet('{export}')")
+query = queries.rollup_query(queries.DUCKDB, date(2000, 1, 1))
+con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
+"""
+
+
 def measured(command: list[str], env: dict[str, str]) -> dict:
-    """Run one command; return its wall and CPU seconds, peak RSS and output."""
+    """Run one command; return its wall and CPU seconds, peak RSS, the CPU other processes on
+    the machine used meanwhile (in cores), and its output."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    with ForeignCpu(None) as others:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"{command} failed with {process.returncode}")
@@ -57,6 +78,7 @@ def measured(command: list[str], env: dict[str, str]) -> dict:
         "wall_s": round(time.perf_counter() - started, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        "foreign_cores": round(others.cores, 2),
         "output": output,
     }
 
@@ -70,8 +92,7 @@ def bigquery_path(export: Path, args: argparse.Namespace) -> dict:
     """
     result = WORK / f"bigquery-result-{args.events // 1_000_000}M.csv"
     if not result.exists():
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
+        con = connect()
         con.execute(f"CREATE VIEW file_downloads AS SELECT * FROM read_parquet('{export}')")  # noqa: S608
         query = queries.rollup_query(queries.DUCKDB, date(2026, 5, 29))
         con.execute(f"COPY ({query}) TO '{result}' (HEADER, DELIMITER ',')")
@@ -104,7 +125,12 @@ def main() -> None:
     env = dict(os.environ, BASTION_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="bastion.settings")
     subprocess.run([str(BASTION), "migrate"], env=env, check=True)
     load_before = os.getloadavg()[0]
+    baseline_target = WORK / "baseline-group-by.parquet"
+    memory = os.environ.get("BASTION_DUCKDB_MEMORY_LIMIT", "2GB")
     steps = {
+        "baseline": measured(
+            [sys.executable, "-c", BASELINE, str(export), str(baseline_target), memory], env
+        ),
         "import": measured([str(BASTION), "downloads", "import", "--json", str(export)], env),
         "rollup": measured([str(BASTION), "downloads", "rollup", "--json"], env),
         "ranking": measured([sys.executable, "-c", RANKING], env),
@@ -134,6 +160,8 @@ def main() -> None:
     }
     results.update(bigquery_path(export, args))
     total = results["import_wall_s"] + results["rollup_wall_s"]
+    results["import_and_rollup_wall_s"] = round(total, 2)
+    results["import_and_rollup_over_baseline"] = round(total / results["baseline_wall_s"], 2)
     results["events_per_s_import"] = round(args.events / results["import_wall_s"])
     results["events_per_s_import_and_rollup"] = round(args.events / total)
     results["peak_rss_mib"] = max(results["import_peak_rss_mib"], results["rollup_peak_rss_mib"])

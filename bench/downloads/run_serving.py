@@ -60,7 +60,7 @@ def start(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting, or a busy machine
             time.sleep(0.1)
     raise SystemExit("server did not start; see " + str(WORK / "server.log"))
 

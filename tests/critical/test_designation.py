@@ -173,3 +173,16 @@ def test_ranking_matches_the_stated_rule_on_random_downloads_full_of_ties(seed):
     assert set(outcome.critical) == {n for n, c in downloads.items() if c >= cutoff and c > 0}
     for name, reason in outcome.critical.items():
         assert reason.rank == 1 + sum(1 for c in ranked if c > downloads[name])
+
+
+def test_the_walk_asks_a_function_for_one_whole_distance_at_a_time():
+    """The job reads only the part of PyPI's graph it reaches, a frontier per query."""
+    graph = {"a": {"c", "b"}, "b": {"d"}, "c": {"d", "a"}, "x": {"a"}, "d": set()}
+    asked = []
+
+    def needs(frontier):
+        asked.append(list(frontier))
+        return {name: graph[name] for name in frontier if name in graph}
+
+    assert dependency_closure(["x"], needs) == dependency_closure(["x"], graph)
+    assert asked == [["x"], ["a"], ["b", "c"], ["d"]]

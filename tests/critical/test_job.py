@@ -56,6 +56,13 @@ def test_graph_uses_the_latest_non_yanked_release_without_extras(world):
     assert graph == {"top": {"lib-a"}, "lib-a": {"lib-b"}, "lib-b": {"lib-a"}}
 
 
+def test_dependencies_are_read_for_the_names_asked_only(world):
+    assert services.dependencies_of(["top", "lib-b", "not-hosted"]) == {
+        "top": {"lib-a"},
+        "lib-b": {"lib-a"},
+    }
+
+
 def test_the_window_is_whole_days_ending_yesterday():
     assert services.window(Policy(window_days=183), TODAY) == (
         date(2026, 5, 26),

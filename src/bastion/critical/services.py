@@ -8,11 +8,11 @@ what it returns, and tells people: the one-time notice, the daily grace reminder
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from packaging.version import InvalidVersion, Version
 
@@ -47,51 +47,61 @@ def window(policy: Policy, on: date) -> tuple[date, date]:
     return until - timedelta(days=policy.window_days - 1), until
 
 
-def _latest_releases() -> dict[int, str]:
-    """Each project's latest non-yanked release (PEP 440 order): release id -> project name.
+def _latest_releases(rows: Iterable[tuple[int, str, str]]) -> dict[int, str]:
+    """Each project's latest non-yanked release (PEP 440 order), from (release id, project name,
+    version) rows of non-yanked releases: release id -> project name.
 
     Version strings repeat across projects ("1.0", "0.1.0" ...), so each is parsed once.
     """
-    names: dict[int, str] = dict(Project.objects.values_list("pk", "normalized_name"))
     parsed: dict[str, Version | None] = {}
-    latest: dict[int, tuple[Version, int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, project_id, version FROM {Release._meta.db_table} WHERE NOT yanked"  # noqa: S608 - table name from the model
-        )
-        for release_id, project_id, raw_version in cursor.fetchall():
-            if raw_version not in parsed:
-                try:
-                    parsed[raw_version] = Version(raw_version)
-                except InvalidVersion:
-                    parsed[raw_version] = None
-            version = parsed[raw_version]
-            if version is None:
-                continue
-            best = latest.get(project_id)
-            if best is None or version > best[0]:
-                latest[project_id] = (version, release_id)
-    return {release_id: names[project_id] for project_id, (_, release_id) in latest.items()}
+    latest: dict[str, tuple[Version, int]] = {}
+    for release_id, project_name, raw_version in rows:
+        if raw_version not in parsed:
+            try:
+                parsed[raw_version] = Version(raw_version)
+            except InvalidVersion:
+                parsed[raw_version] = None
+        version = parsed[raw_version]
+        if version is None:
+            continue
+        best = latest.get(project_name)
+        if best is None or version > best[0]:
+            latest[project_name] = (version, release_id)
+    return {release_id: project_name for project_name, (_, release_id) in latest.items()}
+
+
+def _slices(items: list, size: int = 5_000) -> Iterator[list]:
+    """Slices small enough for one query's parameters (SQLite caps them)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def dependencies_of(names: Iterable[str]) -> dict[str, set[str]]:
+    """Runtime requirements of the latest non-yanked release of each named project hosted here.
+
+    Extras-only requirements are left out: nobody gets them without asking for the extra. The
+    designation asks for the names it reaches, a few thousand of PyPI's 500,000 projects, one
+    distance at a time, so it reads those projects' releases and edges instead of all of them.
+    """
+    releases: list[tuple[int, str, str]] = []
+    for names_slice in _slices(sorted(set(names))):
+        releases += Release.objects.filter(
+            project__normalized_name__in=names_slice, yanked=False
+        ).values_list("pk", "project__normalized_name", "version")
+    chosen = _latest_releases(releases)
+    graph: defaultdict[str, set[str]] = defaultdict(set)
+    for release_slice in _slices(sorted(chosen)):
+        edges = Dependency.objects.filter(release_id__in=release_slice, extra_only=False)
+        for release_id, name in edges.values_list("release_id", "name"):
+            project_name = chosen[release_id]
+            if name != project_name:
+                graph[project_name].add(name)
+    return dict(graph)
 
 
 def dependency_graph() -> dict[str, set[str]]:
-    """Runtime requirements of each project's latest non-yanked release.
-
-    Extras-only requirements are left out: nobody gets them without asking for the extra.
-    Reads with a plain cursor because at PyPI's size this is millions of rows.
-    """
-    chosen = _latest_releases()
-    graph: defaultdict[str, set[str]] = defaultdict(set)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT release_id, name FROM {Dependency._meta.db_table} WHERE NOT extra_only"  # noqa: S608 - table name from the model
-        )
-        while rows := cursor.fetchmany(200_000):
-            for release_id, name in rows:
-                project_name = chosen.get(release_id)
-                if project_name is not None and name != project_name:
-                    graph[project_name].add(name)
-    return dict(graph)
+    """The whole runtime dependency graph of the projects hosted here (see dependencies_of)."""
+    return dependencies_of(Project.objects.values_list("normalized_name", flat=True))
 
 
 def designations_in_force() -> tuple[dict[str, Reason], set[str]]:
@@ -158,7 +168,7 @@ def designate(
     previous, removed = designations_in_force()
     outcome = compute(
         downloads=downloads(since, until),
-        dependencies=dependency_graph() if policy.follow_dependencies else {},
+        dependencies=dependencies_of if policy.follow_dependencies else {},
         policy=policy,
         previous=previous,
         removed=removed,
@@ -194,14 +204,15 @@ def _store(added: dict[str, Reason], enforcement_date: date) -> list[str]:
     with transaction.atomic():
         Designation.objects.bulk_create(rows, batch_size=5_000, ignore_conflicts=True)
         stored_now = Designation.objects.filter(designated_at=now).values("normalized_name")
-        for project in Project.objects.filter(normalized_name__in=stored_now):
-            reason = added[project.normalized_name]
-            events.record(
+        events.record_all(
+            events.event(
                 "project:critical:designate",
                 project=project,
-                reason=reason.describe(),
+                reason=added[project.normalized_name].describe(),
                 enforcement_date=enforcement_date.isoformat(),
             )
+            for project in Project.objects.filter(normalized_name__in=stored_now)
+        )
     return sorted(added)
 
 
@@ -228,11 +239,11 @@ def _claim(model, rows: list) -> list:
 
 def _primary_emails(user_ids) -> dict[int, str]:
     """Primary addresses by user id, asked in slices (SQLite caps the parameters of a query)."""
-    ids = list(user_ids)
     emails: dict[int, str] = {}
-    for start in range(0, len(ids), 5_000):
-        batch = Email.objects.filter(user_id__in=ids[start : start + 5_000], primary=True)
-        emails.update(batch.values_list("user_id", "email"))
+    for ids in _slices(list(user_ids)):
+        emails.update(
+            Email.objects.filter(user_id__in=ids, primary=True).values_list("user_id", "email")
+        )
     return emails
 
 

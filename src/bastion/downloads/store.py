@@ -164,21 +164,25 @@ def _register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _opened(config: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up as every one Bastion opens.
+
+    Days are UTC days, as on PyPI, whatever the host says. DuckDB prints a progress bar to
+    standard output once a query runs past two seconds, even when that is a pipe a caller parses
+    as JSON; Bastion never lets it (the import draws its own progress from ``query_progress``).
+    """
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, **config})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that works in UTC and spills to the data directory, not to RAM."""
     spill = downloads_dir() / "duckdb-tmp"
     spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        config={
-            "memory_limit": DUCKDB_MEMORY_LIMIT,
-            "temp_directory": str(spill),
-        }
-    )
-    _register(con)
-    con.execute("SET TimeZone = 'UTC'")  # days are UTC days, as on PyPI, whatever the host says
-    # Track progress (query_progress) but never print DuckDB's bar: the import draws its own.
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
+    con = _register(_opened({"temp_directory": str(spill)}))
+    con.execute("SET enable_progress_bar = true")  # tracked for query_progress, never printed
     return con
 
 
@@ -193,9 +197,8 @@ def reader() -> duckdb.DuckDBPyConnection:
     """
     con = getattr(_readers, "con", None)
     if con is None or _readers.in_bucket != in_bucket():
-        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-        con.execute("SET TimeZone = 'UTC'")
-        _readers.con, _readers.in_bucket = _register(con), in_bucket()
+        con = _register(_opened({}))
+        _readers.con, _readers.in_bucket = con, in_bucket()
     return con
 
 
