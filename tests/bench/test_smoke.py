@@ -86,6 +86,28 @@ def test_critical_designation(bench):
     assert first["added"] == first["critical"] and rerun["added"] == 0
 
 
+def test_critical_upload_methods(bench):
+    output = run(
+        bench / "critical" / "upload_methods.py",
+        "--files",
+        "200",
+        "--projects",
+        "20",
+        "--repeat",
+        "1",
+    )
+    result = last_json(output)
+    assert result["files"] == 200
+    assert result["with_index"]["median_ms"] >= 0 and result["without_index"]["median_ms"] >= 0
+
+
+def test_upload_server_time(bench):
+    output = run(bench / "upload" / "run.py", "--projects", "50", "--uploads", "2")
+    rows = [json.loads(line) for line in output.splitlines() if '"kind"' in line]
+    assert {row["kind"].split(" ")[0] for row in rows} == {"new", "second"}
+    assert all(row["uploads"] == 2 and row["queries"] > 0 for row in rows)
+
+
 def test_downloads_import(bench):
     output = run(bench / "downloads" / "run_import.py", "--events", "20000", "--projects", "300")
     results = last_json(output)
