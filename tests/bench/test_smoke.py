@@ -20,6 +20,10 @@ import pytest
 
 from tests.tools import missing, require_executable
 
+# Each starts its own processes on SQLite, whatever the database of the run: once, on the first leg.
+pytestmark = pytest.mark.e2e
+
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = Path(sys.executable)
 SMOKE_TIMEOUT_SECONDS = 300
