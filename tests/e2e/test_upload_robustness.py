@@ -353,10 +353,11 @@ def _kill_between_publish_and_commit(tmp_path, s3_endpoint, relay, big, orphan) 
     rows = row_keys(live)
     assert bucket_keys(s3_endpoint, prefix) == rows | {orphan}  # no row without its object
     page = live.python(
-        "import json\n"
-        "from bastion.packaging.models import Project\n"
-        "from bastion.simple.render import project_document\n"
-        "document = project_document(Project.objects.get(normalized_name='crash-pkg'))\n"
+        "import json, tempfile\n"
+        "from bastion.simple import services\n"
+        "target = tempfile.mkdtemp()\n"
+        "assert services.render_project('crash-pkg', target)\n"
+        "document = json.loads(open(f'{target}/simple/crash-pkg/index.json').read())\n"
         "print(json.dumps([entry['filename'] for entry in document['files']]))"
     )
     assert json.loads(page) == ["crash_pkg-1.0-py3-none-any.whl"]  # the orphan is on no page
