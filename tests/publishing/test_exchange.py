@@ -301,7 +301,7 @@ def test_pending_publisher_s_first_trade_mails_the_owner_of_the_project_it_creat
     (message,) = mail_queue.deliver()
     assert message.to == ["alice@example.com"]
     assert "group/brand-new" in message.subject
-    assert "created Brand.New with its first upload" in message.body
+    assert "created Brand.New when its CI job first asked for an upload token" in message.body
 
 
 def test_pending_publisher_for_a_name_taken_meanwhile_is_removed(

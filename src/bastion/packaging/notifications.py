@@ -319,7 +319,7 @@ def publisher_added(
     """A trusted publisher may now upload to ``project`` from CI, with no person's token."""
     how = (
         f"The trusted publisher {publisher} registered by {_name(actor)} created {project.name} "
-        "with its first upload and may publish it."
+        "when its CI job first asked for an upload token, and may publish it."
         if pending
         else f"{_name(actor)} added the trusted publisher {publisher} to {project.name}: its CI "
         "jobs may now upload releases."

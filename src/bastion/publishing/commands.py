@@ -3,7 +3,7 @@
 An operator at the command line acts as nobody in particular (as ``bastion yank`` does); with
 ``--user NAME`` the change is made as that account, through the gate, as on the web page. A
 pending publisher (for a project that does not exist yet) always needs ``--user``: that account
-will own the project its first upload creates.
+will own the project it creates the first time its CI job asks for an upload token.
 
 Django is set up by the time a handler runs, so the imports of models and services stay inside
 the handlers (``bastion.cli`` imports this module before setting Django up).
@@ -57,7 +57,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             publisher = services.add_publisher(actor=actor, project=project, **fields)
         elif actor.user is None:  # the operator: a pending publisher needs its future owner
             return _fail(
-                f"no project named '{args.project}'; to let the first upload create it, name "
+                f"no project named '{args.project}'; to let its CI job create it, name "
                 "its owner with --user"
             )
         else:
@@ -68,7 +68,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         return _fail(f"{refused.reason} ({refused.code})")
     except PackagingError as error:
         return _fail(error.message)
-    pending = " (pending: its first upload creates the project)" if publisher.is_pending else ""
+    pending = (
+        " (pending: its first upload token creates the project)" if publisher.is_pending else ""
+    )
     print(f"Added trusted publisher {publisher.pk}: {publisher}{pending}")
     return 0
 

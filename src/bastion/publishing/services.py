@@ -129,7 +129,7 @@ def add_pending_publisher(
     issuer: str | None = None,
     origin: Origin = CLI,
 ) -> Publisher:
-    """Let a CI identity create ``name`` with its first upload, owned by the actor's user.
+    """Let a CI identity create ``name`` at its first token trade, owned by the actor's user.
 
     The name rules and the gate's rules for creating a project are checked now, so the
     registrant hears at once, and again when the project is created.
