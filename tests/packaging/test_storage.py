@@ -30,3 +30,37 @@ def test_a_key_inside_is_placed_under_the_resolved_files_directory(settings, tmp
     (tmp_path / "link").symlink_to(tmp_path / "real")
     settings.FILES_DIR = tmp_path / "link"
     assert storage.path_for("ab/cd/x/../spam.whl") == tmp_path / "real" / "ab" / "cd" / "spam.whl"
+
+
+def test_concurrent_first_requests_share_one_object_storage_client(settings, monkeypatch):
+    """A worker's first requests arrive together; building a boto3 client is slow, so a check
+    without a lock let each of them build (and keep) its own."""
+    import threading
+    import time
+
+    from bastion.packaging import storage_s3
+
+    built = []
+
+    class SlowBackend:
+        def __init__(self, *args, **kwargs):
+            built.append(self)
+            time.sleep(0.05)  # as long as boto3 takes, so every thread is inside at once
+
+    monkeypatch.setattr(storage_s3, "S3Backend", SlowBackend)
+    monkeypatch.setattr(storage, "_remote", {})
+    settings.STORAGE_URL = "s3://bucket/prefix"
+    start = threading.Barrier(8)
+    found = []
+
+    def first_request():
+        start.wait()
+        found.append(storage.backend())
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    assert all(backend is built[0] for backend in found)

@@ -22,6 +22,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -275,6 +276,7 @@ def _files_under(root: Path) -> Iterator[StoredObject]:
 
 _LOCAL = LocalBackend()
 _remote: dict[tuple[str, str, int], Backend] = {}
+_remote_lock = threading.Lock()
 
 
 def backend() -> Backend:
@@ -285,11 +287,16 @@ def backend() -> Backend:
     cache_key = (url, settings.FILES_URL, os.getpid())  # a forked worker makes its own client
     found = _remote.get(cache_key)
     if found is None:
-        from bastion.packaging.storage_s3 import S3Backend  # boto3 only when configured
+        # Building a client takes tens of milliseconds and megabytes: a worker's first
+        # concurrent requests wait for one instead of each building their own.
+        with _remote_lock:
+            found = _remote.get(cache_key)
+            if found is None:
+                from bastion.packaging.storage_s3 import S3Backend  # boto3 only when configured
 
-        parts = urlsplit(url)
-        found = S3Backend(parts.netloc, parts.path.strip("/"), files_url=settings.FILES_URL)
-        _remote[cache_key] = found
+                parts = urlsplit(url)
+                found = S3Backend(parts.netloc, parts.path.strip("/"), files_url=settings.FILES_URL)
+                _remote[cache_key] = found
     return found
 
 
