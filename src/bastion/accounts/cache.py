@@ -31,7 +31,7 @@ class RateLimitCache(DatabaseCache):
         db = router.db_for_write(self.cache_model_class)
         connection = connections[db]
         quote = connection.ops.quote_name
-        table, column = quote(self._table), quote("cache_key")
+        table, column = quote(self.cache_model_class._meta.db_table), quote("cache_key")
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         with transaction.atomic(using=db), connection.cursor() as cursor:
             cursor.execute(

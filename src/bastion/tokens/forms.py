@@ -30,12 +30,15 @@ class TokenForm(forms.Form):
     def __init__(self, *args, projects=(), **kwargs):
         """``projects``: the projects the user has a role on, offered as scopes."""
         super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = [(USER_WIDE, "All projects (user-wide)")] + [
+        scope = self.fields["scope"]
+        assert isinstance(scope, forms.ChoiceField)  # declared above
+        scope.choices = [(USER_WIDE, "All projects (user-wide)")] + [
             (project.normalized_name, f"Only project {project.name}") for project in projects
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("read_only") and cleaned.get("scope"):
             self.add_error("scope", READ_ONLY_HAS_NO_PROJECT)
         return cleaned
