@@ -133,3 +133,18 @@ def test_a_list_that_lost_a_block_is_rebuilt(many_projects, index, committed):
     with committed():
         factory.make_project("Proj_00000.5")  # the next read finds the block gone and rebuilds
     assert served_names(index)[0][:2] == ["Proj_00000", "Proj_00000.5"]
+
+
+def test_a_manifest_that_cannot_be_marked_stale_is_removed(many_projects, index, monkeypatch):
+    """Another account's manifest cannot take the mark: then the list is rebuilt, never stale."""
+
+    def not_the_owner(path, ns):
+        raise PermissionError(1, "Operation not permitted", path)
+
+    Project.objects.create(name="Proj_00000.5", normalized_name="proj-00000-5")
+    journal(Project.objects.get(normalized_name="proj-00000-5"), "create")
+    monkeypatch.setattr(rootlist.os, "utime", not_the_owner)
+    rootlist.mark_stale(services.live_root())
+    monkeypatch.undo()
+    assert not rootlist.is_fresh(services.live_root())
+    assert served_names(index)[0][:2] == ["Proj_00000", "Proj_00000.5"]

@@ -27,7 +27,6 @@ Names are in code point order (``sorted``): SQLite's order and PostgreSQL's "C" 
 the blocks do not depend on the database's collation.
 """
 
-import contextlib
 import json
 import os
 import secrets
@@ -124,8 +123,13 @@ def mark_stale(simple_dir: str) -> None:
     is the manifest's modification time set to 0 (:data:`STALE_MTIME`), so the read path's one
     ``stat`` already sees it: the file's identity changes, and :func:`assemble` declines it.
     """
-    with contextlib.suppress(FileNotFoundError):  # no list yet: the first read renders it whole
-        os.utime(f"{simple_dir}/{LIST_DIR}/{MANIFEST}", ns=(STALE_MTIME, STALE_MTIME))
+    path = f"{simple_dir}/{LIST_DIR}/{MANIFEST}"
+    try:
+        os.utime(path, ns=(STALE_MTIME, STALE_MTIME))
+    except FileNotFoundError:
+        pass  # no list yet: the first read renders it whole
+    except PermissionError:  # a manifest another account wrote: without it, the list is rebuilt
+        os.unlink(path)
 
 
 def is_fresh(simple_dir: str) -> bool:
