@@ -9,8 +9,9 @@
 2. In a fresh process per size, times with the same index:
    - ``whole page``: rendering the list whole, as every change did before it was kept in blocks
      (``render_root`` into an export directory: every row read, both pages written);
-   - ``add a project``: what a new project costs the list after its commit now
-     (``refresh_root`` with its name: its block re-rendered, the manifest replaced);
+   - ``add a project``: what a new project costs the list, now on the first read after its
+     commit, which only marks the list stale (``refresh_root`` with its name: its block
+     re-rendered, the manifest replaced);
    - ``first read after a change``: the read path joining the page from its blocks, which each
      server process does once per change when the list is asked for.
 3. Prints one JSON line per measurement (median and worst wall time, median CPU time of this
@@ -69,7 +70,8 @@ def measure(repeat: int, work: Path) -> list[dict]:
     from bastion.packaging.signals import project_changed
     from bastion.simple import readpath, services
 
-    # The commit would refresh the list itself: time that refresh here, apart from the insert.
+    # The commit marks the list stale: time the refresh of the next read here, apart from the
+    # insert.
     project_changed.disconnect(dispatch_uid="bastion.simple.refresh")
 
     services.render_root()

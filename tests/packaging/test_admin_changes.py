@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def listed_names() -> list[str]:
-    """The names on the live tree's project list, as the read path joins it."""
+    """The names on the live tree's project list, as the read path brings it up to date (a
+    change only marks it stale) and joins it."""
+    pages.refresh_root()
     _, body, _ = rootlist.assemble(str(pages.pages_root()), "index.json")
     return [entry["name"] for entry in json.loads(body)["projects"]]
 
@@ -112,4 +114,5 @@ def test_deleting_a_release_in_the_admin_removes_its_files(
     with django_capture_on_commit_callbacks(execute=True):
         site._registry[Release].delete_model(admin_request(make_user("root", admin=True)), release)
     assert not Release.objects.exists() and not blob.exists()
+    assert pages.refresh_project("spam")  # as the next read does
     assert "spam-1.0.tar.gz" not in (pages.pages_root() / "spam" / "index.html").read_text()

@@ -129,7 +129,7 @@ def test_the_page_links_the_provenance_which_verifies_as_served(
 ):
     settings.PAGES_DIR = tmp_path / "pages"  # a tree of this test's own
     uploader = publisher_uploader(exchange, project, alice, "trailofbits/pypi-attestations")
-    with django_capture_on_commit_callbacks(execute=True):  # the page renders after the commit
+    with django_capture_on_commit_callbacks(execute=True):  # the pages are marked stale after it
         uploader.upload(real_sdist().form(attestations=field(*BOTH)))
 
     page = WSGIClient(ReadPath(django_application)).get("/simple/pypi-attestations/", accept=JSON)

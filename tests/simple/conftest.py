@@ -1,5 +1,6 @@
 import pytest
 
+from bastion.simple import services
 from bastion.simple.readpath import ReadPath
 from bastion.wsgi import django_application
 from tests.private_reads import private_index, read_token, upload_token  # noqa: F401 - shared fixtures
@@ -23,13 +24,14 @@ def index(db):
 
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
-    """Run the on-commit callbacks (page renders) of the changes made inside the block."""
+    """Run the on-commit callbacks (pages marked stale) of the changes made inside the block."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture
 def holy_grail(db, committed):
-    """A project with an sdist and a wheel in 1.0, a yanked 0.9, and pages rendered."""
+    """A project with an sdist and a wheel in 1.0, a yanked 0.9, and pages rendered (as its
+    first read renders them: a change only marks them stale)."""
     with committed():
         project = factory.make_project("Holy_Grail")
         old = factory.make_release(
@@ -39,5 +41,7 @@ def holy_grail(db, committed):
         release = factory.make_release(project, "1.0", requires_python=">=3.9")
         factory.make_file(release, "holy_grail-1.0.tar.gz")
         factory.make_file(release)
+    services.refresh_project(project.normalized_name)
+    services.refresh_root()
     project.refresh_from_db()
     return project

@@ -66,12 +66,13 @@ def test_adding_a_project_to_a_large_index_renders_one_block(
 ):
     with committed():
         factory.make_project("Proj_01500.5")
+    assert rendered_rows == {"html": [], "json": []}  # the change only marked the list stale
+    json_names, html_names = served_names(index)  # the first read brings it up to date
+    expected = sorted([*many_projects, "Proj_01500.5"], key=normalize)
+    assert json_names == html_names == expected
     assert rendered_rows["html"] and rendered_rows["json"]
     for format_rows in rendered_rows.values():
         assert sum(format_rows) <= rootlist.BLOCK_MAX <= MANY // 4  # not all ~3,000 names
-    json_names, html_names = served_names(index)
-    expected = sorted([*many_projects, "Proj_01500.5"], key=normalize)
-    assert json_names == html_names == expected
 
 
 @pytest.fixture
@@ -106,9 +107,9 @@ def test_the_list_follows_removals_and_splits_what_grows(small_shelves, many_pro
 def test_a_change_whose_refresh_never_ran_is_caught_up_by_the_next(many_projects, index):
     """A crash after the commit, or a change made through another server: the journal tells."""
     journal(Project.objects.create(name="Lost", normalized_name="lost"), "create")
-    services.refresh_after_change(normalized_name="proj-00001")
+    assert services.refresh_root(["proj-00001"]) == 1
     json_names, html_names = served_names(index)
-    assert "Lost" in json_names and json_names == html_names
+    assert json_names == html_names == ["Lost", *many_projects]  # before the first block
 
 
 def test_the_page_is_joined_from_current_blocks_only(many_projects, monkeypatch):
@@ -130,5 +131,20 @@ def test_a_list_that_lost_a_block_is_rebuilt(many_projects, index, committed):
     assert json_names == html_names == many_projects
     (directory / f"{block_ids(directory)[0]}.rows").unlink()
     with committed():
-        factory.make_project("Proj_00000.5")  # its refresh finds the block gone and rebuilds
+        factory.make_project("Proj_00000.5")  # the next read finds the block gone and rebuilds
+    assert served_names(index)[0][:2] == ["Proj_00000", "Proj_00000.5"]
+
+
+def test_a_manifest_that_cannot_be_marked_stale_is_removed(many_projects, index, monkeypatch):
+    """Another account's manifest cannot take the mark: then the list is rebuilt, never stale."""
+
+    def not_the_owner(path, ns):
+        raise PermissionError(1, "Operation not permitted", path)
+
+    Project.objects.create(name="Proj_00000.5", normalized_name="proj-00000-5")
+    journal(Project.objects.get(normalized_name="proj-00000-5"), "create")
+    monkeypatch.setattr(rootlist.os, "utime", not_the_owner)
+    rootlist.mark_stale(services.live_root())
+    monkeypatch.undo()
+    assert not rootlist.is_fresh(services.live_root())
     assert served_names(index)[0][:2] == ["Proj_00000", "Proj_00000.5"]

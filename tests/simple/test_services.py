@@ -4,7 +4,7 @@ import json
 
 from bastion.packaging.models import Project
 from bastion.packaging.services import journal
-from bastion.simple import render, services
+from bastion.simple import render, rootlist, services
 from tests.simple import factory
 
 
@@ -46,38 +46,70 @@ def test_render_project_of_deleted_project_removes_its_pages(holy_grail, index):
     assert index.get("/simple/holy-grail/").status == 404
 
 
-def test_a_failed_render_removes_the_stale_pages(holy_grail, index, monkeypatch):
-    def broken(project):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(render, "project_document", broken)
-    journal(holy_grail, "a change whose pages fail to render")
-    services.refresh_after_change(normalized_name="holy-grail")  # logs, does not raise
-    assert not (services.pages_root() / "holy-grail" / "index.html").exists()
-    monkeypatch.undo()
-    assert index.get("/simple/holy-grail/").status == 200  # rendered afresh on the next read
-
-
-def test_one_change_announced_three_times_renders_once(holy_grail, monkeypatch):
-    """An upload journals project, release and file; the pages of one serial are rendered once."""
-    journal(holy_grail, "add a file")
-    services.refresh_after_change(normalized_name="holy-grail")
+def test_a_change_marks_its_pages_stale_and_renders_nothing(holy_grail, index, monkeypatch):
+    """Pages are rendered on the first read after a change, once, not by the change."""
     renders = []
-    monkeypatch.setattr(services, "render_project", lambda name: renders.append(name))
-    monkeypatch.setattr(render, "root_entries_html", counted(render.root_entries_html, renders))
-    services.refresh_after_change(normalized_name="holy-grail")
-    services.refresh_after_change(normalized_name="holy-grail")
+    monkeypatch.setattr(
+        render, "project_document", counted(render.project_document, renders, "project")
+    )
+    monkeypatch.setattr(
+        render, "root_entries_html", counted(render.root_entries_html, renders, "list")
+    )
+    journal(holy_grail, "add a file")
+    services.mark_stale(normalized_name="holy-grail")
+    services.mark_stale(normalized_name="holy-grail")  # announced again: still nothing rendered
     assert renders == []
-    journal(holy_grail, "yank a release")
-    services.refresh_after_change(normalized_name="holy-grail")
-    assert renders == ["holy-grail", "/"]
+    assert not (services.pages_root() / "holy-grail" / "index.html").exists()
+    assert not rootlist.is_fresh(services.live_root())
+    for _ in range(2):
+        for accept in ("text/html", "application/vnd.pypi.simple.v1+json"):
+            for path in ("/simple/holy-grail/", "/simple/"):
+                page = index.get(path, accept=accept)
+                assert page.header("X-PyPI-Last-Serial") == str(holy_grail.last_serial)
+    assert renders == ["project", "list"]  # once for both formats and every later read
 
 
-def counted(render_fragment, renders: list):
-    """``render_fragment`` (a block of the project list), noting each call as ``"/"``."""
+def test_a_page_that_cannot_be_marked_stale_does_not_fail_the_change(
+    holy_grail, monkeypatch, caplog
+):
+    """The change is committed: a failure after it is logged, not raised into the request."""
 
-    def render_and_count(rows):
-        renders.append("/")
-        return render_fragment(rows)
+    def broken(simple_dir):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(rootlist, "mark_stale", broken)
+    services.mark_stale(normalized_name="holy-grail")
+    assert "could not mark the simple pages of holy-grail stale" in caplog.text
+
+
+def test_render_project_renders_again_if_the_serial_moved_meanwhile(holy_grail, monkeypatch):
+    """A change may commit, and remove the pages, between a render's read and its write."""
+    real_document = render.project_document
+    documents = []
+
+    def change_meanwhile(project):
+        document = real_document(project)
+        if not documents:  # the first render read the rows before this change
+            journal(holy_grail, "yank a release")
+            services.mark_stale(normalized_name="holy-grail")
+        documents.append(document)
+        return document
+
+    monkeypatch.setattr(render, "project_document", change_meanwhile)
+    journal(holy_grail, "add a file")
+    services.mark_stale(normalized_name="holy-grail")
+    assert services.refresh_project("holy-grail")
+    assert len(documents) == 2
+    holy_grail.refresh_from_db()
+    page = json.loads((services.pages_root() / "holy-grail" / "index.json").read_bytes())
+    assert page["meta"]["_last-serial"] == holy_grail.last_serial
+
+
+def counted(render_function, renders: list, note: str):
+    """``render_function``, noting each call as ``note``."""
+
+    def render_and_count(*args):
+        renders.append(note)
+        return render_function(*args)
 
     return render_and_count

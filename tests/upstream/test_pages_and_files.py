@@ -223,7 +223,7 @@ def test_a_deleted_local_project_never_falls_through_to_upstream(index, upstream
         project = factory.make_project("acme-utils")
         factory.make_file(factory.make_release(project, "1.0"))
     project.delete()
-    simple_services.render_project("acme-utils")  # as the deletion's own re-render does
+    simple_services.mark_stale(normalized_name="acme-utils")  # as the deletion announces
 
     answer = index.request("GET", "/simple/acme-utils/")
 

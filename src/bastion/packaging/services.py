@@ -92,13 +92,16 @@ def place_files_for_status(*, normalized_name: str, **_signal_kwargs) -> None:
     """``project_changed`` receiver: a quarantined project offers no files (PEP 792), so its
     files leave the served directory, and they come back when the quarantine ends."""
     try:
-        project = Project.objects.filter(normalized_name=normalized_name).first()
-        if project is None:
+        project = Project.objects.filter(normalized_name=normalized_name)
+        status = project.values_list("status", flat=True).first()
+        if status is None:
             return
-        if project.status != ProjectStatus.QUARANTINED:
+        if status != ProjectStatus.QUARANTINED:
             storage.restore(normalized_name)
             return
-        stored = File.objects.filter(release__project=project).values_list("path", "metadata_path")
+        stored = File.objects.filter(release__project__in=project).values_list(
+            "path", "metadata_path"
+        )
         storage.withhold(normalized_name, [key for keys in stored for key in keys if key])
     except Exception:
         logger.exception("could not place the files of %s for its status", normalized_name)

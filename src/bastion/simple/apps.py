@@ -7,6 +7,6 @@ class SimpleConfig(AppConfig):
 
     def ready(self) -> None:
         from bastion.packaging.signals import project_changed
-        from bastion.simple.services import refresh_after_change
+        from bastion.simple.services import mark_stale
 
-        project_changed.connect(refresh_after_change, dispatch_uid="bastion.simple.refresh")
+        project_changed.connect(mark_stale, dispatch_uid="bastion.simple.refresh")

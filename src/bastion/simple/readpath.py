@@ -5,9 +5,10 @@ Django's middleware and URL resolver entirely. ``ReadPath`` wraps the Django WSG
 GET and HEAD under the two prefixes are answered here, everything else goes to Django.
 
 A page request costs one ``stat`` when the page is in this process's cache: entries are keyed by
-the file's (inode, mtime, size), and a re-render replaces the file by rename, so every worker
-process sees a change as soon as the render that followed the commit has finished. The database
-is read only when a page is missing (first request, or a name that may be unknown) and is never
+the file's (inode, mtime, size). A change removes its project's pages and marks the project list
+stale after its commit (``services.mark_stale``), so every worker process sees the change at once
+and the first read renders the pages (once, however many ask). The database is read only when a
+page is missing (first request, a change, or a name that may be unknown) and is never
 written by this path, except to count a failed authentication on a private index and to cache
 what the upstream index (``bastion.upstream``) lists for a name not hosted here.
 
@@ -228,21 +229,20 @@ class ReadPath:
         return page, []
 
     def rendered_page(self, name: str | None, page_file: str) -> Page | None:
-        """The local page, rendering it from the database if missing; None for unknown names."""
+        """The local page, rendered from the database if missing or stale; None for unknown
+        names. Call with the database available (inside the request signals)."""
         root = services.live_root()
         if name is None:
-            page = self.root_cache.get(root, page_file)
-            if page is None or (self.serials and not self.serials.current(None, page.serial)):
-                services.refresh_root()  # catches up with every change since it was rendered
-                page = self.root_cache.get(root, page_file)
-            if page is None:  # damaged: a block lost
-                services.render_root()
-                page = self.root_cache.get(root, page_file)
-            return page
+            return services.current_root(
+                lambda: self._current(None, self.root_cache.get(root, page_file))
+            )
         path = f"{root}/{name}/{page_file}"
-        page = self.cache.get(path)
+        return services.current_project(name, lambda: self._current(name, self.cache.get(path)))
+
+    def _current(self, name: str | None, page: Page | None) -> Page | None:
+        """``page``, unless changed through another server since this one rendered it."""
         if page is None or (self.serials and not self.serials.current(name, page.serial)):
-            page = self.cache.get(path) if services.render_project(name) else None
+            return None
         return page
 
 

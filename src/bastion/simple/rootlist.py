@@ -10,16 +10,18 @@ at most ``SHELF_MAX`` blocks, which a small manifest lists in turn (a two-level 
     .list/<id>.rows            a block's rows: [[name, normalized name, serial], ...]
     .list/<id>.html  <id>.json its entries, rendered in each format
 
-A block (a shelf) holds the names from its first name up to the next one's. A change reads the rows
-of the changed names only, rewrites the blocks they fall in and their shelves (splitting one grown
-past its maximum, dropping one left empty) and replaces the manifest by rename, all under the
-directory's lock: at 500,000 projects that is one block of a few hundred names, one shelf of a few
-dozen blocks and a manifest of a few dozen shelves. The changed names are the announced ones plus
-every name the journal records since the manifest's serial, so a change whose own refresh never ran
-(a crash, another server) is caught up by the next one. Block and shelf files are never rewritten:
-a new version has a new id, so a reader reads exactly the fragments its manifest leads to, or (if a
-writer has since removed one) reads the newer manifest. :func:`assemble` joins the page; the read
-path does that once per change and keeps the bytes.
+A block (a shelf) holds the names from its first name up to the next one's. A change only marks
+the manifest stale after its commit (:func:`mark_stale`); the next read of the list brings it up
+to date (:func:`refresh`), so a burst of uploads renders nothing until someone reads the list. The
+refresh reads the rows of the changed names only, rewrites the blocks they fall in and their
+shelves (splitting one grown past its maximum, dropping one left empty) and replaces the manifest
+by rename, all under the directory's lock: at 500,000 projects that is one block of a few hundred
+names per changed name, one shelf of a few dozen blocks and a manifest of a few dozen shelves. The
+changed names are every name the journal records since the manifest's serial, so a change whose
+mark never happened (a crash, another server) is caught up by the next refresh. Block and shelf
+files are never rewritten: a new version has a new id, so a reader reads exactly the fragments its
+manifest leads to, or (if a writer has since removed one) reads the newer manifest.
+:func:`assemble` joins the page; the read path does that once per change and keeps the bytes.
 
 Names are in code point order (``sorted``): SQLite's order and PostgreSQL's "C" collation, so
 the blocks do not depend on the database's collation.
@@ -45,6 +47,9 @@ BLOCK_MAX = 512  # names in a block; a full rebuild fills blocks to half of it
 SHELF_MAX = 64  # blocks in a shelf; a full rebuild fills shelves to half of it
 #: More changed names than this since the manifest's serial: a full rebuild is cheaper.
 CATCH_UP_MAX = 2000
+#: The manifest's modification time once a change has marked it (:func:`mark_stale`); a written
+#: file never has it.
+STALE_MTIME = 0
 _READ_ATTEMPTS = 5  # manifests read while writers replace blocks, before calling it damaged
 _FRAGMENTS = {"index.html": ".html", "index.json": ".json"}
 _BLOCK_SUFFIXES = (".rows", *_FRAGMENTS.values())
@@ -57,13 +62,18 @@ Row = tuple[str, str, int]  # name, normalized name, serial
 class Manifest:
     serial: int
     shelves: list[list[str]]  # [first normalized name, shelf id], in order
+    stale: bool = False  # marked by a change since it was written (:func:`mark_stale`)
 
 
 def rebuild(simple_dir: Path) -> int:
     """Render every block from the database; returns the number of blocks."""
     directory = _list_dir(simple_dir)
     with exclusive(directory):
-        return _rebuild(directory, last_serial())
+        serial = last_serial()
+        rendered = _rebuild(directory, serial)
+        if last_serial() == serial:
+            return rendered
+        return rendered + _catch_up(directory, set())  # changed meanwhile (see refresh)
 
 
 def refresh(simple_dir: Path, names: Iterable[str] = ()) -> int:
@@ -71,45 +81,89 @@ def refresh(simple_dir: Path, names: Iterable[str] = ()) -> int:
 
     Returns the number of blocks rendered: 0 when nothing changed, at most one a changed name
     (plus splits) otherwise; a missing list, or a long gap, is rebuilt whole.
+
+    :func:`mark_stale` takes no lock, so a change can commit while this reads the rows and mark
+    the old manifest before this replaces it. Hence the serial is read again once the manifest is
+    written: if it moved, the list catches up again; if not, any later change commits after that
+    read and so marks the manifest written here.
     """
     directory = _list_dir(simple_dir)
     with exclusive(directory):
+        return _catch_up(directory, set(names))
+
+
+def _catch_up(directory: Path, changed: set[str]) -> int:
+    """:func:`refresh`, with the directory's lock held."""
+    rendered = 0
+    while True:
         manifest = read_manifest(directory)
         serial = last_serial()
-        if manifest is None:
-            return _rebuild(directory, serial)
-        changed = set(names)
-        if serial > manifest.serial:
+        if manifest is not None and serial > manifest.serial:
             changed.update(_journalled_names(manifest.serial, serial))
-        if len(changed) > CATCH_UP_MAX:
-            return _rebuild(directory, serial)
-        if not changed and serial <= manifest.serial:
-            return 0
-        try:
-            return _apply(directory, manifest, _current_rows(changed), changed, serial)
-        except FileNotFoundError:  # a block file lost (by hand, or a full disk): start afresh
-            return _rebuild(directory, serial)
+        if manifest is None or len(changed) > CATCH_UP_MAX:
+            rendered += _rebuild(directory, serial)
+        elif not changed and serial <= manifest.serial:
+            if not manifest.stale:
+                return rendered
+            os.utime(directory / MANIFEST)  # marked after this serial's change was listed
+        else:
+            try:
+                rendered += _apply(directory, manifest, _current_rows(changed), changed, serial)
+            except FileNotFoundError:  # a block file lost (by hand, a full disk): afresh
+                rendered += _rebuild(directory, serial)
+        if last_serial() == serial:
+            return rendered
+        changed = set()
+
+
+def mark_stale(simple_dir: str) -> None:
+    """Mark the list as behind the database, for the next read to bring it up to date.
+
+    A change calls this after its commit instead of rendering: one system call, no lock. The mark
+    is the manifest's modification time set to 0 (:data:`STALE_MTIME`), so the read path's one
+    ``stat`` already sees it: the file's identity changes, and :func:`assemble` declines it.
+    """
+    path = f"{simple_dir}/{LIST_DIR}/{MANIFEST}"
+    try:
+        os.utime(path, ns=(STALE_MTIME, STALE_MTIME))
+    except FileNotFoundError:
+        pass  # no list yet: the first read renders it whole
+    except PermissionError:  # a manifest another account wrote: without it, the list is rebuilt
+        os.unlink(path)
+
+
+def is_fresh(simple_dir: str) -> bool:
+    """Whether the list has a manifest that no change has marked stale since it was written."""
+    try:
+        return os.stat(f"{simple_dir}/{LIST_DIR}/{MANIFEST}").st_mtime_ns != STALE_MTIME
+    except FileNotFoundError:
+        return False
 
 
 def read_manifest(directory: Path) -> Manifest | None:
     try:
-        document = json.loads((directory / MANIFEST).read_bytes())
+        with open(directory / MANIFEST, "rb") as handle:
+            stale = os.fstat(handle.fileno()).st_mtime_ns == STALE_MTIME
+            document = json.loads(handle.read())
     except FileNotFoundError:
         return None
-    return Manifest(document["serial"], document["shelves"])
+    return Manifest(document["serial"], document["shelves"], stale)
 
 
 def assemble(simple_dir: str, page_file: str) -> tuple[tuple[int, int, int], bytes, int] | None:
     """The page ``page_file`` (``index.html`` or ``index.json``) joined from the fragments.
 
     Returns the identity (inode, mtime, size) of the manifest it follows, the bytes and the
-    serial; None if there is no list yet, or if it is damaged (a block file lost).
+    serial; None if there is no list yet, if a change has marked it stale, or if it is damaged
+    (a block file lost).
     """
     path = f"{simple_dir}/{LIST_DIR}/{MANIFEST}"
     for _attempt in range(_READ_ATTEMPTS):
         try:
             with open(path, "rb") as handle:
                 info = os.fstat(handle.fileno())
+                if info.st_mtime_ns == STALE_MTIME:
+                    return None  # changed since: bring it up to date (refresh) first
                 document = json.loads(handle.read())
         except FileNotFoundError:
             return None
@@ -204,7 +258,7 @@ def _apply(
     if not shelves:
         shelves = [["", _write_shelf(directory, [["", _write_block(directory, [])]])]]
         written += 1
-    if replaced or serial > manifest.serial:
+    if replaced or serial > manifest.serial or manifest.stale:
         _write_manifest(directory, max(serial, manifest.serial), _from_start(shelves))
     for name in replaced:
         (directory / name).unlink(missing_ok=True)
@@ -241,7 +295,9 @@ def _by_range(ranges: list[list[str]], names: Iterable[str]) -> list[tuple[int, 
     firsts = [first for first, _ in ranges]
     grouped: dict[int, set[str]] = {}
     for name in names:
-        grouped.setdefault(bisect_right(firsts, name) - 1, set()).add(name)  # firsts[0] <= name
+        # A name before the first range's first name belongs to the first range: the first
+        # shelf starts from "", but its first block's first name is a real one.
+        grouped.setdefault(max(bisect_right(firsts, name) - 1, 0), set()).add(name)
     return sorted(grouped.items(), reverse=True)
 
 

@@ -1,4 +1,4 @@
-"""Rendering the simple pages once per change into a static tree.
+"""Rendering the simple pages once per change into a static tree, on the first read after it.
 
 Layout, under ``settings.PAGES_DIR`` or any target directory::
 
@@ -9,15 +9,17 @@ so nginx or a CDN can serve the same tree (pick ``index.json`` when ``Accept`` n
 ``application/vnd.pypi.simple.v1+json``). In the live tree the project list is kept as blocks
 (``rootlist``), so that a change re-renders one block, not the whole index; an exported tree has
 it as the two files above. Files are replaced by rename under the directory's lock
-(``pagefiles``).
+(``pagefiles``). A change removes its project's pages (:func:`mark_stale`), so a static server in
+front of the live tree hands a missing page to Bastion, which renders it.
 """
 
+import contextlib
 import functools
 import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -28,6 +30,7 @@ from bastion.operations import metrics
 from bastion.packaging.models import File, Project, Release
 from bastion.packaging.services import last_serial
 from bastion.simple import render, rootlist
+from bastion.simple.pagecache import Page
 from bastion.simple.pagefiles import exclusive as _exclusive
 from bastion.simple.pagefiles import write_atomic as _write_atomic
 
@@ -74,6 +77,28 @@ def render_project(normalized_name: str, target_dir: Path | str | None = None) -
 
     ``normalized_name`` must already be a normalized, valid project name: it becomes a path.
     """
+    return _render(normalized_name, target_dir, always=True)
+
+
+def refresh_project(normalized_name: str) -> bool:
+    """Render the project's pages in the live tree unless they are current; False (and no
+    pages) if it is unknown.
+
+    The read path asks this of a page that is missing (a change removed it, :func:`mark_stale`)
+    or behind the database's serial. Readers that find the same page stale queue on the
+    directory's lock, and all but the first find it current: it is rendered once.
+    """
+    return _render(normalized_name, None, always=False)
+
+
+def _render(normalized_name: str, target_dir: Path | str | None, *, always: bool) -> bool:
+    """Render under the directory's lock, again until the serial is the one rendered.
+
+    A change removes the pages after its commit without the lock, so it may commit while this
+    reads the rows and remove the pages before this writes them. Reading the serial again once
+    they are written tells: if it moved they are rendered again, and if not, any later change
+    commits after that read and removes what was written here.
+    """
     directory = pages_root(target_dir) / normalized_name
     if not directory.is_dir():
         # Check before creating anything, so asking for unknown names cannot fill the disk.
@@ -81,14 +106,35 @@ def render_project(normalized_name: str, target_dir: Path | str | None = None) -
             return False
         datadir.make_public_dirs(directory)
     with _exclusive(directory):
-        project = _projects().filter(normalized_name=normalized_name).first()
-        if project is None:  # deleted: drop its pages (the empty directory is harmless)
-            for page in (HTML_PAGE, JSON_PAGE):
-                (directory / page).unlink(missing_ok=True)
-            return False
-        with metrics.PAGE_RENDER_SECONDS.labels("project").time():
-            _write_project(directory, project)
-    return True
+        if not always and (directory / JSON_PAGE).exists():
+            rendered = _rendered_serial(directory)
+            if rendered is not None:
+                serial = _project_serial(normalized_name)
+                if serial is not None and rendered >= serial:
+                    return True  # rendered by another reader while this one waited for the lock
+        while True:
+            project = _projects().filter(normalized_name=normalized_name).first()
+            if project is None:  # deleted: drop its pages (the empty directory is harmless)
+                _drop_pages(directory)
+                return False
+            with metrics.PAGE_RENDER_SECONDS.labels("project").time():
+                _write_project(directory, project)
+            if _project_serial(normalized_name) == project.last_serial:
+                return True
+
+
+def _project_serial(normalized_name: str) -> int | None:
+    return (
+        Project.objects.filter(normalized_name=normalized_name)
+        .values_list("last_serial", flat=True)
+        .first()
+    )
+
+
+def _drop_pages(directory: Path | str) -> None:
+    for page in (HTML_PAGE, JSON_PAGE):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{directory}/{page}")
 
 
 def render_root(target_dir: Path | str | None = None) -> None:
@@ -122,8 +168,7 @@ def render_all(target_dir: Path | str | None = None) -> int:
     for stale in root.iterdir():
         if stale.is_dir() and stale.name not in rendered and stale.name != rootlist.LIST_DIR:
             with _exclusive(stale):
-                for page in (HTML_PAGE, JSON_PAGE):
-                    (stale / page).unlink(missing_ok=True)
+                _drop_pages(stale)
     render_root(target_dir)
     return len(rendered)
 
@@ -143,19 +188,6 @@ def _rendered_serial(directory: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _render_unless_current(directory: Path, serial: int | None, render_page) -> bool:
-    """Render unless the page on disk is at ``serial`` or later; True if it rendered.
-
-    One upload journals up to three changes (project, release, file), and each announces itself
-    after the commit; the pages of one serial never differ, so they are rendered only once.
-    """
-    rendered = _rendered_serial(directory)
-    if serial is not None and rendered is not None and rendered >= serial:
-        return False
-    render_page()
-    return True
-
-
 def refresh_root(names: Iterable[str] = ()) -> int:
     """Bring the project list up to date with ``names`` and every journalled change since it
     was last rendered; returns the number of its blocks rendered (see ``rootlist``)."""
@@ -163,28 +195,58 @@ def refresh_root(names: Iterable[str] = ()) -> int:
         return rootlist.refresh(pages_root(), names)
 
 
-def refresh_after_change(*, normalized_name: str, **_signal_kwargs) -> None:
-    """``project_changed`` receiver: re-render the project and its block of the project list
-    after a commit, so a page read right after the change shows it.
+#: Renders a read tries before it gives up on a page that changes under it every time.
+_READ_ATTEMPTS = 5
+
+
+def current_root(read: Callable[[], Page | None]) -> Page | None:
+    """The project list as ``read`` finds it, brought up to date first if that finds none
+    (the list is missing, marked stale by a change, or behind the database's serial).
+
+    None only if it could not be read after several attempts (changed under every one).
+    """
+    page = read()
+    for _attempt in range(_READ_ATTEMPTS):
+        if page is not None:
+            break
+        refresh_root()  # catches up with every change since it was rendered
+        page = read()
+        if page is None and rootlist.is_fresh(live_root()):  # up to date yet unreadable:
+            render_root()  # a block lost
+            page = read()
+    return page
+
+
+def current_project(normalized_name: str, read: Callable[[], Page | None]) -> Page | None:
+    """The project's page as ``read`` finds it, rendered first if that finds none (missing,
+    removed by a change, or behind the database's serial); None for an unknown project."""
+    page = read()
+    for _attempt in range(_READ_ATTEMPTS):
+        if page is not None or not refresh_project(normalized_name):
+            break
+        page = read()
+    return page
+
+
+def mark_stale(*, normalized_name: str, **_signal_kwargs) -> None:
+    """``project_changed`` receiver: drop the project's pages and mark the project list stale,
+    after the commit, so that the next read renders them from the committed rows.
+
+    Rendering here put about a third of an upload's server time in the request, and a burst of
+    uploads (``twine upload`` of many files) rendered pages nobody read in between. Removing the
+    pages costs two system calls and takes no lock; the read path finds them missing and renders
+    them (``refresh_project``, ``rootlist.refresh``), once however many readers ask. A reader
+    that rendered from rows read before this commit, and wrote after, reads the serial again
+    and renders again, so nothing stale is served once this has returned.
 
     The change is already committed, so a failure here must not fail the request that made it.
-    Instead the possibly stale pages are removed: the next read renders them afresh.
     """
+    root = live_root()
     try:
-        serial = (
-            Project.objects.filter(normalized_name=normalized_name)
-            .values_list("last_serial", flat=True)
-            .first()
-        )
-        _render_unless_current(
-            pages_root() / normalized_name, serial, lambda: render_project(normalized_name)
-        )
-        refresh_root([normalized_name])
-    except Exception:
-        logger.exception("could not render the simple pages of %s", normalized_name)
-        for page in (HTML_PAGE, JSON_PAGE):
-            (pages_root() / normalized_name / page).unlink(missing_ok=True)
-        (pages_root() / rootlist.LIST_DIR / rootlist.MANIFEST).unlink(missing_ok=True)
+        _drop_pages(f"{root}/{normalized_name}")
+        rootlist.mark_stale(root)
+    except OSError:
+        logger.exception("could not mark the simple pages of %s stale", normalized_name)
 
 
 def _projects():

@@ -524,11 +524,9 @@ def forget_when_hosted_here(*, normalized_name: str, **_signal_kwargs) -> None:
     read the database before the commit and wrote after it is undone here (both hold the page's
     lock); any refresh that starts after the commit sees the local project and writes nothing.
     """
-    if not Project.objects.filter(normalized_name=normalized_name).exists():
-        return  # deleted: its name stays a hosted name
-    HostedName.objects.get_or_create(normalized_name=normalized_name)
-    if not enabled():
-        return
+    HostedName.objects.get_or_create(normalized_name=normalized_name)  # one query once known
+    if not enabled() or not Project.objects.filter(normalized_name=normalized_name).exists():
+        return  # deleted: its name stays a hosted name, recorded since its first change
     cached = UpstreamProject.objects.filter(normalized_name=normalized_name)
     if os.path.isdir(f"{pages_root()}/{normalized_name}") or cached.exists():
         purge(normalized_name)
