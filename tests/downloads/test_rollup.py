@@ -177,7 +177,7 @@ def test_a_rollup_of_many_projects_keeps_every_count_and_sorts_by_project(
     data_dir, tmp_path, monkeypatch
 ):
     """Small row groups, so a project's lookup reads only the group its name falls in."""
-    monkeypatch.setattr(rollup, "ROLLUP_ROW_GROUP", 2048)
+    monkeypatch.setattr(store, "ROLLUP_ROW_GROUP", 2048)
     projects = [f"p{number}" for number in range(5000)]
     rows = [
         export_row(project=name, installer="pip")
