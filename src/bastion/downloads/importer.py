@@ -325,11 +325,14 @@ def _counts_sql(source_sql: str) -> str:
 
     The events are first counted per distinct (malformed, UTC day, name as spelled, installer
     class): a hash aggregate over the values as read, the only work done once per event. Each
-    group is then checked and its name normalized, and groups whose names normalize alike are
-    added up: at the benchmark's 10 M events that is 4.4 M groups, and checking and normalizing
-    every event had cost more than the peer's whole group-by (bench/downloads/README.md, issue
-    18). Rejected groups come out as one row per reason with no day and no project; the rows
-    themselves are collected by :func:`_rejected_rows_sql`, only when there are any.
+    group is then checked and its name normalized: at the benchmark's 10 M events that is 4.4 M
+    groups, and checking and normalizing every event had cost more than the peer's whole
+    group-by (bench/downloads/README.md, issue 18). Groups whose names normalize alike are not
+    added up here: only a ``renamed`` group (one whose name was not spelled normalized) can share
+    its (day, project, class) with another, and :func:`_write_in_rollup_order` adds up just the
+    groups of such names, instead of aggregating every group a second time. Rejected groups come
+    out with no day and no project; the rows themselves are collected by
+    :func:`_rejected_rows_sql`, only when there are any.
     """
     installer_class = (
         f"CASE WHEN r_source = '{UPSTREAM_SOURCE}' THEN '{UPSTREAM}' "
@@ -344,15 +347,18 @@ WITH grouped AS (
 ), checked AS (
   SELECT *, {_skip_reason_sql("malformed", "day", "raw_project")} AS skip_reason
   FROM grouped
+), normalized AS (
+  SELECT
+    CASE WHEN skip_reason IS NULL THEN day END AS day,
+    CASE WHEN skip_reason IS NULL THEN {queries.DUCKDB.normalize_name("raw_project")} END
+      AS project,
+    COALESCE(skip_reason, installer_class) AS installer_class,
+    events AS downloads,
+    raw_project
+  FROM checked
 )
-SELECT
-  CASE WHEN skip_reason IS NULL THEN day END AS day,
-  CASE WHEN skip_reason IS NULL THEN {queries.DUCKDB.normalize_name("raw_project")} END
-    AS project,
-  COALESCE(skip_reason, installer_class) AS installer_class,
-  sum(events) AS downloads
-FROM checked
-GROUP BY ALL"""  # noqa: S608
+SELECT day, project, installer_class, downloads, project <> raw_project AS renamed
+FROM normalized"""  # noqa: S608
 
 
 def _rejected_rows_sql(source_sql: str, file_format: str) -> str:
@@ -446,6 +452,18 @@ def write_partition(
     return report
 
 
+# The good groups of the ``counted`` table as one row per (day, project, class): only a name
+# that a renamed group normalized to can occur twice, and only the groups of such names are
+# added up (spelled "Demo_Pkg" and "demo-pkg" on one day, say).
+_GOOD = "SELECT day, project, installer_class, downloads FROM counted WHERE day IS NOT NULL"
+_RENAMED = "SELECT DISTINCT project FROM counted WHERE renamed"
+_GOOD_WITH_RENAMED_ADDED_UP = f"""
+SELECT * FROM ({_GOOD}) WHERE project NOT IN ({_RENAMED})
+UNION ALL
+SELECT day, project, installer_class, sum(downloads)
+FROM ({_GOOD}) WHERE project IN ({_RENAMED}) GROUP BY ALL"""  # noqa: S608
+
+
 def _write_in_rollup_order(
     con: duckdb.DuckDBPyConnection,
     staging: Path,
@@ -466,10 +484,12 @@ def _write_in_rollup_order(
     con.execute("DROP TABLE IF EXISTS counted")
     _run_with_progress(con, f"CREATE TEMP TABLE counted AS {counts_sql}", origin, enabled=progress)
     try:
+        [(renamed,)] = con.execute("SELECT count(*) FROM counted WHERE renamed").fetchall()
+        good = _GOOD_WITH_RENAMED_ADDED_UP if renamed else _GOOD
         con.execute(
-            "COPY (SELECT * FROM counted WHERE day IS NOT NULL ORDER BY day, project) "  # noqa: S608
-            f"TO {sql_literal(str(staging))} (FORMAT parquet, PARTITION_BY (day), "
-            f"WRITE_PARTITION_COLUMNS false, ROW_GROUP_SIZE {store.ROLLUP_ROW_GROUP})"
+            f"COPY ({good} ORDER BY day, project) TO {sql_literal(str(staging))} "
+            "(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false, "
+            f"ROW_GROUP_SIZE {store.ROLLUP_ROW_GROUP})"
         )
         [(rejected_groups,)] = con.execute(
             "SELECT count(*) FROM counted WHERE day IS NULL"
