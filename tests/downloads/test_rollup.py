@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from bastion.downloads import rollup, services, store
-from bastion.downloads.models import RollupDay
+from bastion.downloads.models import EventPartition, RollupDay
 
 from .conftest import export_row, rollup_counts, seed_rollup, write_jsonl
 
@@ -177,7 +177,7 @@ def test_a_rollup_of_many_projects_keeps_every_count_and_sorts_by_project(
     data_dir, tmp_path, monkeypatch
 ):
     """Small row groups, so a project's lookup reads only the group its name falls in."""
-    monkeypatch.setattr(rollup, "ROLLUP_ROW_GROUP", 2048)
+    monkeypatch.setattr(store, "ROLLUP_ROW_GROUP", 2048)
     projects = [f"p{number}" for number in range(5000)]
     rows = [
         export_row(project=name, installer="pip")
@@ -256,3 +256,60 @@ def test_rollup_of_every_day_rebuilds_lost_files(data_dir, tmp_path):
     report = services.rebuild_rollup(every_day=True)
     assert report.days == ["2026-03-01", "2026-03-02"]
     assert rollup_counts() == before
+
+
+def _rollup_rows(day: RollupDay) -> list[tuple[str, str, int]]:
+    files = str(store.rollup_dir() / day.path / "*.parquet")
+    return duckdb.sql(
+        f"SELECT project, installer_class, downloads FROM read_parquet('{files}')"  # noqa: S608
+    ).fetchall()
+
+
+def test_an_imports_days_are_published_as_written_unless_another_partition_shares_them(
+    data_dir, tmp_path
+):
+    """A day only one partition holds becomes the rollup as the import wrote it (one row per
+    project and class, names that normalize alike already added up); a day two partitions
+    share is summed again."""
+    _import(
+        tmp_path,
+        "a.jsonl",
+        [
+            export_row(project="Demo_Pkg"),
+            export_row(project="demo.pkg", installer="uv"),
+            export_row(project="demo--pkg", installer="bandersnatch"),
+            export_row(timestamp="2026-03-02 01:00:00 UTC", project="Demo_Pkg"),
+        ],
+    )
+    later = export_row(timestamp="2026-03-02 02:00:00 UTC", project="demo_pkg")
+    _import(tmp_path, "b.jsonl", [later])
+    report = services.rebuild_rollup()
+    assert (report.days, report.rows, report.partitions) == (["2026-03-01", "2026-03-02"], 3, 2)
+    first, second = RollupDay.objects.order_by("day")
+    partition = EventPartition.objects.get(origin=str(tmp_path / "a.jsonl"))
+    written = store.events_dir() / partition.key / "day=2026-03-01"
+    (published,) = (store.rollup_dir() / first.path).iterdir()
+    assert published.samefile(next(written.iterdir()))  # the import's file, not a copy
+    assert not any(
+        path.samefile(source)
+        for path in (store.rollup_dir() / second.path).iterdir()
+        for source in (store.events_dir() / partition.key / "day=2026-03-02").iterdir()
+    )
+    assert sorted(_rollup_rows(first)) == [("demo-pkg", "installer", 2), ("demo-pkg", "mirror", 1)]
+    assert _rollup_rows(second) == [("demo-pkg", "installer", 2)]
+    assert (first.rows, first.downloads, second.rows, second.downloads) == (2, 3, 1, 2)
+
+
+def test_identical_bad_rows_are_counted_and_kept_once_among_good_ones(data_dir, tmp_path):
+    """Bad rows are found per group of raw values, then collected row by row."""
+    bad = export_row(project="-not-a-name-")
+    report = _import(tmp_path, "a.jsonl", [export_row(), bad, bad, export_row(timestamp="soon")])
+    assert (report.rows_imported, report.skipped) == (
+        1,
+        {"invalid project name": 2, "missing or invalid timestamp": 1},
+    )
+    assert len(report.examples["invalid project name"]) == 1
+    assert '"-not-a-name-"' in report.examples["invalid project name"][0]
+    assert '"soon"' in report.examples["missing or invalid timestamp"][0]
+    services.rebuild_rollup()
+    assert rollup_counts() == {("demo", "2026-03-01", "installer"): 1}

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from bastion.downloads import recorder, rollup, services, store
+from bastion.downloads.models import EventPartition, RollupDay
 
 from .conftest import export_row, write_jsonl
 
@@ -110,3 +111,19 @@ def test_imports_and_rollups_on_two_machines_never_overlap(data_dir):
     finally:
         release.set()
         other.join()
+
+
+def test_a_day_only_one_import_holds_is_published_as_the_import_wrote_it(backend, tmp_path):
+    """No second aggregation: the partition's day file becomes the day's rollup file (a hard
+    link on disk, a copy the bucket makes itself), and it reads the same as one summed again."""
+    rows = [export_row(project="Demo_Pkg"), export_row(project="demo.pkg", installer="uv")]
+    services.import_exports([write_jsonl(tmp_path / "pypi.jsonl", rows)], progress=False)
+    services.rebuild_rollup()
+    (day,) = RollupDay.objects.all()
+    assert (day.rows, day.downloads) == (1, 2)
+    key = EventPartition.objects.get().key
+    assert _stored("rollup", day.path) == _stored("events", key, "day=2026-03-01")
+    assert services.installer_downloads(DAY, DAY) == {"demo-pkg": 2}
+    summed = services.rebuild_rollup(every_day=True)
+    assert summed.rows == 1
+    assert services.installer_downloads(DAY, DAY) == {"demo-pkg": 2}

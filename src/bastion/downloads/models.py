@@ -30,6 +30,14 @@ class EventPartition(models.Model):
         help_text="Good rows imported: events, or rows of a BigQuery rollup."
     )
     days = models.JSONField(default=list, help_text="ISO dates the partition holds counts for.")
+    day_totals = models.JSONField(
+        null=True,
+        help_text=(
+            "Each day's [rows, downloads] when the day files are written in rollup order (one "
+            "row per project and class, sorted by project): a day only this partition holds is "
+            "published as it is. Empty for BigQuery rollups and partitions written before."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
     rolled_up = models.BooleanField(default=False)
 

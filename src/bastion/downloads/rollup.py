@@ -26,9 +26,6 @@ from bastion.downloads.models import EventPartition, PartitionKind, RollupDay
 STALE_TEMPORARY_SECONDS = 600
 SUPERSEDED_GRACE_SECONDS = 600
 GENERATION_PREFIX = "gen-"
-# Rows per row group of a rollup file: a project's lookup reads one such group per day (found
-# from min/max statistics), and 89,000-row days at PyPI's scale still compress well.
-ROLLUP_ROW_GROUP = 10_240
 
 
 @dataclass
@@ -174,31 +171,53 @@ def _day_counts_sql(by_day: dict[str, list[EventPartition]]) -> str:
         )
     return (
         "SELECT day, project, installer_class, CAST(sum(downloads) AS BIGINT) AS downloads "  # noqa: S608
-        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL ORDER BY day, project, installer_class"
+        f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL ORDER BY day, project"
     )
+
+
+def _published_as_written(
+    by_day: dict[str, list[EventPartition]],
+) -> dict[str, tuple[EventPartition, list[int]]]:
+    """The days whose only source is a partition written in rollup order, with the day's
+    [rows, downloads]: its day file already is the day's rollup, so it is published as it is
+    instead of being summed and sorted again."""
+    found = {}
+    for day, sources in by_day.items():
+        totals = (sources[0].day_totals or {}) if len(sources) == 1 else {}
+        if day in totals:
+            found[day] = (sources[0], totals[day])
+    return found
 
 
 def _rebuild_days(days: set[str]) -> tuple[int, int]:
     """Write the days into a new rollup generation, then publish it in one transaction."""
     by_day = _sources_by_day(days)
     partitions = len({p.pk for sources in by_day.values() for p in sources})
+    as_written = _published_as_written(by_day)
+    summed = {day: sources for day, sources in by_day.items() if day not in as_written}
     generation = f"{GENERATION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
     local = store.rollup_dir() / generation  # where DuckDB writes; on disk, also where it stays
     local.parent.mkdir(parents=True, exist_ok=True)
     written: list[tuple[date, int, int]] = []
-    with store.connect() as con:
-        if any(by_day.values()):
+    if any(summed.values()):
+        with store.connect() as con:
             con.execute(
-                f"COPY ({_day_counts_sql(by_day)}) TO {importer.sql_literal(str(local))} "
+                f"COPY ({_day_counts_sql(summed)}) TO {importer.sql_literal(str(local))} "
                 f"(FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS false, "
-                f"ROW_GROUP_SIZE {ROLLUP_ROW_GROUP})"
+                f"ROW_GROUP_SIZE {store.ROLLUP_ROW_GROUP})"
             )
             written = con.execute(
                 "SELECT day, count(*), sum(downloads) FROM read_parquet("  # noqa: S608
                 f"{importer.sql_literal(str(local / '*' / '*.parquet'))}, "
                 "hive_partitioning=true, hive_types={'day': DATE}) GROUP BY day"
             ).fetchall()
-            store.publish_directory(local, store.location("rollup", generation))
+        store.publish_directory(local, store.location("rollup", generation))
+    for day, (partition, (rows, downloads)) in sorted(as_written.items()):
+        store.link_files(
+            store.location("events", partition.key, f"day={day}"),
+            store.location("rollup", generation, f"day={day}"),
+        )
+        written.append((date.fromisoformat(day), rows, downloads))
     with transaction.atomic():
         RollupDay.objects.filter(day__in=sorted(days)).delete()
         RollupDay.objects.bulk_create(
