@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from io import BytesIO
 from pathlib import Path
 from typing import IO
 
@@ -503,14 +504,10 @@ class _Staged:
 def _stage(upload: _Upload, content: IO[bytes]) -> _Staged:
     """Write the bytes, and a wheel's METADATA, where nothing serves them yet."""
     key = _storage_key(upload)
-    staged = _Staged({key: storage.stage(content)})
-    if upload.form.filetype == PackageType.BDIST_WHEEL:
-        try:
-            staged.paths[key + ".metadata"] = storage.stage_bytes(upload.archive.metadata)
-        except BaseException:
-            staged.discard()
-            raise
-    return staged
+    if upload.form.filetype != PackageType.BDIST_WHEEL:
+        return _Staged({key: storage.stage(content)})
+    paths = storage.stage_all([content, BytesIO(upload.archive.metadata)])
+    return _Staged(dict(zip([key, key + storage.METADATA_SUFFIX], paths, strict=True)))
 
 
 def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
