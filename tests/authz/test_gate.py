@@ -141,3 +141,9 @@ def test_facts_are_read_again_for_every_decision(alice, project):
     assert may(Actor(alice), Action.UPLOAD, project).allowed
     Role.objects.filter(user=alice, project=project).delete()
     assert may(Actor(alice), Action.UPLOAD, project).code == Code.ROLE_REQUIRED
+
+
+def test_an_account_deleted_during_its_request_is_refused(alice, project):
+    actor = Actor(alice)
+    type(alice).objects.filter(pk=alice.pk).delete()
+    assert not may(actor, Action.UPLOAD, project).allowed

@@ -189,9 +189,12 @@ class _AccountFacts:
     role: str | None  # on the decision's project; None without a saved project, or without one
 
 
+_NO_FACTS = _AccountFacts(verified_email=False, frozen_until=None, role=None)
+
+
 def _read_facts(user: User, project: Project | None) -> _AccountFacts:
     if user.pk is None:  # an unsaved user has no rows to read
-        return _AccountFacts(verified_email=False, frozen_until=None, role=None)
+        return _NO_FACTS
     person = OuterRef("pk")
     role = (
         Subquery(Role.objects.filter(user=person, project=project).values("role_name")[:1])
@@ -201,7 +204,10 @@ def _read_facts(user: User, project: Project | None) -> _AccountFacts:
     facts = UserModel.objects.filter(pk=user.pk).values_list(
         Exists(Email.verified_primary_of(person)), Subquery(freezes_of(person)[:1]), role
     )
-    verified_email, frozen_until, role_name = facts.get()
+    row = facts.first()
+    if row is None:  # the account was deleted meanwhile: nothing of it allows anything
+        return _NO_FACTS
+    verified_email, frozen_until, role_name = row
     return _AccountFacts(bool(verified_email), frozen_until, role_name)
 
 
