@@ -5,7 +5,7 @@ import time
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, transaction
 
 from bastion.accounts.cache import RateLimitCache
 from bastion.accounts.ratelimit import LOGIN_PER_IP, Limit, RateLimiter
@@ -38,6 +38,20 @@ def test_counting_keeps_a_days_count_for_the_day():
         expires = parse_datetime(expires)
     assert expires.timestamp() > now + 86400  # kept for two windows, not 300 s
     assert limiter.retry_after("203.0.113.4", now=now + 600) is not None
+
+
+@pytest.mark.django_db
+def test_a_first_count_inside_a_transaction_leaves_it_usable():
+    """A project's creation counts inside the upload's transaction, without a savepoint: the
+    first count of a bucket (no row yet) must not mark that transaction for rollback."""
+    limiter = RateLimiter("store-nested", Limit(5, 3600))
+    now = time.time()
+    with transaction.atomic():
+        limiter.hit("192.0.2.44", now=now)
+        limiter.hit("192.0.2.44", now=now)
+        assert not connection.needs_rollback
+        assert limiter._estimate(limiter.limits[0], "192.0.2.44", now) == 2
+    assert limiter._estimate(limiter.limits[0], "192.0.2.44", now) == 2
 
 
 @pytest.mark.postgres  # SQLite's test database is shared-cache memory: writers fail, not wait

@@ -126,3 +126,24 @@ def test_a_refusal_leaves_a_service_as_one_exception_with_its_code(make_user, pr
     with pytest.raises(Refused) as refused:
         require(Actor(make_user("mallory")), Action.DELETE, project)
     assert refused.value.code == Code.ROLE_REQUIRED and refused.value.status == 403
+
+
+def test_a_decision_reads_the_accounts_facts_in_one_query(
+    alice, project, django_assert_num_queries
+):
+    """The verified address, the role and a recovery freeze: one query, then the designation."""
+    with django_assert_num_queries(2):
+        assert may(Actor(alice), Action.UPLOAD, project).allowed
+
+
+def test_facts_are_read_again_for_every_decision(alice, project):
+    """Nothing is kept from one decision to the next: a role removed in between counts."""
+    assert may(Actor(alice), Action.UPLOAD, project).allowed
+    Role.objects.filter(user=alice, project=project).delete()
+    assert may(Actor(alice), Action.UPLOAD, project).code == Code.ROLE_REQUIRED
+
+
+def test_an_account_deleted_during_its_request_is_refused(alice, project):
+    actor = Actor(alice)
+    type(alice).objects.filter(pk=alice.pk).delete()
+    assert not may(actor, Action.UPLOAD, project).allowed

@@ -1,6 +1,7 @@
 """Distribution files on disk: addressed by content hash, readable by a static server."""
 
 import stat
+from io import BytesIO
 
 import pytest
 
@@ -64,3 +65,32 @@ def test_concurrent_first_requests_share_one_object_storage_client(settings, mon
         thread.join()
     assert len(built) == 1
     assert all(backend is built[0] for backend in found)
+
+
+def test_staging_syncs_every_file_once_all_are_written(settings, tmp_path, monkeypatch):
+    """An upload's file and its METADATA are written first, then each is fsynced."""
+    settings.UPLOAD_STAGING_DIR = tmp_path / "staged"
+    calls = []
+    real_write, real_fsync = storage._copy_into, storage.os.fsync
+    monkeypatch.setattr(
+        storage, "_copy_into", lambda source, fd: (calls.append("write"), real_write(source, fd))
+    )
+    monkeypatch.setattr(storage.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd)))
+
+    paths = storage.stage_all([BytesIO(b"wheel"), BytesIO(b"Metadata-Version: 2.1")])
+
+    assert calls == ["write", "write", "fsync", "fsync"]
+    assert [path.read_bytes() for path in paths] == [b"wheel", b"Metadata-Version: 2.1"]
+
+
+def test_staging_leaves_nothing_when_a_file_cannot_be_written(settings, tmp_path):
+    settings.UPLOAD_STAGING_DIR = tmp_path / "staged"
+
+    class Broken(BytesIO):
+        def read(self, size=-1):
+            raise OSError("the client went away")
+
+    with pytest.raises(OSError, match="went away"):
+        storage.stage_all([BytesIO(b"wheel"), Broken()])
+
+    assert list((tmp_path / "staged").iterdir()) == []

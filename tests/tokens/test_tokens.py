@@ -7,10 +7,11 @@ from django.utils import timezone
 
 from bastion.authz import Actor, Code, Refused
 from bastion.events.models import SecurityEvent
-from bastion.events.services import CLI
+from bastion.events.services import CLI, Origin
 from bastion.packaging.models import Project, Role, RoleName
 from bastion.tokens.models import APIToken
 from bastion.tokens.services import (
+    USE_RECORD_INTERVAL,
     authenticate,
     create_token,
     mark_used,
@@ -67,6 +68,49 @@ def test_use_is_recorded(alice):
     mark_used(minted.token, CLI)
     assert APIToken.objects.get().last_used is not None
     assert SecurityEvent.objects.filter(tag="token:use").count() == 1
+
+
+def test_uses_from_one_address_within_the_interval_are_one_record(alice):
+    token = create_token(actor=Actor(alice), name="ci").token
+    here = Origin("192.0.2.1", "twine")
+    for _ in range(3):  # twine sending three files
+        mark_used(token, here)
+
+    events = SecurityEvent.objects.filter(tag="token:use")
+    assert [(event.ip_address, event.additional) for event in events] == [
+        ("192.0.2.1", {"token": "ci"})
+    ]
+    stored = APIToken.objects.get()
+    assert stored.last_used == token.last_used and stored.last_used_ip == "192.0.2.1"
+
+
+def test_a_use_from_another_address_is_recorded_at_once(alice):
+    token = create_token(actor=Actor(alice), name="ci").token
+    mark_used(token, Origin("192.0.2.1", "twine"))
+    mark_used(token, Origin("198.51.100.7", "twine"))
+    mark_used(token, Origin("192.0.2.1", "twine"))  # back again: a change of address each time
+
+    addresses = SecurityEvent.objects.filter(tag="token:use").order_by("id")
+    assert [event.ip_address for event in addresses] == [
+        "192.0.2.1",
+        "198.51.100.7",
+        "192.0.2.1",
+    ]
+    assert APIToken.objects.get().last_used_ip == "192.0.2.1"
+
+
+def test_a_use_after_the_interval_is_recorded_again(alice):
+    token = create_token(actor=Actor(alice), name="ci").token
+    here = Origin("192.0.2.1", "twine")
+    mark_used(token, here)
+    earlier = timezone.now() - USE_RECORD_INTERVAL - timedelta(seconds=1)
+    APIToken.objects.update(last_used=earlier)
+    token.refresh_from_db()
+
+    mark_used(token, here)
+
+    assert SecurityEvent.objects.filter(tag="token:use").count() == 2
+    assert APIToken.objects.get().last_used > earlier
 
 
 def test_creation_is_recorded_without_the_secret(alice):

@@ -33,23 +33,31 @@ class RateLimitCache(DatabaseCache):
         quote = connection.ops.quote_name
         table, column = quote(self.cache_model_class._meta.db_table), quote("cache_key")
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        with transaction.atomic(using=db), connection.cursor() as cursor:
+        # No savepoint (two statements more per count): inside a caller's transaction (a
+        # project's creation counts in it) the row's lock lasts until that commits anyway, and no
+        # caller catches a failed query here, so that ends the caller's transaction either way.
+        # A missing key is raised only once the block is left, so the caller's stays usable.
+        with transaction.atomic(using=db, savepoint=False), connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {quote('value')}, {quote('expires')} FROM {table} "  # noqa: S608
                 f"WHERE {column} = %s{lock}",
                 [key],
             )
             row = cursor.fetchone()
-            if row is None or _expires(connection, row[1]) < tz_now():
-                raise ValueError(f"Key '{key}' not found")
-            stored = connection.ops.process_clob(row[0])
-            # As DatabaseCache.get does: the row was written by this cache, never by a client.
-            value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301
-            encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
-            cursor.execute(
-                f"UPDATE {table} SET {quote('value')} = %s WHERE {column} = %s",  # noqa: S608
-                [encoded, key],
-            )
+            value = None
+            if row is not None and _expires(connection, row[1]) >= tz_now():
+                stored = connection.ops.process_clob(row[0])
+                # As DatabaseCache.get does: the row was written by this cache, never by a client.
+                value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301
+                encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode(
+                    "latin1"
+                )
+                cursor.execute(
+                    f"UPDATE {table} SET {quote('value')} = %s WHERE {column} = %s",  # noqa: S608
+                    [encoded, key],
+                )
+        if value is None:
+            raise ValueError(f"Key '{key}' not found")
         return value
 
 

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 
@@ -12,7 +13,7 @@ class User(AbstractUser):
         return self.emails.filter(primary=True).first()
 
     def has_verified_primary_email(self) -> bool:
-        return self.emails.filter(primary=True, verified=True).exists()
+        return Email.verified_primary_of(self).exists()
 
 
 class UnverifyReason(models.TextChoices):
@@ -44,6 +45,12 @@ class Email(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+    @staticmethod
+    def verified_primary_of(user: "User | OuterRef") -> "QuerySet[Email]":
+        """The user's primary address if it is verified; ``user`` may be an ``OuterRef``, so
+        the gate can read this fact in the same query as the others it needs."""
+        return Email.objects.filter(models.Q(user=user), primary=True, verified=True)
 
     @property
     def domain(self) -> str:

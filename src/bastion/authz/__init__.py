@@ -15,16 +15,22 @@ the upload API, the web pages, the admin and the CLI each turn it into their own
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import CharField, Exists, OuterRef, Subquery, Value
 
+from bastion.accounts.models import Email
+from bastion.accounts.models import User as UserModel
 from bastion.authz.decisions import ALLOW, Code, Decision, Refused, refuse
 from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
-from bastion.mfa.recovery import publishing_frozen_until
+from bastion.mfa.recovery import freezes_of
 from bastion.mfa.services import PASSKEY, WEBAUTHN, factor_count, has_two_factor, two_factor_methods
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
@@ -172,6 +178,71 @@ def _trusted_publisher_upload(actor: Actor, action: Action, project: Project | N
     )
 
 
+@dataclass(frozen=True)
+class _AccountFacts:
+    """What the rules read about the acting account: asked in one query per decision, not one
+    per rule (an upload's decision about its project needed three, and the one before its
+    body two), and never kept from one decision to the next."""
+
+    verified_email: bool
+    frozen_until: datetime | None
+    role: str | None  # on the decision's project; None without a saved project, or without one
+
+
+_NO_FACTS = _AccountFacts(verified_email=False, frozen_until=None, role=None)
+
+
+def _read_facts(user: User, project: Project | None) -> _AccountFacts:
+    if user.pk is None:  # an unsaved user has no rows to read
+        return _NO_FACTS
+    person = OuterRef("pk")
+    role = (
+        Subquery(Role.objects.filter(user=person, project=project).values("role_name")[:1])
+        if project is not None and project.pk is not None
+        else Value(None, output_field=CharField())
+    )
+    facts = UserModel.objects.filter(pk=user.pk).values_list(
+        Exists(Email.verified_primary_of(person)), Subquery(freezes_of(person)[:1]), role
+    )
+    row = facts.first()
+    if row is None:  # the account was deleted meanwhile: nothing of it allows anything
+        return _NO_FACTS
+    verified_email, frozen_until, role_name = row
+    return _AccountFacts(bool(verified_email), frozen_until, role_name)
+
+
+@dataclass
+class _Asking:
+    """The decision being made, whose facts are read on the first rule that needs them."""
+
+    actor: Actor
+    project: Project | None
+    facts: _AccountFacts | None = None
+
+
+_asking: ContextVar[_Asking | None] = ContextVar("authz_asking", default=None)
+
+
+@contextmanager
+def _deciding(actor: Actor, project: Project | None) -> Iterator[None]:
+    reset = _asking.set(_Asking(actor, project))
+    try:
+        yield
+    finally:
+        _asking.reset(reset)
+
+
+def _facts(actor: Actor, project: Project | None) -> _AccountFacts:
+    """The account's facts for this decision, read once whichever rules ask; a rule called on
+    its own (outside :func:`may`) reads them afresh."""
+    asking = _asking.get()
+    if asking is None or asking.actor is not actor or asking.project is not project:
+        return _read_facts(actor.account, project)
+    if asking.facts is None:
+        asking.facts = _read_facts(actor.account, project)
+    return asking.facts
+
+
 def active_account(actor: Actor, action: Action, project: Project | None) -> Decision:
     if not actor.account.is_active:
         return refuse(Code.ACCOUNT_DISABLED, f"The account '{actor.account.username}' is disabled.")
@@ -181,7 +252,7 @@ def active_account(actor: Actor, action: Action, project: Project | None) -> Dec
 def email_verified(actor: Actor, action: Action, project: Project | None) -> Decision:
     if action in ACCOUNT_ACTIONS or _trusted_publisher_upload(actor, action, project):
         return ALLOW
-    if not actor.account.has_verified_primary_email():
+    if not _facts(actor, project).verified_email:
         return refuse(
             Code.EMAIL_UNVERIFIED,
             f"User '{actor.account.username}' does not have a verified primary email address. "
@@ -230,10 +301,7 @@ def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
     needed = REQUIRED_ROLES.get(action)
     if project is None or _is_new(project) or needed is None:
         return ALLOW
-    role = Role.objects.filter(user=actor.account, project=project).values_list(
-        "role_name", flat=True
-    )
-    if not set(role) & needed:
+    if _facts(actor, project).role not in needed:
         return refuse(
             Code.ROLE_REQUIRED,
             f"The user '{actor.account.username}' isn't allowed to {action} "
@@ -320,7 +388,7 @@ def recovery_freeze(actor: Actor, action: Action, project: Project | None) -> De
     """After an admin reset lost factors, the account may not change anything for a while."""
     if action in ACCOUNT_ACTIONS or action in READ_ACTIONS:
         return ALLOW
-    until = publishing_frozen_until(actor.account)
+    until = _facts(actor, project).frozen_until
     if until is None:
         return ALLOW
     return refuse(
@@ -495,11 +563,12 @@ def may(actor: Actor, action: Action, project: Project | None = None) -> Decisio
     about names (a critical name not yet hosted here) can see what is about to be created.
     """
     warning = ""
-    for rule in RULES_FOR[actor.kind]:
-        decision = rule(actor, action, project)
-        if not decision.allowed:
-            return decision
-        warning = warning or decision.warning
+    with _deciding(actor, project):
+        for rule in RULES_FOR[actor.kind]:
+            decision = rule(actor, action, project)
+            if not decision.allowed:
+                return decision
+            warning = warning or decision.warning
     return Decision(True, warning=warning) if warning else ALLOW
 
 

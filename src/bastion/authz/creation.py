@@ -16,7 +16,12 @@ from bastion.critical.models import Designation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
 from bastion.packaging.models import Project, Role, RoleName, Ultranormalized
-from bastion.packaging.services import PackagingError, is_valid_project_name, journal, normalize
+from bastion.packaging.services import (
+    PackagingError,
+    is_valid_project_name,
+    journal_all,
+    normalize,
+)
 from bastion.upstream.services import upstream_clash
 
 #: Letters people mistake for digits, folded the way PyPI's ``ultranormalize_name`` does.
@@ -149,7 +154,7 @@ def create_project(
         _count_project_creation(actor.account, origin)
     project.save()
     Role.objects.create(user=actor.account, project=project, role_name=RoleName.OWNER)
-    journal(project, "create", user=actor.account)
-    journal(project, f"add {RoleName.OWNER} {actor.account.username}", user=actor.account)
+    owner = f"add {RoleName.OWNER} {actor.account.username}"
+    journal_all(project, [("create", ""), (owner, "")], user=actor.account)
     events.record("project:create", user=actor.account, project=project, origin=origin)
     return project

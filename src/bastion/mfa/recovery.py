@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bastion.accounts import ratelimit
@@ -69,13 +69,22 @@ def queue():
     return RecoveryRequest.objects.filter(status=RecoveryStatus.OPEN).select_related("user")
 
 
+def freezes_of(
+    user: User | OuterRef, now: datetime | None = None
+) -> QuerySet[RecoveryRequest, datetime | None]:
+    """The ends of the user's cooling-off periods still running, latest first; ``user`` may be
+    an ``OuterRef``, so the gate can read this in the same query as its other facts."""
+    return (
+        RecoveryRequest.objects.filter(
+            Q(user=user), publishing_frozen_until__gt=now or timezone.now()
+        )
+        .order_by("-publishing_frozen_until")
+        .values_list("publishing_frozen_until", flat=True)
+    )
+
+
 def publishing_frozen_until(user: User, now: datetime | None = None) -> datetime | None:
     """When the cooling-off after an admin reset ends, or None when the account is not frozen."""
     if user.pk is None:
         return None
-    return (
-        RecoveryRequest.objects.filter(user=user, publishing_frozen_until__gt=now or timezone.now())
-        .order_by("-publishing_frozen_until")
-        .values_list("publishing_frozen_until", flat=True)
-        .first()
-    )
+    return freezes_of(user, now).first()

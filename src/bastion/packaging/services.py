@@ -6,6 +6,7 @@ What people do to projects asks the gate, which sits above this app: creating a 
 
 import logging
 import re
+from collections.abc import Sequence
 
 from django.db import transaction
 from packaging.utils import canonicalize_name, canonicalize_version
@@ -43,13 +44,23 @@ def get_project(name: str) -> Project | None:
 
 def journal(project: Project, action: str, *, version: str = "", user=None) -> int:
     """Record a change and bump the project's serial; pages are re-rendered after commit."""
-    entry = JournalEntry.objects.create(
-        project_name=project.normalized_name, action=action, version=version, submitted_by=user
+    return journal_all(project, [(action, version)], user=user)
+
+
+def journal_all(project: Project, changes: Sequence[tuple[str, str]], *, user=None) -> int:
+    """Record changes (action, version) of one project in this order, with one insert and one
+    bump of the serial to the last entry's: an upload journals two to four at once."""
+    entries = JournalEntry.objects.bulk_create(
+        JournalEntry(
+            project_name=project.normalized_name, action=action, version=version, submitted_by=user
+        )
+        for action, version in changes
     )
-    Project.objects.filter(pk=project.pk).update(last_serial=entry.pk)
-    project.last_serial = entry.pk
+    serial = max(entry.pk for entry in entries)
+    Project.objects.filter(pk=project.pk).update(last_serial=serial)
+    project.last_serial = serial
     _announce_after_commit(project.normalized_name)
-    return entry.pk
+    return serial
 
 
 class _Announcement:

@@ -30,6 +30,7 @@ class APITokenAdmin(admin.ModelAdmin):
         "created",
         "expires",
         "last_used",
+        "last_used_ip",
         "revoked",
     )
     actions = ["revoke_tokens"]

@@ -34,6 +34,11 @@ class APIToken(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(
+        null=True,
+        blank=True,
+        help_text="The address of the use last recorded as a security event.",
+    )
     revoked = models.DateTimeField(null=True, blank=True)
     read_only = models.BooleanField(
         default=False,

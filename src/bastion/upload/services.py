@@ -14,13 +14,14 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from io import BytesIO
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from packaging.markers import Marker
 from packaging.metadata import Metadata, RawMetadata
@@ -335,12 +336,9 @@ def _existing(filename: str, digests: _Digests) -> File | None:
     return None
 
 
-def _check_one_sdist(release: Release | None, filetype: str) -> None:
-    if (
-        release is not None
-        and filetype == PackageType.SDIST
-        and release.files.filter(packagetype=PackageType.SDIST).exists()
-    ):
+def _check_one_sdist(release_files: QuerySet[File]) -> None:
+    """Refuse a second sdist among ``release_files`` (the files of the upload's release)."""
+    if release_files.filter(packagetype=PackageType.SDIST).exists():
         raise UploadRejected(400, "Only one sdist may be uploaded per release.")
 
 
@@ -429,7 +427,10 @@ def accept_upload(
     if project is None:  # refuse before storing anything; create_project checks (and counts) again
         _within_project_creation_limits(actor, origin)
     elif form.filetype == PackageType.SDIST:
-        _check_one_sdist(packaging.find_release(project, str(form_meta.version)), form.filetype)
+        version = canonicalize_version(form_meta.version)
+        _check_one_sdist(
+            File.objects.filter(release__project=project, release__canonical_version=version)
+        )
 
     archive = _read_archive(filename, form.filetype, content, size)
     meta, raw = core_metadata.parse_file(archive.metadata, source=archive.metadata_path)
@@ -503,14 +504,10 @@ class _Staged:
 def _stage(upload: _Upload, content: IO[bytes]) -> _Staged:
     """Write the bytes, and a wheel's METADATA, where nothing serves them yet."""
     key = _storage_key(upload)
-    staged = _Staged({key: storage.stage(content)})
-    if upload.form.filetype == PackageType.BDIST_WHEEL:
-        try:
-            staged.paths[key + ".metadata"] = storage.stage_bytes(upload.archive.metadata)
-        except BaseException:
-            staged.discard()
-            raise
-    return staged
+    if upload.form.filetype != PackageType.BDIST_WHEEL:
+        return _Staged({key: storage.stage(content)})
+    paths = storage.stage_all([content, BytesIO(upload.archive.metadata)])
+    return _Staged(dict(zip([key, key + storage.METADATA_SUFFIX], paths, strict=True)))
 
 
 def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
@@ -617,26 +614,25 @@ def _dependency(release: Release, requirement: Requirement) -> Dependency:
     )
 
 
-def _release_for(upload: _Upload, project: Project) -> Release:
-    """The release of this version; the first file's metadata creates it and is never updated."""
+def _release_for(upload: _Upload, project: Project) -> tuple[Release, bool]:
+    """The release of this version, and whether this upload created it. The first file's
+    metadata creates it and is never updated; the caller journals the new release."""
     canonical = canonicalize_version(upload.meta.version)
     release = project.releases.select_for_update().filter(canonical_version=canonical).first()
     if release is not None:
-        return release
-    user = upload.actor.user
+        return release, False
     release = Release.objects.create(
         project=project,
         version=str(upload.meta.version),
         canonical_version=canonical,
         is_prerelease=upload.meta.version.is_prerelease,
-        uploader=user,
+        uploader=upload.actor.user,
         **_release_fields(upload.meta, upload.raw),
     )
     Dependency.objects.bulk_create(
         [_dependency(release, req) for req in upload.meta.requires_dist or []]
     )
-    packaging.journal(project, "new release", version=release.version, user=user)
-    return release
+    return release, True
 
 
 def _method_of(actor: authz.Actor) -> UploadMethod:
@@ -654,8 +650,9 @@ def _attestation_details(upload: _Upload) -> dict:
 def _record(upload: _Upload) -> File:
     """The rows of one upload; runs inside a transaction that the caller may retry."""
     project = _project_for(upload)
-    release = _release_for(upload, project)
-    _check_one_sdist(release, upload.form.filetype)
+    release, new_release = _release_for(upload, project)
+    if upload.form.filetype == PackageType.SDIST and not new_release:
+        _check_one_sdist(release.files.all())
     is_wheel = upload.form.filetype == PackageType.BDIST_WHEEL
     key = _storage_key(upload)
     file = File.objects.create(
@@ -684,9 +681,9 @@ def _record(upload: _Upload) -> File:
         attestations.record(upload.attestations, file)
     user = upload.actor.user
     kind = "source" if upload.form.filetype == PackageType.SDIST else upload.form.pyversion
-    packaging.journal(
-        project, f"add {kind} file {upload.filename}", version=release.version, user=user
-    )
+    added = (f"add {kind} file {upload.filename}", release.version)
+    changes = [("new release", release.version), added] if new_release else [added]
+    packaging.journal_all(project, changes, user=user)
     events.record(
         "file:upload",
         user=user,
