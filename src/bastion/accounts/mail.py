@@ -117,10 +117,13 @@ _SHAPE = str.maketrans(
 _BLANKS = re.compile(r"(\s+)")
 
 
-def _unshape(folded: str, value: str) -> str | None:
-    """``folded`` (a folded shape of ``value``) with ``value``'s own non-blank characters put
-    back in order; None if the counts differ, which folding that only moves whitespace cannot
-    cause."""
+def _unshape(folded: str, shape: str, value: str) -> str | None:
+    """``folded`` (``shape``, the shape of ``value``, folded) with ``value``'s own non-blank
+    characters put back in order; None if the counts differ, which folding that only moves
+    whitespace cannot cause."""
+    end = folded[len(shape) :]
+    if folded.startswith(shape) and (not end or end.isspace()):
+        return value + end  # not folded, only ended: the common case
     chars = "".join(value.split())
     pieces = _BLANKS.split(folded)
     at = 0
@@ -135,7 +138,8 @@ def _by_shape(fold, value: str, *key) -> str:
     """``fold(value, *key)``, with ``fold`` run once per shape of an ASCII value (it is cached):
     folding decides from lengths, whitespace and the characters kept in :data:`_SHAPE` only."""
     if value.isascii():
-        folded = _unshape(fold(value.translate(_SHAPE), *key), value)
+        shape = value.translate(_SHAPE)
+        folded = _unshape(fold(shape, *key), shape, value)
         if folded is not None:
             return folded
     return fold(value, *key)

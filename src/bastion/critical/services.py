@@ -318,24 +318,32 @@ def notify_maintainers() -> int:
     ]
     if not pending:
         return 0
-    designations = Designation.objects.in_bulk({n.designation_id for n in pending})
+    # What the notice says of each designation and project, once each (not per person).
+    designations: dict[int, tuple[str, str, str, str]] = {}
+    for ids in _slices(sorted({n.designation_id for n in pending})):
+        rows = Designation.objects.filter(pk__in=ids).values_list(
+            "pk", "normalized_name", "reason", "designated_at", "enforcement_date"
+        )
+        for pk, name, reason, at, enforced in rows:
+            explanation = reason_from_dict(reason).describe()
+            designations[pk] = (name, explanation, at.date().isoformat(), enforced.isoformat())
+    project_names: dict[int, str] = {}
+    for ids in _slices(sorted(project_ids.values())):
+        project_names.update(Project.objects.filter(pk__in=ids).values_list("pk", "name"))
     usernames = _usernames({n.user_id for n in pending})
     emails = _primary_emails(usernames)
-    projects = Project.objects.in_bulk(
-        {project_ids[d.normalized_name] for d in designations.values()}
-    )
     two_factor_url = enforcement.two_factor_url()
 
     def notice(row: DesignationNotice) -> tuple[list[str], dict]:
-        designation = designations[row.designation_id]
-        project = projects[project_ids[designation.normalized_name]]
+        normalized_name, explanation, designated, enforced = designations[row.designation_id]
+        project_id = project_ids[normalized_name]
         return _addressed(emails, row.user_id), {
             "user": {"username": usernames[row.user_id]},
-            "project": {"name": project.name, "normalized_name": project.normalized_name},
-            "role": role_names[(row.user_id, project.pk)].lower(),
-            "explanation": reason_from_dict(designation.reason).describe(),
-            "designated": designation.designated_at.date().isoformat(),
-            "enforcement_date": designation.enforcement_date.isoformat(),
+            "project": {"name": project_names[project_id], "normalized_name": normalized_name},
+            "role": role_names[(row.user_id, project_id)].lower(),
+            "explanation": explanation,
+            "designated": designated,
+            "enforcement_date": enforced,
             "two_factor_url": two_factor_url,
             "key_offer_path": KEY_OFFER_PATH,
         }
