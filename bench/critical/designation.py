@@ -35,6 +35,9 @@ from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from procs import ForeignCpu  # bench/procs.py, beside this script's directory
+
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "bench" / "work" / "critical"
 RESULTS = ROOT / "bench" / "results"
@@ -200,10 +203,11 @@ def generate(data_dir: Path, projects: int, edges: int, seed: int) -> dict:
 
 
 def timed_designate(data_dir: Path) -> dict:
-    """Run the job as an operator would, in its own process; its wall time and peak RSS."""
+    """Run the job as an operator would, in its own process; its wall time, CPU time and peak
+    RSS, and the CPU other processes on the machine used meanwhile (in cores)."""
     output = data_dir / "designate.json"
     start = time.perf_counter()
-    with open(output, "w") as stdout:
+    with open(output, "w") as stdout, ForeignCpu(None) as others:
         child = subprocess.Popen(
             [str(BIN / "bastion"), "critical", "designate", "--json"],
             env=_env(data_dir),
@@ -217,6 +221,7 @@ def timed_designate(data_dir: Path) -> dict:
     return {
         "seconds": round(seconds, 2),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "foreign_cores": round(others.cores, 2),
         "load_average_1min": os.getloadavg()[0],
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "critical": result["critical"],
@@ -224,6 +229,7 @@ def timed_designate(data_dir: Path) -> dict:
         "ranked_names": result["ranked_names"],
         "cutoff_rank": result["cutoff_rank"],
         "notified": result["notified"],
+        "reminded": result["reminded"],
     }
 
 
