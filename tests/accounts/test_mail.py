@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from django.core.mail import EmailMessage
+from django.core.mail.backends import locmem
 
 from bastion.accounts import mail
 from bastion.settings import _smtp
@@ -151,3 +152,22 @@ def test_folding_by_shape_writes_what_the_standard_library_writes(db):
         assert ours["Subject"] == django["Subject"], value
         for linesep in ("\n", "\r\n"):
             assert ours.as_bytes(linesep=linesep) == django.as_bytes(linesep=linesep), value
+
+
+class CountingBackend(locmem.EmailBackend):
+    """Django's in-memory backend, counting the connections opened."""
+
+    opened = 0
+
+    def open(self):
+        CountingBackend.opened += 1
+        return super().open()
+
+
+def test_many_mails_share_a_connection_a_hundred_at_a_time(settings, mailbox):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingBackend"
+    CountingBackend.opened = 0
+    mails = [(f"Subject {i}", f"Body {i}\n", [f"user{i}@example.com"]) for i in range(250)]
+    assert list(mail.deliver_each([*mails, ("No one", "Body\n", [""])])) == [True] * 250 + [False]
+    assert [m.to for m in mailbox] == [[f"user{i}@example.com"] for i in range(250)]
+    assert CountingBackend.opened == 3

@@ -42,7 +42,7 @@ def render(name: str, context: dict | None = None) -> tuple[str, str]:
     return subject, render_to_string(f"accounts/email/{name}.body.txt", context)
 
 
-def _marked(context: Mapping, prefix: str = "") -> tuple[dict, dict[str, str]]:
+def _marked(context: Mapping) -> tuple[dict, dict[str, str]]:
     """The context with a marker in place of each string, and the strings by marker name.
 
     Lists keep their length and dicts their keys, so ``{% for %}`` and ``|length`` see the
@@ -65,7 +65,7 @@ def _marked(context: Mapping, prefix: str = "") -> tuple[dict, dict[str, str]]:
         raise TypeError(f"{path} is a {type(value).__name__}; give the mail its text instead")
 
     for key, value in context.items():
-        marked[key] = mark(value, f"{prefix}{key}")
+        marked[key] = mark(value, key)
     return marked, values
 
 
