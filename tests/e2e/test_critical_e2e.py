@@ -138,7 +138,9 @@ def test_critical_project_mandate_end_to_end(live_index, tmp_path):
     assert added["critdep"]["explanation"] == "required by critpkg → critdep"
     assert result["notified"] == 2
     assert designate(live_index)["notified"] == 0  # the notice goes out once
-    mails = [p.read_text() for p in (live_index.data_dir / "outbox").glob("*.log")]
+    # The file backend writes the mails of one connection into one file, each ended by a rule.
+    outbox = "".join(p.read_text() for p in (live_index.data_dir / "outbox").glob("*.log"))
+    mails = outbox.split("\n" + "-" * 79 + "\n")
     notices = [m for m in mails if "is now a critical project" in m]
     assert len(notices) == 2 and all("maint@example.com" in m for m in notices)
     explained = live_index.bastion("critical", "explain", "critpkg").stdout

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -237,6 +238,14 @@ def _claim(model, rows: list) -> list:
         return claimed
 
 
+def _usernames(user_ids: Iterable[int]) -> dict[int, str]:
+    """Usernames by user id, asked in slices; the mails need nothing else of the account."""
+    usernames: dict[int, str] = {}
+    for ids in _slices(list(user_ids)):
+        usernames.update(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+    return usernames
+
+
 def _primary_emails(user_ids) -> dict[int, str]:
     """Primary addresses by user id, asked in slices (SQLite caps the parameters of a query)."""
     emails: dict[int, str] = {}
@@ -245,6 +254,41 @@ def _primary_emails(user_ids) -> dict[int, str]:
             Email.objects.filter(user_id__in=ids, primary=True).values_list("user_id", "email")
         )
     return emails
+
+
+#: Notices or reminders claimed at once, then sent: a crash between a claim and its send loses
+#: at most this many mails (the claim is what stops a rerun from sending one twice).
+MAILS_PER_CLAIM = 500
+
+
+def _addressed(emails: dict[int, str], user_id: int) -> list[str]:
+    return [emails[user_id]] if user_id in emails else []
+
+
+def _claim_and_send(
+    model, rows: list, name: str, mail_of: Callable[[Any], tuple[list[str], dict]]
+) -> int:
+    """Claim ``rows`` and send each claimed row the mail ``mail_of(row)`` (its recipients and
+    :func:`mail.render_each` context), a slice of rows at a time; drop the claims whose mail did
+    not go out, so the next run tries again. Returns how many went out.
+
+    Each slice is rendered before it is claimed, so a template that cannot be rendered leaves
+    nothing claimed, and all its mails share connections (:func:`mail.deliver_each`).
+    """
+    sent = 0
+    for chunk in _slices(rows, MAILS_PER_CLAIM):
+        addressed = [mail_of(row) for row in chunk]
+        texts = mail.render_each(name, (context for _, context in addressed))
+        ready = {
+            id(row): (subject, body, to)
+            for row, (to, _), (subject, body) in zip(chunk, addressed, texts, strict=True)
+        }
+        claimed = _claim(model, chunk)
+        delivered = mail.deliver_each(ready[id(row)] for row in claimed)
+        failed = [row.pk for row, ok in zip(claimed, delivered, strict=True) if not ok]
+        model.objects.filter(pk__in=failed).delete()
+        sent += len(claimed) - len(failed)
+    return sent
 
 
 def notify_maintainers() -> int:
@@ -272,43 +316,47 @@ def notify_maintainers() -> int:
         for user_id, _, name, _ in wanted
         if (designation_ids[name], user_id) not in notified
     ]
-    claimed = _claim(DesignationNotice, pending)
-    if not claimed:
+    if not pending:
         return 0
-    designations = Designation.objects.in_bulk({n.designation_id for n in claimed})
-    users = User.objects.in_bulk({n.user_id for n in claimed})
-    emails = _primary_emails(users)
-    projects = Project.objects.in_bulk(
-        {project_ids[d.normalized_name] for d in designations.values()}
-    )
-    failed, sent = [], 0
-    for notice in claimed:
-        designation = designations[notice.designation_id]
-        project = projects[project_ids[designation.normalized_name]]
-        delivered = mail.send(
-            "critical-designated",
-            [emails[notice.user_id]] if notice.user_id in emails else [],
-            {
-                "user": users[notice.user_id],
-                "project": project,
-                "role": role_names[(notice.user_id, project.pk)],
-                "explanation": reason_from_dict(designation.reason).describe(),
-                "designated": designation.designated_at.date(),
-                "enforcement_date": designation.enforcement_date,
-                "two_factor_url": enforcement.two_factor_url(),
-                "key_offer_path": KEY_OFFER_PATH,
-            },
+    # What the notice says of each designation and project, once each (not per person).
+    designations: dict[int, tuple[str, str, str, str]] = {}
+    for ids in _slices(sorted({n.designation_id for n in pending})):
+        rows = Designation.objects.filter(pk__in=ids).values_list(
+            "pk", "normalized_name", "reason", "designated_at", "enforcement_date"
         )
-        if delivered:
-            sent += 1
-        else:
-            failed.append(notice.pk)
-    DesignationNotice.objects.filter(pk__in=failed).delete()
-    return sent
+        for pk, name, reason, at, enforced in rows:
+            explanation = reason_from_dict(reason).describe()
+            designations[pk] = (name, explanation, at.date().isoformat(), enforced.isoformat())
+    project_names: dict[int, str] = {}
+    for ids in _slices(sorted(project_ids.values())):
+        project_names.update(Project.objects.filter(pk__in=ids).values_list("pk", "name"))
+    usernames = _usernames({n.user_id for n in pending})
+    emails = _primary_emails(usernames)
+    two_factor_url = enforcement.two_factor_url()
+
+    def notice(row: DesignationNotice) -> tuple[list[str], dict]:
+        normalized_name, explanation, designated, enforced = designations[row.designation_id]
+        project_id = project_ids[normalized_name]
+        return _addressed(emails, row.user_id), {
+            "user": {"username": usernames[row.user_id]},
+            "project": {"name": project_names[project_id], "normalized_name": normalized_name},
+            "role": role_names[(row.user_id, project_id)].lower(),
+            "explanation": explanation,
+            "designated": designated,
+            "enforcement_date": enforced,
+            "two_factor_url": two_factor_url,
+            "key_offer_path": KEY_OFFER_PATH,
+        }
+
+    return _claim_and_send(DesignationNotice, pending, "critical-designated", notice)
 
 
 def send_grace_reminders(on: date | None = None) -> int:
-    """Once a day, remind maintainers without 2FA whose critical project is still in grace."""
+    """Once a day, remind maintainers without 2FA whose critical project is still in grace.
+
+    Claimed like the notices: once per person and day, and a reminder that could not be sent is
+    tried again by the next run that day.
+    """
     on = on or enforcement.today()
     grace = Designation.objects.active().filter(enforcement_date__gt=on)
     in_grace = dict(grace.values_list("normalized_name", "enforcement_date"))
@@ -319,30 +367,28 @@ def send_grace_reminders(on: date | None = None) -> int:
     ).values_list("user_id", "project__name", "project__normalized_name")
     protected = selectors.users_with_two_factor()
     reminded = set(GraceReminder.objects.filter(day=on).values_list("user_id", flat=True))
-    at_risk: dict[int, list[dict]] = {}
+    at_risk: dict[int, list[tuple[date, str]]] = {}
     for user_id, name, normalized in roles:
         if user_id not in protected and user_id not in reminded:
-            at_risk.setdefault(user_id, []).append(
-                {"name": name, "enforcement_date": in_grace[normalized]}
-            )
-    claimed = _claim(GraceReminder, [GraceReminder(user_id=u, day=on) for u in sorted(at_risk)])
-    users = User.objects.in_bulk([r.user_id for r in claimed])
-    emails = _primary_emails(users)
-    sent = 0
-    for reminder in claimed:
-        projects = sorted(at_risk[reminder.user_id], key=lambda p: p["enforcement_date"])
-        if mail.send(
-            "critical-grace-reminder",
-            [emails[reminder.user_id]] if reminder.user_id in emails else [],
-            {
-                "user": users[reminder.user_id],
-                "projects": projects,
-                "two_factor_url": enforcement.two_factor_url(),
-                "key_offer_path": KEY_OFFER_PATH,
-            },
-        ):
-            sent += 1
-    return sent
+            at_risk.setdefault(user_id, []).append((in_grace[normalized], name))
+    usernames = _usernames(at_risk)
+    emails = _primary_emails(usernames)
+    two_factor_url = enforcement.two_factor_url()
+
+    def reminder(row: GraceReminder) -> tuple[list[str], dict]:
+        projects = sorted(at_risk[row.user_id], key=lambda project: project[0])
+        return _addressed(emails, row.user_id), {
+            "user": {"username": usernames[row.user_id]},
+            "projects": [
+                {"name": name, "enforcement_date": enforced.isoformat()}
+                for enforced, name in projects
+            ],
+            "two_factor_url": two_factor_url,
+            "key_offer_path": KEY_OFFER_PATH,
+        }
+
+    pending = [GraceReminder(user_id=user_id, day=on) for user_id in sorted(at_risk)]
+    return _claim_and_send(GraceReminder, pending, "critical-grace-reminder", reminder)
 
 
 def snapshot_stats(on: date | None = None) -> StatsSnapshot:
