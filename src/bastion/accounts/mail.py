@@ -191,7 +191,7 @@ class _Message(EmailMessage):
         finally:
             self.subject = subject
         encoding = self.encoding or settings.DEFAULT_CHARSET
-        message.replace_header("Subject", _by_shape(_subject, subject, encoding))
+        message.replace_header("Subject", _by_shape(_subject, str(subject), encoding))
         message.policy = _FOLD_BY_SHAPE
         return message
 
