@@ -1,6 +1,9 @@
 """The uWSGI command line that ``bastion serve`` runs, for each of its choices."""
 
+import os
 import re
+import subprocess
+import sys
 
 from bastion.server import Options, banner, uwsgi_arguments, worker_command
 
@@ -61,3 +64,26 @@ def test_the_banner_names_a_unix_socket_and_all_interfaces_plainly():
         bind="/run/bastion.sock", public_url="https://p.example", options=options
     )
     assert "on http://0.0.0.0:8000/ " in banner(bind=":8000", public_url="x", options=options)
+
+
+def test_a_server_process_does_not_load_what_only_rare_paths_need(tmp_path):
+    """Each uWSGI worker imports the WSGI application and, on its first Django request, every
+    URL's views. DuckDB (download statistics), pypi-attestations with sigstore, TUF and boto3
+    (uploads that carry attestations), py_webauthn (security keys) and docutils (reStructuredText
+    descriptions) cost a worker tens of MiB and seconds of start-up, so they are imported only by
+    the code that uses them."""
+    script = (
+        "import sys\n"
+        "import bastion.wsgi\n"
+        "from django.urls import get_resolver\n"
+        "get_resolver().url_patterns\n"
+        "heavy = ('duckdb', 'fsspec', 'pypi_attestations', 'sigstore', 'boto3', 'webauthn',\n"
+        "         'docutils')\n"
+        "print(' '.join(name for name in heavy if name in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
+    env.update(BASTION_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="bastion.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == []

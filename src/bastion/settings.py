@@ -129,6 +129,10 @@ def _database() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "bastion.sqlite3",
+        # Each thread keeps its connection. Opening one per request cost every request that
+        # reaches Django (an upload, a page) a few milliseconds: the schema read again, the page
+        # cache cold, and, when the last connection closes, a WAL checkpoint with its fsync.
+        "CONN_MAX_AGE": None,
         "OPTIONS": {
             # WAL lets readers proceed while a writer commits; IMMEDIATE makes writers queue
             # for the lock up front instead of failing half-way through a transaction.

@@ -112,6 +112,15 @@ def test_upload_server_time(bench):
     assert all(row["uploads"] == 2 and row["queries"] > 0 for row in rows)
 
 
+def test_upload_through_a_live_server(bench):
+    require_executable("wrk")
+    arguments = ("--projects", "2", "--uploads", "2", "--read-seconds", "1")
+    output = run(bench / "upload" / "live.py", *arguments)
+    result = last_json(output)
+    assert result["uploads"] == 2 and result["median_ms"] > 0
+    assert len(result["worker_rss_mib"]) >= 2  # every web worker, after the uploads and reads
+
+
 def test_downloads_import(bench):
     output = run(bench / "downloads" / "run_import.py", "--events", "20000", "--projects", "300")
     results = last_json(output)

@@ -25,13 +25,16 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from tqdm import tqdm
 
 from bastion.downloads import queries, store
 from bastion.downloads.models import EventPartition, PartitionKind
 from bastion.downloads.useragents import INSTALLER_CLASSES, UPSTREAM, UPSTREAM_SOURCE
+
+if TYPE_CHECKING:
+    import duckdb  # imported where an import runs: see bastion.downloads.store
 
 SKIP_MALFORMED = "malformed row"
 SKIP_TIMESTAMP = "missing or invalid timestamp"
@@ -83,6 +86,8 @@ class ImportReport:
 
 def import_export(path: Path, *, progress: bool = True) -> ImportReport:
     """Import one BigQuery ``file_downloads`` export (JSON lines, CSV or Parquet; gzip is fine)."""
+    import duckdb
+
     path = Path(path)
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file")
@@ -125,6 +130,8 @@ def import_segments(paths: list[str], key: str) -> ImportReport:
 
 def import_bigquery_rollup(path: Path) -> ImportReport:
     """Import the CSV result of the ``bigquery-sql`` query as a partition of ready-made counts."""
+    import duckdb
+
     path = Path(path)
     if not path.is_file():
         raise ImportFailed(f"{path}: no such file")
@@ -425,6 +432,8 @@ def write_partition(
     DuckDB writes to a local staging directory, which then takes its place (a rename, or an
     upload to the bucket, replacing what a crash before registration left there).
     """
+    import duckdb
+
     staging = store.events_dir() / f".staging-{key}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
@@ -546,6 +555,8 @@ def _summarise(
 
 def _count_unparsable_lines(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
     """Lines DuckDB's CSV reader could not split at all (wrong number of fields and the like)."""
+    import duckdb
+
     try:
         rejected = con.execute(
             "SELECT file_id, line, any_value(error_message), any_value(csv_line) "

@@ -16,12 +16,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-import fsspec
 from django.db import transaction
 
 from bastion.downloads import importer, store
 from bastion.downloads.models import EventPartition, PartitionKind, RollupDay
+
+if TYPE_CHECKING:
+    import fsspec  # only its type: see bastion.downloads.store
 
 STALE_TEMPORARY_SECONDS = 600
 SUPERSEDED_GRACE_SECONDS = 600

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 from django.core.cache import cache
 from django.utils import timezone
 from packaging.utils import canonicalize_name
@@ -127,6 +126,8 @@ def _project_counts(project_name: str, first: date, last: date) -> dict[date, di
     key = "downloads:" + hashlib.sha256("\n".join((name, *paths)).encode()).hexdigest()
     counts = cache.get(key)
     if counts is None:
+        import duckdb  # loaded by store.reader() already; see bastion.downloads.store
+
         try:
             rows = (
                 store.reader()

@@ -30,12 +30,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import duckdb
-import fsspec
 from django.conf import settings
 from django.db import connection
+
+if TYPE_CHECKING:
+    # Imported where used: every server process imports this module (its download recorder
+    # writes segments), and DuckDB and fsspec cost each one tens of MiB it rarely needs.
+    import duckdb
+    import fsspec
 
 # DuckDB's cap, not the process's: Python, Django and what DuckDB keeps outside its buffer manager
 # come on top (about 170 MiB at 50 M events), so 1.6 GB keeps an import under 2 GiB.
@@ -76,6 +81,8 @@ def in_bucket() -> bool:
 def filesystem() -> fsspec.AbstractFileSystem:
     """The file system the statistics live on: the local one, or the bucket through s3fs."""
     if not in_bucket():
+        import fsspec
+
         return fsspec.filesystem("file")
     # A forked worker makes its own client; the endpoint is part of the key for the tests' sake.
     return _s3fs(os.getpid(), os.environ.get("AWS_ENDPOINT_URL", ""))
@@ -190,6 +197,8 @@ def _opened(config: dict[str, str]) -> duckdb.DuckDBPyConnection:
     standard output once a query runs past two seconds, even when that is a pipe a caller parses
     as JSON; Bastion never lets it (the import draws its own progress from ``query_progress``).
     """
+    import duckdb
+
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, **config})
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar_print = false")

@@ -18,7 +18,7 @@ from bastion.accounts.models import User
 from bastion.accounts.services import notify_account
 from bastion.events import services as events
 from bastion.events.services import Origin
-from bastion.mfa import ceremonies, crypto, recovery_codes, totp
+from bastion.mfa import crypto, recovery_codes, totp
 from bastion.mfa.models import RecoveryCode, TOTPDevice, WebAuthnCredential
 
 TOTP = "totp"
@@ -205,8 +205,17 @@ def confirm_totp(user: User, *, secret: str, code: str, origin: Origin) -> list[
     return codes
 
 
+def _ceremonies():
+    """The WebAuthn ceremonies, imported on first use: py_webauthn and the cryptography it
+    loads cost every server process about a second and several MiB at start-up, and only the
+    pages that add or use a security key need them (the gate imports this module)."""
+    from bastion.mfa import ceremonies
+
+    return ceremonies
+
+
 def webauthn_registration_options(user: User, *, passkey: bool) -> tuple[str, bytes]:
-    return ceremonies.registration_options(user, passkey=passkey)
+    return _ceremonies().registration_options(user, passkey=passkey)
 
 
 def add_webauthn(
@@ -224,6 +233,7 @@ def add_webauthn(
         raise FactorError("Give the key a name of 1 to 64 characters.")
     if WebAuthnCredential.objects.filter(user=user, label=label).exists():
         raise FactorError(f"You already have a key named '{label}'. Choose another name.")
+    ceremonies = _ceremonies()
     try:
         new = ceremonies.verify_registration(credential, challenge, passkey=passkey)
     except ceremonies.CeremonyFailed as failed:
@@ -322,8 +332,8 @@ def use_recovery_code(user: User, code: str, *, origin: Origin) -> int:
 def webauthn_authentication_options(user: User | None) -> tuple[str, bytes]:
     """Options for a security key of ``user``, or for any passkey when ``user`` is None."""
     if user is None:
-        return ceremonies.authentication_options(passkey=True)
-    return ceremonies.authentication_options(user.webauthn_credentials.all())
+        return _ceremonies().authentication_options(passkey=True)
+    return _ceremonies().authentication_options(user.webauthn_credentials.all())
 
 
 def verify_webauthn(
@@ -341,6 +351,7 @@ def verify_webauthn(
         if user is not None
         else WebAuthnCredential.objects.filter(discoverable=True)
     )
+    ceremonies = _ceremonies()
     try:
         assertion = ceremonies.verify_assertion(
             credential, challenge, candidates.select_related("user"), passkey=user is None

@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from bastion import authz
 from bastion.accounts.http import SignedInRequest
@@ -46,10 +45,14 @@ _NEW_CODES = "mfa.new_recovery_codes"
 
 
 def _keep_challenge(request: HttpRequest, purpose: str, challenge: bytes) -> None:
+    from webauthn.helpers import bytes_to_base64url  # on first use: see mfa.services._ceremonies
+
     request.session[_CHALLENGE.format(purpose)] = bytes_to_base64url(challenge)
 
 
 def _take_challenge(request: HttpRequest, purpose: str) -> bytes | None:
+    from webauthn.helpers import base64url_to_bytes
+
     stored = request.session.pop(_CHALLENGE.format(purpose), None)
     return base64url_to_bytes(stored) if stored else None
 

@@ -23,16 +23,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-
-import pydantic
-from pypi_attestations import (
-    Attestation,
-    AttestationError,
-    Distribution,
-    GitHubPublisher,
-    GitLabPublisher,
-)
-from sigstore.verify.policy import OIDCIssuerV2
+from functools import cache
+from typing import TYPE_CHECKING
 
 from bastion.critical.models import Designation
 from bastion.packaging.models import File, ProjectStatus
@@ -40,13 +32,19 @@ from bastion.packaging.services import normalize
 from bastion.publishing.kinds import InvalidPublisher, kind_of
 from bastion.publishing.models import Provenance, Publisher
 
+if TYPE_CHECKING:
+    # pypi-attestations brings sigstore, pydantic, TUF and boto3: about 4 s of imports and
+    # tens of MiB in every server process. Only an upload that carries attestations needs
+    # them, so each function imports what it uses.
+    import pydantic
+    from pypi_attestations import Attestation, Distribution, GitHubPublisher, GitLabPublisher
+
 #: PEP 740 lets a file carry one attestation per predicate type; PyPI knows two types.
 MAX_ATTESTATIONS = 2
 
 #: The media type PyPI serves provenance objects as; ``application/json`` is accepted too.
 INTEGRITY_MEDIA_TYPE = "application/vnd.pypi.integrity.v1+json"
 
-_ATTESTATION_LIST = pydantic.TypeAdapter(list[Attestation])
 _INVALID = "Invalid attestations supplied during upload: "
 _BUILD_CONFIG_URI = "1.3.6.1.4.1.57264.1.18"  # Fulcio's certificate extension
 _SOURCE_REPOSITORY_URI = "1.3.6.1.4.1.57264.1.12"
@@ -71,10 +69,20 @@ class Verified:
     source_url: str  # the repository's web address
 
 
+@cache
+def _attestation_list() -> pydantic.TypeAdapter[list[Attestation]]:
+    import pydantic
+    from pypi_attestations import Attestation
+
+    return pydantic.TypeAdapter(list[Attestation])
+
+
 def parse(field: str) -> list[Attestation]:
     """The attestation objects in the ``attestations`` form field (a JSON array)."""
+    import pydantic
+
     try:
-        attestations = _ATTESTATION_LIST.validate_json(field)
+        attestations = _attestation_list().validate_json(field)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "the field"
@@ -98,6 +106,9 @@ def verify(
     """Check the ``attestations`` field of an upload of ``filename`` (with ``sha256``) made
     through ``publisher``, whose trade recorded ``claims``; raise :class:`AttestationRefused`.
     """
+    import pydantic
+    from pypi_attestations import Distribution
+
     if publisher is None:
         raise AttestationRefused(
             "Attestations are only accepted from trusted publishers: this upload was "
@@ -134,6 +145,9 @@ def verify(
 def _verify_signature(attestation: Attestation, distribution: Distribution, issuer: str) -> str:
     """Signature, certificate chain, log entry, issuer, subject name and digest; the predicate
     type. What is left for :func:`_verify_identity` is which repository and workflow signed."""
+    from pypi_attestations import AttestationError
+    from sigstore.verify.policy import OIDCIssuerV2
+
     try:
         predicate_type, _ = attestation.verify(OIDCIssuerV2(issuer), distribution, offline=True)
     except (AttestationError, ValueError) as exc:
@@ -151,6 +165,8 @@ def _verify_identity(
     publisher: str,
 ) -> None:
     """The certificate names the publisher's repository and workflow (signature already holds)."""
+    from pypi_attestations import AttestationError
+
     try:
         attestation.verify(identity, distribution, offline=True)
     except (AttestationError, ValueError) as exc:

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
-import pypi_attestations
-
 if TYPE_CHECKING:
+    import pypi_attestations  # imported where used: see bastion.publishing.attestations
     from django.db.models import QuerySet
 
     from bastion.publishing.models import Publisher
@@ -280,6 +279,8 @@ class GitHub(Kind):
     def attestation_identity(
         self, publisher: Publisher, claims: dict
     ) -> pypi_attestations.GitHubPublisher:
+        import pypi_attestations
+
         return pypi_attestations.GitHubPublisher(
             repository=claims.get("repository") or publisher.repository,
             workflow=publisher.workflow,
@@ -374,6 +375,8 @@ class GitLab(Kind):
                 f"identity Sigstore certifies; this publisher's issuer is {publisher.issuer}. "
                 "Upload without attestations."
             )
+        import pypi_attestations
+
         return pypi_attestations.GitLabPublisher(
             repository=claims.get("repository") or publisher.repository,
             workflow_filepath=publisher.workflow,

@@ -24,6 +24,7 @@ since its page was last confirmed, so a quiet index costs one small query per in
 """
 
 import os
+import re
 from contextlib import contextmanager
 from hashlib import sha256
 from time import monotonic
@@ -55,6 +56,9 @@ _PAGE_FILES = {
 }
 count_request = read_path_counts.count  # per-thread ints: see bastion.operations.metrics
 _NOT_ACCEPTABLE = "Not Acceptable: this index offers " + ", ".join(negotiation.OFFERS)
+#: A valid project name already in its normalized form (PEP 503), which is what installers ask
+#: for: one match instead of checking validity and normalizing on every page request.
+_NORMALIZED_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class RootPageCache:
@@ -170,11 +174,16 @@ class ReadPath:
         if path == "/simple":
             return redirect(f"{script}/simple/{suffix}")
         name, slash, rest = path[len("/simple/") :].partition("/")
-        if rest or (name and not is_valid_project_name(name)):
+        if rest:
             return plain(404, "Not Found")
-        if name and (not slash or normalize(name) != name):
-            return redirect(f"{script}/simple/{normalize(name)}/{suffix}")
-        media_type = negotiation.choose(environ.get("HTTP_ACCEPT"), negotiation.format_param(query))
+        if name and not (slash and _NORMALIZED_NAME.fullmatch(name)):
+            if not is_valid_project_name(name):
+                return plain(404, "Not Found")
+            if not slash or normalize(name) != name:
+                return redirect(f"{script}/simple/{normalize(name)}/{suffix}")
+        media_type = negotiation.choose(
+            environ.get("HTTP_ACCEPT"), negotiation.format_param(query) if query else None
+        )
         if media_type is None:
             return plain(406, _NOT_ACCEPTABLE, [("Vary", "Accept")])
         page_file = _PAGE_FILES[media_type]
@@ -267,8 +276,11 @@ def _private(reply: Reply) -> Reply:
 
 def _path_info(environ: dict) -> str | None:
     """PATH_INFO as text: WSGI hands over the raw bytes decoded as latin-1."""
+    path = environ.get("PATH_INFO", "")
+    if path.isascii():  # what installers send: the same text either way
+        return path
     try:
-        return environ.get("PATH_INFO", "").encode("latin-1").decode()
+        return path.encode("latin-1").decode()
     except UnicodeError:
         return None
 
