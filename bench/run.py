@@ -94,7 +94,10 @@ def bench_server(server: Server, args: argparse.Namespace, plan: dict, started: 
             sampler.start()
         if sampler:
             sampler.phase = "load"
-        result["load"] = server.load(plan["index"], args.load_threads)
+        loading = ForeignCpu(server.process.pid if server.process else None)
+        with loading:
+            result["load"] = server.load(plan["index"], args.load_threads)
+        result["load"]["foreign_cores"] = round(loading.cores, 2)  # as beside every other figure
         if sampler is None and server.process:  # servers that start only once loaded
             sampler = RssSampler(server.process.pid)
             sampler.start()

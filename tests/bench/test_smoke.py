@@ -185,6 +185,7 @@ def test_index_bastion_and_nginx(bench, tmp_path):
     servers = json.loads(result.read_text())["servers"]
     assert servers["bastion"]["reads"]["project_html"]["requests_per_s"] > 0
     assert servers["nginx"]["reads"]["project_html"]["requests_per_s"] > 0
+    assert servers["bastion"]["load"]["foreign_cores"] >= 0  # every figure has its load beside it
 
 
 @pytest.mark.parametrize("peer", ["devpi", "pypiserver"])
