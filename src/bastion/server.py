@@ -39,6 +39,10 @@ UWSGI_CHATTER = (
 )
 
 
+#: Threads per worker process: each serves one kept-alive connection at a time (see below).
+THREADS = 8
+
+
 def default_workers() -> int:
     return max(2, os.cpu_count() or 1)
 
@@ -104,7 +108,7 @@ def uwsgi_arguments(*, bind: str, options: Options = Options(), banner_line: str
         # a connection beyond that waits, unaccepted, in the listen queue. Eight threads per
         # process served project pages at least as fast as four here (bench/README.md, issue 18).
         "--threads",
-        "8",
+        str(THREADS),
         "--buffer-size",
         "32768",  # request headers: browsers with several cookies exceed the 4 KiB default
         "--socket-timeout",

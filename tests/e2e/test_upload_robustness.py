@@ -25,6 +25,7 @@ import boto3
 import pytest
 import requests
 
+from bastion import server
 from bastion.packaging.storage import key_for
 from tests.e2e.conftest import AWS, BUCKET, _start_server, _stop, clean_client_env, s3_credentials
 from tests.upload import dists
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.e2e
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
-SERVER_THREADS = 2 * 4  # the fixture's --workers 2, and bastion serve's four threads each
+SERVER_THREADS = 2 * server.THREADS  # the fixture's --workers 2, times bastion serve's threads
 GRACE_SECONDS = 2
 MIN_RATE = 100_000  # bytes/s: a 64 KiB read in progress is allowed 0.66 s more
 
