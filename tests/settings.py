@@ -13,3 +13,8 @@ os.environ["BASTION_DATA_DIR"] = tempfile.mkdtemp(prefix=f"bastion-test-{_worker
 from bastion.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; not a product path
+
+if DATABASES["default"]["ENGINE"] == "bastion.sqlite":  # noqa: F405
+    # Django's in-memory test database, as for its own SQLite backend: pytest-django recognises
+    # that backend by its module path alone, and would otherwise derive a file name from NAME.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405

@@ -127,7 +127,7 @@ def _database() -> dict:
             config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
         return dict(config)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "bastion.sqlite",
         "NAME": DATA_DIR / "bastion.sqlite3",
         # Each thread keeps its connection. Opening one per request cost every request that
         # reaches Django (an upload, a page) a few milliseconds: the schema read again, the page

@@ -97,6 +97,24 @@ def test_uploads_beyond_the_server_cap_are_told_to_retry(uploader, settings, bod
     refused_before_the_body(busy, 503, "The server is busy receiving other uploads", body_reads)
 
 
+def test_a_received_upload_is_checked_in_its_process_turn(uploader, monkeypatch, body_reads):
+    """Only once the body has been read, and one upload at a time in the process."""
+    from bastion.upload import services
+
+    accept = services.accept_upload
+    seen = []
+
+    def accept_noting_the_turn(**kwargs):
+        seen.append((admission._CHECKING.locked(), len(body_reads)))
+        return accept(**kwargs)
+
+    monkeypatch.setattr(services, "accept_upload", accept_noting_the_turn)
+
+    assert uploader.upload(dists.wheel().form()).status_code == 200
+    assert seen == [(True, 1)]
+    assert not admission._CHECKING.locked()
+
+
 def test_the_default_server_cap_leaves_half_the_threads_to_reads(settings):
     settings.UPLOADS_IN_FLIGHT = 0
     assert admission.server_capacity() == admission.server_threads() // 2

@@ -9,6 +9,13 @@ it is refused at once with 503 and ``Retry-After``, before its body is read.
 Slots are ``flock`` locks on files in ``UPLOADS_DIR/slots``: shared by every worker process and
 thread of the server, and released by the kernel when a process dies, so a killed worker never
 leaks one. Addresses are hashed into a fixed number of buckets so the directory stays small.
+
+Once its body has arrived, an upload is checked and recorded by one thread of its process at a
+time (:func:`checking_turn`). That work is CPU-bound, so threads doing it side by side share one
+interpreter lock and finish no sooner. Worse, every SQL statement hands that lock to a sibling
+and waits up to the interpreter's switch interval (5 ms) to get it back: a thread holding the
+database's write lock held it for that much longer per statement, and every other upload of
+the server queued behind it. Eight parallel uploaders loaded an index more slowly than two.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from functools import cache
@@ -28,6 +36,7 @@ from bastion.upload.errors import UploadRejected
 _ADDRESS_BUCKETS = 1024
 RETRY_AFTER_SECONDS = 30
 _THREADS_WITHOUT_UWSGI = 8  # the test client and other in-process callers
+_CHECKING = threading.Lock()
 
 
 @cache
@@ -85,4 +94,11 @@ def upload_slot(address: str | None) -> Iterator[None]:
                 f"Try again in {RETRY_AFTER_SECONDS} seconds."
             )
         held.callback(os.close, fd)
+        yield
+
+
+@contextmanager
+def checking_turn() -> Iterator[None]:
+    """This process's turn to check and record a received upload (see the module docstring)."""
+    with _CHECKING:
         yield

@@ -1,0 +1,142 @@
+"""SQLite whose write transactions queue on a lock the kernel hands over, not on sleeps.
+
+SQLite lets one writer in at a time. A connection that finds the write lock taken waits in
+SQLite's busy handler, which sleeps and retries with growing pauses (1, 2, 5, 10 … 100 ms): it
+oversleeps the moment the lock is freed, and the more writers wait, the longer they sleep. Under
+parallel uploads the server then spent its time asleep: eight uploaders loaded an index more
+slowly than two.
+
+So every write transaction (Django starts each one with ``BEGIN IMMEDIATE``) first takes this
+process's writer lock, a :class:`threading.Lock`, then an exclusive ``flock`` on a lock file
+beside the database, which orders the processes (the server's workers, the CLI, the worker).
+Threads of one process wake the moment the lock is released; across processes the one waiter
+of each process polls the lock file every half millisecond. ``BEGIN IMMEDIATE`` then finds the
+database free. Waiting keeps SQLite's own limit (``OPTIONS["timeout"]``) and fails as SQLite
+would: ``database is locked``.
+
+This changes only who waits where: SQLite's locks still decide what is safe, so a writer that
+does not use this backend (``sqlite3`` at a shell) is still kept out, through the busy handler.
+The lock file is not the database: closing a descriptor of the database file itself would drop
+the POSIX locks SQLite holds through its own descriptors.
+"""
+
+import fcntl
+import os
+import threading
+import time
+from pathlib import Path
+
+from django.db import OperationalError
+from django.db.backends.sqlite3 import base
+
+_POLL_SECONDS = 0.0005
+_DEFAULT_TIMEOUT = 5.0  # sqlite3.connect's default
+
+
+class _WriterLock:
+    """One database's writer lock: a thread lock in this process, a file lock across processes."""
+
+    def __init__(self, lock_file: Path) -> None:
+        self._lock_file = lock_file
+        self._threads = threading.Lock()
+        self._descriptor: int | None = None
+        self._pid = 0
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            raise OperationalError("database is locked")
+        try:
+            descriptor = self._open()
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise OperationalError("database is locked") from None
+                    time.sleep(_POLL_SECONDS)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def _open(self) -> int:
+        """This process's descriptor: a forked worker opens its own, since a ``flock`` held
+        through a descriptor inherited across ``fork`` would be held by both processes."""
+        if self._descriptor is None or self._pid != os.getpid():
+            self._descriptor = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._descriptor
+
+
+_LOCKS: dict[Path, _WriterLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(database: Path) -> _WriterLock:
+    with _LOCKS_GUARD:
+        lock_file = database.with_name(database.name + "-writer.lock")
+        return _LOCKS.setdefault(lock_file, _WriterLock(lock_file))
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    """Django's SQLite backend, taking the writer lock around each transaction.
+
+    The hooks overridden here are the backend's private ones, which django-stubs does not
+    declare: hence the ``type: ignore`` on each call to the original.
+    """
+
+    _holds_writer_lock = False
+
+    def _writer_lock(self) -> _WriterLock | None:
+        if self.is_in_memory_db():
+            return None
+        return _writer_lock(Path(self.settings_dict["NAME"]).resolve())
+
+    def _start_transaction_under_autocommit(self) -> None:
+        lock = self._writer_lock()
+        if lock is None:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            return
+        lock.acquire(float(self.settings_dict["OPTIONS"].get("timeout", _DEFAULT_TIMEOUT)))
+        self._holds_writer_lock = True
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+        except BaseException:
+            self._release_writer_lock()
+            raise
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()  # type: ignore[misc]
+        finally:
+            self._release_when_done()
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()  # type: ignore[misc]
+        finally:
+            self._release_when_done()
+
+    def _close(self) -> None:
+        try:
+            super()._close()  # type: ignore[misc]
+        finally:
+            self._release_writer_lock()
+
+    def _release_when_done(self) -> None:
+        """Release once SQLite's transaction has ended: a COMMIT that failed leaves it open."""
+        if self.connection is None or not self.connection.in_transaction:
+            self._release_writer_lock()
+
+    def _release_writer_lock(self) -> None:
+        if self._holds_writer_lock:
+            self._holds_writer_lock = False
+            lock = self._writer_lock()
+            if lock is not None:
+                lock.release()
