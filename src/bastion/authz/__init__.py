@@ -23,14 +23,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Subquery, Value
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+from django.utils import timezone
 
 from bastion.accounts.models import Email
 from bastion.accounts.models import User as UserModel
 from bastion.authz.decisions import ALLOW, Code, Decision, Refused, refuse
 from bastion.critical import enforcement as mandate
 from bastion.critical.policy import Policy
-from bastion.mfa.recovery import freezes_of
+from bastion.mfa.models import RecoveryRequest
 from bastion.mfa.services import PASSKEY, WEBAUTHN, factor_count, has_two_factor, two_factor_methods
 from bastion.packaging.models import Project, ProjectStatus, Role, RoleName
 
@@ -192,22 +195,56 @@ class _AccountFacts:
 _NO_FACTS = _AccountFacts(verified_email=False, frozen_until=None, role=None)
 
 
+def _facts_statement(connection: BaseDatabaseWrapper) -> str:
+    """The facts as one parameterised statement, its names taken from the models.
+
+    Written out because building the same question with ``Exists`` and ``Subquery`` cost the
+    ORM more than the database spent answering it: it was most of the gate's time in an upload.
+    The statement is plain SQL that SQLite and PostgreSQL both run.
+    """
+    quote = connection.ops.quote_name
+
+    def table(model: type[Model]) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model: type[Model], name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    frozen_until = column(RecoveryRequest, "publishing_frozen_until")
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {table(Email)} WHERE {column(Email, 'user')} = %s"  # noqa: S608 - names from _meta
+        f" AND {column(Email, 'primary')} = %s AND {column(Email, 'verified')} = %s),"
+        f" (SELECT {frozen_until} FROM {table(RecoveryRequest)}"
+        f" WHERE {column(RecoveryRequest, 'user')} = %s AND {frozen_until} > %s"
+        f" ORDER BY {frozen_until} DESC LIMIT 1),"
+        f" (SELECT {column(Role, 'role_name')} FROM {table(Role)}"
+        f" WHERE {column(Role, 'user')} = %s AND {column(Role, 'project')} = %s LIMIT 1)"
+        f" FROM {table(UserModel)} WHERE {column(UserModel, 'id')} = %s"
+    )
+
+
 def _read_facts(user: User, project: Project | None) -> _AccountFacts:
+    """The account's facts in one statement: a verified primary address, the latest recovery
+    freeze still running, and the role on ``project`` when it is saved."""
     if user.pk is None:  # an unsaved user has no rows to read
         return _NO_FACTS
-    person = OuterRef("pk")
-    role = (
-        Subquery(Role.objects.filter(user=person, project=project).values("role_name")[:1])
-        if project is not None and project.pk is not None
-        else Value(None, output_field=CharField())
-    )
-    facts = UserModel.objects.filter(pk=user.pk).values_list(
-        Exists(Email.verified_primary_of(person)), Subquery(freezes_of(person)[:1]), role
-    )
-    row = facts.first()
+    connection = connections[router.db_for_read(UserModel)]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    project_pk = project.pk if project is not None else None  # None: no role to read
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _facts_statement(connection),
+            [user.pk, True, True, user.pk, now, user.pk, project_pk, user.pk],
+        )
+        row = cursor.fetchone()
     if row is None:  # the account was deleted meanwhile: nothing of it allows anything
         return _NO_FACTS
     verified_email, frozen_until, role_name = row
+    if frozen_until is not None:
+        field = RecoveryRequest._meta.get_field("publishing_frozen_until")
+        expression = field.get_col(RecoveryRequest._meta.db_table)
+        for convert in connection.ops.get_db_converters(expression):
+            frozen_until = convert(frozen_until, expression, connection)
     return _AccountFacts(bool(verified_email), frozen_until, role_name)
 
 
