@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from bastion.accounts.models import Email
@@ -208,7 +208,10 @@ def _facts_statement(connection: BaseDatabaseWrapper) -> str:
         return quote(model._meta.db_table)
 
     def column(model: type[Model], name: str) -> str:
-        return quote(model._meta.get_field(name).column)
+        field = model._meta.get_field(name)
+        if not isinstance(field, Field) or field.column is None:
+            raise TypeError(f"{model.__name__}.{name} is not a column")
+        return quote(field.column)
 
     frozen_until = column(RecoveryRequest, "publishing_frozen_until")
     return (
