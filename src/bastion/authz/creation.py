@@ -59,16 +59,16 @@ def _confusable_protected_name(name: str) -> str | None:
     its own rightful claim and is not refused for resembling another protected name; the mandate
     (``bastion.critical.enforcement.for_project``) decides who may create it.
     """
-    normalized = normalize(name)
-    protected = Designation.objects.active()
-    if protected.filter(normalized_name=normalized).exists():
-        return None
-    return (
-        protected.annotate(ultranormalized=Ultranormalized("normalized_name"))
+    alike = list(  # the name itself, if protected, looks like itself: one query answers both
+        Designation.objects.active()
+        .annotate(ultranormalized=Ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
+        .order_by("normalized_name")
         .values_list("normalized_name", flat=True)
-        .first()
     )
+    if normalize(name) in alike:
+        return None
+    return alike[0] if alike else None
 
 
 def validate_new_project_name(name: str) -> None:
