@@ -150,3 +150,41 @@ def test_take_back_uncounts_an_attempt(limiter):
     limiter.attempt("k", "Too many.", now=T0)
     limiter.take_back("k", now=T0)
     assert limiter._estimate(limiter.limits[0], "k", T0) == 0
+
+
+def test_parallel_attempts_through_redis_never_pass_the_limit():
+    """Eight workers, each with its own Redis connection, racing for the last places."""
+    if not _redis_reachable():
+        missing("Redis at 127.0.0.1:6379")
+    import threading
+
+    from django.core.cache.backends.redis import RedisCache
+
+    run = uuid.uuid4().hex
+
+    def worker_limiter():
+        cache = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": f"bastion-test-{run}"})
+        return RateLimiter("parallel", Limit(50, 300), cache=cache)
+
+    passed = []
+
+    def hammer():
+        limiter = worker_limiter()
+        for _ in range(25):
+            try:
+                limiter.attempt("k", "Too many.", now=T0)
+                passed.append(1)
+            except RateLimited:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    limiter = worker_limiter()
+    try:
+        assert len(passed) == 50
+        assert limiter._estimate(limiter.limits[0], "k", T0) == 50
+    finally:
+        limiter.clear("k", now=T0)
