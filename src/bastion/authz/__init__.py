@@ -515,7 +515,7 @@ def critical_deletion_approval(actor: Actor, action: Action, project: Project | 
     """
     if action != Action.EMPTY_PROJECT or project is None or _is_new(project):
         return ALLOW
-    if mandate.designation_of(project.normalized_name) is None:
+    if _facts(actor, project).designation is None:
         return ALLOW
     return refuse(
         Code.CRITICAL_DELETION_NEEDS_APPROVAL,
