@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, models, router
+from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.timezone import now as tz_now
 
@@ -132,4 +132,4 @@ class RateLimitCache(DatabaseCache):
 
 def _stamp(connection: BaseDatabaseWrapper, moment: datetime) -> Any:
     """A time as the ``expires`` column stores it, to whole seconds as Django's cache writes."""
-    return models.DateTimeField().get_db_prep_value(moment.replace(microsecond=0), connection)
+    return connection.ops.adapt_datetimefield_value(moment.replace(microsecond=0))
