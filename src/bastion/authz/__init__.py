@@ -212,7 +212,9 @@ def _facts_statement(connection: BaseDatabaseWrapper) -> str:
 
     Written out because building the same question with ``Exists`` and ``Subquery`` cost the
     ORM more than the database spent answering it: it was most of the gate's time in an upload.
-    The statement is plain SQL that SQLite and PostgreSQL both run.
+    The statement is plain SQL that SQLite and PostgreSQL both run. Its facts are those of
+    ``Email.verified_primary_of``, ``mfa.recovery.freezes_of`` and ``critical.enforcement.
+    designation_of``: a change to one of those is a change here.
     """
     quote = connection.ops.quote_name
 
