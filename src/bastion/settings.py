@@ -196,8 +196,6 @@ else:
         "ratelimit": {
             "BACKEND": "bastion.accounts.cache.RateLimitCache",
             "LOCATION": "bastion_ratelimit",
-            # Culling drops live counts; only a flood of distinct keys should ever reach it.
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
         },
     }
 

@@ -110,3 +110,81 @@ def test_limits_are_shared_through_redis():
         assert first.retry_after("k", now=T0) is None
     finally:
         first.clear("k", now=T0)
+
+
+def test_an_attempt_is_let_through_until_exactly_the_limit(limiter):
+    """``attempt`` refuses at the same count as ``check`` then ``hit``: the third of three."""
+    for _ in range(3):
+        limiter.attempt("k", "Too many.", now=T0)
+    assert limiter._estimate(limiter.limits[0], "k", T0) == 3
+    with pytest.raises(RateLimited) as refused:
+        limiter.attempt("k", "Too many.", now=T0)
+    assert refused.value.retry_after == limiter.retry_after("k", now=T0)
+
+
+def test_a_refused_attempt_is_not_counted(limiter):
+    for _ in range(3):
+        limiter.hit("k", now=T0 + 290)
+    for _ in range(5):
+        with pytest.raises(RateLimited):
+            limiter.attempt("k", "Too many.", now=T0 + 300)
+    assert limiter._estimate(limiter.limits[0], "k", T0 + 300) == 3
+    # The window before still weighs; once it weighs less than one attempt, one more passes.
+    wait = limiter.retry_after("k", now=T0 + 300)
+    limiter.attempt("k", "Too many.", now=T0 + 300 + wait)
+    with pytest.raises(RateLimited):
+        limiter.attempt("k", "Too many.", now=T0 + 300 + wait)
+
+
+def test_an_attempt_refused_by_one_limit_counts_against_none():
+    cache = LocMemCache(f"ratelimit-{uuid.uuid4()}", {})
+    limiter = RateLimiter("two", Limit(5, 60), Limit(2, 3600), cache=cache)
+    limiter.attempt("k", "Too many.", now=T0)
+    limiter.attempt("k", "Too many.", now=T0)
+    with pytest.raises(RateLimited):
+        limiter.attempt("k", "Too many.", now=T0)
+    assert [limiter._estimate(limit, "k", T0) for limit in limiter.limits] == [2, 2]
+
+
+def test_take_back_uncounts_an_attempt(limiter):
+    limiter.attempt("k", "Too many.", now=T0)
+    limiter.take_back("k", now=T0)
+    assert limiter._estimate(limiter.limits[0], "k", T0) == 0
+
+
+def test_parallel_attempts_through_redis_never_pass_the_limit():
+    """Eight workers, each with its own Redis connection, racing for the last places."""
+    if not _redis_reachable():
+        missing("Redis at 127.0.0.1:6379")
+    import threading
+
+    from django.core.cache.backends.redis import RedisCache
+
+    run = uuid.uuid4().hex
+
+    def worker_limiter():
+        cache = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": f"bastion-test-{run}"})
+        return RateLimiter("parallel", Limit(50, 300), cache=cache)
+
+    passed = []
+
+    def hammer():
+        limiter = worker_limiter()
+        for _ in range(25):
+            try:
+                limiter.attempt("k", "Too many.", now=T0)
+                passed.append(1)
+            except RateLimited:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    limiter = worker_limiter()
+    try:
+        assert len(passed) == 50
+        assert limiter._estimate(limiter.limits[0], "k", T0) == 50
+    finally:
+        limiter.clear("k", now=T0)

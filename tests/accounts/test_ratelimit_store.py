@@ -2,13 +2,15 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from bastion.accounts.cache import RateLimitCache
-from bastion.accounts.ratelimit import LOGIN_PER_IP, Limit, RateLimiter
+from bastion.accounts.ratelimit import LOGIN_PER_IP, Limit, RateLimited, RateLimiter
 
 
 def test_rate_limits_use_the_database_store_when_there_is_no_redis(settings):
@@ -78,3 +80,90 @@ def test_parallel_hits_are_all_counted(fresh_rate_limits):
         thread.join()
     assert not errors
     assert limiter._estimate(limiter.limits[0], "198.51.100.8", now) == 200
+
+
+@pytest.mark.django_db
+def test_an_attempt_costs_one_statement_to_count_and_one_to_read(django_assert_num_queries):
+    """The upload's own limit: no transaction of its own, no read before the write."""
+    limiter = RateLimiter("store-attempt", Limit(3, 60))
+    now = time.time()
+    limiter.hit("192.0.2.7", now=now)
+    with django_assert_num_queries(2):
+        limiter.attempt("192.0.2.7", "Too many.", now=now)
+    limiter.attempt("192.0.2.7", "Too many.", now=now)
+    with pytest.raises(RateLimited):
+        limiter.attempt("192.0.2.7", "Too many.", now=now)
+    assert limiter._estimate(limiter.limits[0], "192.0.2.7", now) == 3
+
+
+@pytest.mark.django_db
+def test_the_store_keeps_counters_that_expire():
+    store = caches["ratelimit"]
+    with pytest.raises(ValueError):
+        store.incr("store-counter")
+    assert store.add("store-counter", 1, timeout=60)
+    assert not store.add("store-counter", 7, timeout=60)  # a live count is never replaced
+    assert store.incr("store-counter") == 2
+    assert store.decr("store-counter") == 1
+    assert store.get_many(["store-counter", "store-absent"]) == {"store-counter": 1}
+    store.set("store-counter", 5, timeout=60)
+    assert store.get("store-counter") == 5
+    with pytest.raises(TypeError):
+        store.set("store-counter", "five")
+
+
+@pytest.mark.django_db
+def test_an_expired_count_is_not_read_and_is_taken_over_by_a_new_one():
+    store = caches["ratelimit"]
+    store.add("store-old", 9, timeout=60)
+    key = store.make_and_validate_key("store-old")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE bastion_ratelimit SET expires = %s WHERE cache_key = %s",
+            [
+                models.DateTimeField().get_db_prep_value(
+                    timezone.now() - timedelta(seconds=5), connection
+                ),
+                key,
+            ],
+        )
+    assert store.get("store-old") is None
+    with pytest.raises(ValueError):
+        store.incr("store-old")
+    assert store.add("store-other", 1, timeout=60)  # a new entry deletes the expired ones
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM bastion_ratelimit WHERE cache_key = %s", [key])
+        assert cursor.fetchone() == (0,)
+    assert store.add("store-old", 1, timeout=60)
+    assert store.get("store-old") == 1
+
+
+@pytest.mark.postgres  # SQLite's test database is shared-cache memory: writers fail, not wait
+@pytest.mark.django_db(transaction=True)
+def test_parallel_attempts_never_pass_the_limit(fresh_rate_limits):
+    """Eight workers racing for the last places: exactly the limit's count passes."""
+    limiter = RateLimiter("store-parallel-attempts", Limit(50, 3600))
+    now = time.time()
+    passed, errors = [], []
+
+    def hammer():
+        try:
+            for _ in range(25):
+                try:
+                    limiter.attempt("198.51.100.9", "Too many.", now=now)
+                    passed.append(1)
+                except RateLimited:
+                    pass
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(passed) == 50
+    assert limiter._estimate(limiter.limits[0], "198.51.100.9", now) == 50

@@ -131,8 +131,8 @@ def test_a_refusal_leaves_a_service_as_one_exception_with_its_code(make_user, pr
 def test_a_decision_reads_the_accounts_facts_in_one_query(
     alice, project, django_assert_num_queries
 ):
-    """The verified address, the role and a recovery freeze: one query, then the designation."""
-    with django_assert_num_queries(2):
+    """The verified address, the role, a recovery freeze and the name's designation: one query."""
+    with django_assert_num_queries(1):
         assert may(Actor(alice), Action.UPLOAD, project).allowed
 
 

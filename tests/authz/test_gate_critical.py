@@ -165,3 +165,21 @@ def test_the_last_factor_cannot_be_removed_while_maintaining_a_critical_project(
         remove_totp(bob, origin=CLI)
     assert refused.value.code == authz.Code.LAST_FACTOR
     assert authz.may(actor_for(bob), Action.UPLOAD, requests_project) == authz.ALLOW
+
+
+def test_the_designation_is_read_with_the_facts_and_only_while_active(
+    alice, requests_project, designate
+):
+    """The mandate's input comes from the facts' one statement: the active designation of the
+    name (saved or about to be created) with its enforcement date, and nothing once removed."""
+    from django.utils import timezone
+
+    designation = designate("requests", enforced=False)
+    facts = authz._read_facts(alice, requests_project)
+    assert facts.designation.pk == designation.pk
+    assert facts.designation.enforcement_date == designation.enforcement_date
+    unsaved = Project(name="Requests", normalized_name="requests")
+    assert authz._read_facts(alice, unsaved).designation.pk == designation.pk
+    assert authz._read_facts(alice, None).designation is None
+    type(designation).objects.filter(pk=designation.pk).update(removed_at=timezone.now())
+    assert authz._read_facts(alice, requests_project).designation is None

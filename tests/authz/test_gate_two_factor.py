@@ -133,3 +133,31 @@ def test_with_webauthn_required_the_admin_needs_a_key_or_passkey(
     assert not totp_only.allowed and "security key or a passkey" in totp_only.reason
     enrol_key(root, "laptop", passkey=True)
     assert authz.may(actor_for(root), A.USE_ADMIN).allowed
+
+
+def test_the_facts_are_read_in_one_statement_with_the_latest_freeze(
+    alice, make_user, django_assert_num_queries
+):
+    """The gate's facts: the verified address, the latest running freeze (an ended one and
+    another account's do not count) and the role on this project only."""
+    project = Project.objects.create(name="plain", normalized_name="plain")
+    other = Project.objects.create(name="other", normalized_name="other")
+    Role.objects.create(user=alice, project=other, role_name=RoleName.OWNER)
+    later = timezone.now() + timedelta(hours=72)
+    for user, until in (
+        (alice, timezone.now() - timedelta(hours=1)),
+        (alice, later),
+        (alice, timezone.now() + timedelta(hours=1)),
+        (make_user("bob"), later + timedelta(days=1)),
+    ):
+        RecoveryRequest.objects.create(
+            user=user,
+            identifier=user.username,
+            status=RecoveryStatus.RESET,
+            publishing_frozen_until=until,
+        )
+    with django_assert_num_queries(1):
+        facts = authz._read_facts(alice, project)
+    assert facts == authz._AccountFacts(verified_email=True, frozen_until=later, role=None)
+    assert authz._read_facts(alice, other).role == RoleName.OWNER
+    assert not authz._read_facts(make_user("carol", verified=False), None).verified_email

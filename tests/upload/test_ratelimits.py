@@ -4,6 +4,8 @@ Each refusal is a 429 with ``Retry-After`` and a reason phrase that says what ha
 to try again (all that twine shows), and it leaves nothing stored.
 """
 
+import time
+
 import pytest
 from django.test import Client
 
@@ -94,3 +96,29 @@ def test_uploads_are_limited_per_account(settings, uploader, make_user):
 def test_the_default_upload_limit_lets_twine_send_two_hundred_files(settings):
     """twine sends a release's files one after another; 200 of them must not be refused."""
     assert all(count > 200 for count, _seconds in settings.RATELIMIT_UPLOADS_PER_USER)
+
+
+def test_creations_that_raced_past_the_early_check_are_judged_when_counted(settings, alice):
+    """The limits checked before the archive is read may be used up by concurrent creations
+    before this one commits: the count in its transaction decides, and a creation refused by
+    the address's limit counts against neither the address nor the account."""
+    from django.db import transaction
+
+    from bastion.accounts import ratelimit
+    from bastion.authz import creation
+    from bastion.events.services import Origin
+
+    settings.RATELIMIT_PROJECTS_PER_IP = ((1, 3600),)
+    settings.RATELIMIT_PROJECTS_PER_USER = ((5, 3600),)
+    here, actor = Origin(ip_address=HERE), authz.Actor(alice)
+    creation.check_project_creation_limits(alice, here)  # both an upload's early checks pass
+    with transaction.atomic():
+        creation.create_project(actor=actor, name="first", origin=here)
+    # Outside a transaction, as Redis counts: its counts are not rolled back with the creation.
+    with pytest.raises(ratelimit.RateLimited):
+        creation.create_project(actor=actor, name="second", origin=here)
+
+    assert not Project.objects.filter(normalized_name="second").exists()
+    account = ratelimit.PROJECTS_PER_ACCOUNT
+    assert account.retry_after(str(alice.pk)) is None
+    assert account._estimate(account.limits[0], str(alice.pk), time.time()) == 1

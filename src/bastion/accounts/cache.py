@@ -8,64 +8,128 @@ machine only, and like Django's database cache it counts with a read followed by
 Django's ``DatabaseCache`` inherits ``incr`` from ``BaseCache``: ``get`` then ``set``. Two
 workers counting the same key at once would both read n and write n + 1, so a burst of parallel
 guesses could count as one; and ``set`` gives the entry the default timeout (300 s), so a count
-kept for a day would vanish after five minutes. :class:`RateLimitCache` counts in one
-transaction that holds the row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the write
-transaction is ``BEGIN IMMEDIATE``, see settings), and keeps the entry's expiry. ``add``, which
-starts a count, is already safe: the key is the table's primary key, so of two concurrent
-inserts one fails and that caller increments instead.
+kept for a day would vanish after five minutes. Its ``add`` counts the whole table before every
+insert, to cull it.
+
+:class:`RateLimitCache` keeps counters only, as decimal text the database itself can add to, so
+that every operation a rate limit makes is one statement: ``incr`` is an ``UPDATE … RETURNING``
+that keeps the entry's expiry (atomic: the database serialises writers of a row), and ``add`` is
+an ``INSERT … ON CONFLICT DO UPDATE`` that takes over an expired entry and leaves a live one
+alone (of two concurrent first counts, one adds and the other increments). SQLite (3.35 and
+later) and PostgreSQL both run them; inside a caller's transaction (a project's creation counts
+in it) they hold the row until that commits, and outside one they need no transaction of their
+own. Expired entries are deleted when a new one is added: counts live in per-window buckets, so
+each key adds one per window.
 """
 
-import base64
-import pickle
+from datetime import UTC, datetime
+from typing import Any
 
+from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, models, router, transaction
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.timezone import now as tz_now
 
 
 class RateLimitCache(DatabaseCache):
-    """Django's database cache with an atomic ``incr`` that keeps the entry's expiry."""
+    """Django's database cache holding integer counters, each operation one statement."""
+
+    def __init__(self, table, params):
+        # Version 2 of the keys: the counts that version 1 pickled are never read as counters,
+        # and are deleted once expired.
+        super().__init__(table, {"VERSION": 2, **params})
+
+    def get_many(self, keys, version=None):
+        if not keys:
+            return {}
+        key_map = {self.make_and_validate_key(key, version=version): key for key in keys}
+        connection = connections[router.db_for_read(self.cache_model_class)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {self._quote(connection, 'cache_key')}, "  # noqa: S608
+                f"{self._quote(connection, 'value')} FROM {self._table_of(connection)} "
+                f"WHERE {self._quote(connection, 'cache_key')} IN "
+                f"({', '.join(['%s'] * len(key_map))}) "
+                f"AND {self._quote(connection, 'expires')} >= %s",
+                [*key_map, _stamp(connection, tz_now())],
+            )
+            rows = cursor.fetchall()
+        return {key_map[key]: int(connection.ops.process_clob(value)) for key, value in rows}
 
     def incr(self, key, delta=1, version=None):
         key = self.make_and_validate_key(key, version=version)
-        db = router.db_for_write(self.cache_model_class)
-        connection = connections[db]
-        quote = connection.ops.quote_name
-        table, column = quote(self.cache_model_class._meta.db_table), quote("cache_key")
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        # No savepoint (two statements more per count): inside a caller's transaction (a
-        # project's creation counts in it) the row's lock lasts until that commits anyway, and no
-        # caller catches a failed query here, so that ends the caller's transaction either way.
-        # A missing key is raised only once the block is left, so the caller's stays usable.
-        with transaction.atomic(using=db, savepoint=False), connection.cursor() as cursor:
+        connection = connections[router.db_for_write(self.cache_model_class)]
+        value, cache_key = self._quote(connection, "value"), self._quote(connection, "cache_key")
+        with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {quote('value')}, {quote('expires')} FROM {table} "  # noqa: S608
-                f"WHERE {column} = %s{lock}",
-                [key],
+                f"UPDATE {self._table_of(connection)} "  # noqa: S608
+                f"SET {value} = CAST(CAST({value} AS INTEGER) + %s AS TEXT) "
+                f"WHERE {cache_key} = %s AND {self._quote(connection, 'expires')} >= %s "
+                f"RETURNING {value}",
+                [delta, key, _stamp(connection, tz_now())],
             )
             row = cursor.fetchone()
-            value = None
-            if row is not None and _expires(connection, row[1]) >= tz_now():
-                stored = connection.ops.process_clob(row[0])
-                # As DatabaseCache.get does: the row was written by this cache, never by a client.
-                value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301
-                encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode(
-                    "latin1"
-                )
-                cursor.execute(
-                    f"UPDATE {table} SET {quote('value')} = %s WHERE {column} = %s",  # noqa: S608
-                    [encoded, key],
-                )
-        if value is None:
+        if row is None:
             raise ValueError(f"Key '{key}' not found")
-        return value
+        return int(connection.ops.process_clob(row[0]))
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._store(key, value, timeout, version, replace_live=False)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self._store(key, value, timeout, version, replace_live=True)
+
+    def _store(self, key, value, timeout, version, *, replace_live: bool) -> bool:
+        """Write ``value`` under ``key``; over a live entry only when ``replace_live``.
+
+        Returns whether it was written. A new entry first deletes the expired ones."""
+        if not isinstance(value, int):
+            raise TypeError("the rate limits' store keeps integer counters only")
+        key = self.make_and_validate_key(key, version=version)
+        connection = connections[router.db_for_write(self.cache_model_class)]
+        table = self._table_of(connection)
+        key_, value_, expires_ = (
+            self._quote(connection, column) for column in ("cache_key", "value", "expires")
+        )
+        now = _stamp(connection, tz_now())
+        expires = self.get_backend_timeout(timeout)
+        zone = UTC if settings.USE_TZ else None
+        until = (
+            datetime.max.replace(tzinfo=zone)
+            if expires is None
+            else datetime.fromtimestamp(expires, tz=zone)
+        )
+        when = "" if replace_live else f" WHERE {table}.{expires_} < %s"
+        with connection.cursor() as cursor:
+            # Rows another transaction holds (about to take one over) are left for later.
+            skip = (
+                " FOR UPDATE SKIP LOCKED"
+                if connection.features.has_select_for_update_skip_locked
+                else ""
+            )
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {key_} IN "  # noqa: S608
+                f"(SELECT {key_} FROM {table} WHERE {expires_} < %s{skip})",
+                [now],
+            )
+            cursor.execute(
+                f"INSERT INTO {table} ({key_}, {value_}, {expires_}) VALUES (%s, %s, %s) "  # noqa: S608
+                f"ON CONFLICT ({key_}) DO UPDATE SET {value_} = excluded.{value_}, "
+                f"{expires_} = excluded.{expires_}{when} RETURNING {key_}",
+                [key, str(value), _stamp(connection, until), *([] if replace_live else [now])],
+            )
+            return cursor.fetchone() is not None
+
+    def _table_of(self, connection: BaseDatabaseWrapper) -> str:
+        return connection.ops.quote_name(self.cache_model_class._meta.db_table)
+
+    @staticmethod
+    def _quote(connection: BaseDatabaseWrapper, column: str) -> str:
+        return connection.ops.quote_name(column)
 
 
-def _expires(connection, value):
-    """The expiry column as the datetime Django's own cache code compares (aware under USE_TZ)."""
-    expression = models.Expression(output_field=models.DateTimeField())
-    for converter in connection.ops.get_db_converters(expression) + expression.get_db_converters(
-        connection
-    ):
-        value = converter(value, expression, connection)
-    return value
+def _stamp(connection: BaseDatabaseWrapper, moment: datetime) -> Any:
+    """A time as the ``expires`` column stores it, to whole seconds as Django's cache writes."""
+    return connection.ops.adapt_datetimefield_value(moment.replace(microsecond=0))

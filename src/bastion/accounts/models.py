@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 
@@ -47,9 +47,9 @@ class Email(models.Model):
         return self.email
 
     @staticmethod
-    def verified_primary_of(user: "User | OuterRef") -> "QuerySet[Email]":
-        """The user's primary address if it is verified; ``user`` may be an ``OuterRef``, so
-        the gate can read this fact in the same query as the others it needs."""
+    def verified_primary_of(user: "User") -> "QuerySet[Email]":
+        """The user's primary address if it is verified (the gate asks the same in its facts'
+        statement, ``bastion.authz._facts_statement``)."""
         return Email.objects.filter(models.Q(user=user), primary=True, verified=True)
 
     @property

@@ -5,12 +5,14 @@ That cache is Redis when ``BASTION_REDIS_URL`` is set and otherwise a database t
 
 A :class:`RateLimiter` has a name and one or more :class:`Limit` windows (``10 per 5 minutes``,
 ``50 per day``). Callers ``check`` a key before doing the expensive or risky thing, and ``hit`` it
-when the attempt counts (a failed password, a reset mail sent). Keys are hashed before they reach
-the cache, so usernames, addresses and IPs never appear in it.
+when the attempt counts (a failed password, a reset mail sent); ``attempt`` does both for an
+attempt that counts whenever it is let through (an upload, a project's creation). Keys are
+hashed before they reach the cache, so usernames, addresses and IPs never appear in it.
 
 Counting uses a sliding window approximated from two fixed buckets (the current one and the one
 before, weighted by how much of it still overlaps the window). It never lets through the double
-burst a plain fixed window allows at a boundary, and it costs two cache reads per limit. An
+burst a plain fixed window allows at a boundary, and it costs two cache reads per limit (one
+read of both buckets, or for ``attempt`` the count itself and the bucket before). An
 attempt is allowed while the weighted count is at most ``count - 1``.
 
 The defaults follow PyPI's (see the reference notes, section 3.6).
@@ -85,13 +87,48 @@ class RateLimiter:
         """Count one attempt by ``key`` against every limit."""
         now = time.time() if now is None else now
         for limit in self.limits:
-            bucket_key = self._bucket_key(limit, key, int(now // limit.seconds))
-            try:
-                self.cache.incr(bucket_key)
-            except ValueError:  # the first attempt in this bucket
-                # Keep each bucket for two windows: the next window still weighs it.
-                if not self.cache.add(bucket_key, 1, timeout=2 * limit.seconds):
-                    self.cache.incr(bucket_key)  # another worker created it just now
+            self._count(limit, key, now)
+
+    def attempt(self, key: str, message: str, now: float | None = None) -> None:
+        """Count one attempt by ``key`` if it is within every limit, else raise
+        :class:`RateLimited` with ``message`` and count nothing: :meth:`check` then :meth:`hit`
+        in fewer round trips, one count per limit and one read of the windows before.
+
+        The attempt is counted first and judged on the count that includes it, so concurrent
+        attempts cannot all pass on the same count; a refused one is taken back.
+        """
+        now = time.time() if now is None else now
+        counted = {limit: self._count(limit, key, now) for limit in self.limits}
+        before = {
+            limit: self._bucket_key(limit, key, int(now // limit.seconds) - 1) for limit in counted
+        }
+        previous = self.cache.get_many(list(before.values()))
+        estimates = {
+            limit: this_bucket + previous.get(before[limit], 0) * _overlap(limit, now)
+            for limit, this_bucket in counted.items()
+        }
+        if all(estimates[limit] <= limit.count + _EPSILON for limit in counted):
+            return
+        self.take_back(key, now)
+        wait = self.retry_after(key, now) or 1  # 1: others took theirs back meanwhile
+        raise RateLimited(f"{message} Try again in {_duration(wait)}.", wait)
+
+    def take_back(self, key: str, now: float) -> None:
+        """Uncount an attempt that :meth:`attempt` counted at ``now``, when what it guarded was
+        refused for another reason (another limiter's)."""
+        for limit in self.limits:
+            self.cache.decr(self._bucket_key(limit, key, int(now // limit.seconds)))
+
+    def _count(self, limit: Limit, key: str, now: float) -> int:
+        """Count one attempt in the current bucket of ``limit``; the bucket's new count."""
+        bucket_key = self._bucket_key(limit, key, int(now // limit.seconds))
+        try:
+            return self.cache.incr(bucket_key)
+        except ValueError:  # the first attempt in this bucket
+            # Keep each bucket for two windows: the next window still weighs it.
+            if self.cache.add(bucket_key, 1, timeout=2 * limit.seconds):
+                return 1
+            return self.cache.incr(bucket_key)  # another worker created it just now
 
     def clear(self, key: str, now: float | None = None) -> None:
         """Forget ``key``'s attempts (an admin unlocking an account, a test starting afresh)."""
@@ -109,8 +146,7 @@ class RateLimiter:
         )
         this_bucket = counts.get(self._bucket_key(limit, key, current), 0)
         last_bucket = counts.get(self._bucket_key(limit, key, current - 1), 0)
-        overlap = 1 - (now % limit.seconds) / limit.seconds
-        return this_bucket + last_bucket * overlap
+        return this_bucket + last_bucket * _overlap(limit, now)
 
     def _wait(self, limit: Limit, key: str, now: float) -> int:
         """Time until the weighted count allows one more attempt (is at most count - 1)."""
@@ -146,6 +182,11 @@ class ConfiguredRateLimiter(RateLimiter):
     @property
     def limits(self) -> tuple[Limit, ...]:
         return tuple(Limit(count, seconds) for count, seconds in getattr(settings, self.setting))
+
+
+def _overlap(limit: Limit, now: float) -> float:
+    """How much of the window before still lies within the sliding window ending ``now``."""
+    return 1 - (now % limit.seconds) / limit.seconds
 
 
 def _duration(seconds: int) -> str:

@@ -7,6 +7,7 @@ it is not part of the packaging app's services.
 """
 
 import sys
+import time
 
 from django.conf import settings
 
@@ -58,16 +59,16 @@ def _confusable_protected_name(name: str) -> str | None:
     its own rightful claim and is not refused for resembling another protected name; the mandate
     (``bastion.critical.enforcement.for_project``) decides who may create it.
     """
-    normalized = normalize(name)
-    protected = Designation.objects.active()
-    if protected.filter(normalized_name=normalized).exists():
-        return None
-    return (
-        protected.annotate(ultranormalized=Ultranormalized("normalized_name"))
+    alike = list(  # the name itself, if protected, looks like itself: one query answers both
+        Designation.objects.active()
+        .annotate(ultranormalized=Ultranormalized("normalized_name"))
         .filter(ultranormalized=ultranormalize(name))
+        .order_by("normalized_name")
         .values_list("normalized_name", flat=True)
-        .first()
     )
+    if normalize(name) in alike:
+        return None
+    return alike[0] if alike else None
 
 
 def validate_new_project_name(name: str) -> None:
@@ -112,10 +113,20 @@ def check_project_creation_limits(user, origin: Origin) -> None:
 
 
 def _count_project_creation(user, origin: Origin) -> None:
-    """Counted in the caller's transaction: a creation that is rolled back does not count."""
-    ratelimit.PROJECTS_PER_ACCOUNT.hit(str(user.pk))
+    """Count the creation if within the limits, else raise ``ratelimit.RateLimited``.
+
+    Counted in the caller's transaction: a creation that is rolled back does not count. The
+    limits were checked before (an upload checks them before it reads the archive), but
+    concurrent creations may have used them up meanwhile: each is judged on the count that
+    includes it."""
+    now = time.time()
+    ratelimit.PROJECTS_PER_ACCOUNT.attempt(str(user.pk), TOO_MANY_NEW_PROJECTS, now)
     if origin.ip_address:
-        ratelimit.PROJECTS_PER_IP.hit(origin.ip_address)
+        try:
+            ratelimit.PROJECTS_PER_IP.attempt(origin.ip_address, TOO_MANY_NEW_PROJECTS, now)
+        except ratelimit.RateLimited:  # a refused creation counts against neither limit
+            ratelimit.PROJECTS_PER_ACCOUNT.take_back(str(user.pk), now)
+            raise
 
 
 def check_new_project(actor: authz.Actor, name: str) -> authz.Decision:
@@ -150,7 +161,6 @@ def create_project(
         check_new_project(actor, name)
     project = Project(name=name, normalized_name=normalize(name))
     if ratelimited:
-        check_project_creation_limits(actor.account, origin)
         _count_project_creation(actor.account, origin)
     project.save()
     Role.objects.create(user=actor.account, project=project, role_name=RoleName.OWNER)

@@ -89,14 +89,22 @@ def for_everyone(user: User, policy: Policy) -> Verdict:
     return ALLOWED
 
 
-def for_project(user: User, project: Project, *, creating: bool, accepting: bool) -> Verdict:
+def for_project(
+    user: User,
+    project: Project,
+    designation: Designation | None,
+    *,
+    creating: bool,
+    accepting: bool,
+) -> Verdict:
     """The mandate on one project (or on a name about to be created) for one user.
 
-    Creating a project under a critical name, and accepting a role on a critical project, need
-    2FA at once: nobody relies on a grace period for a role they do not hold yet. A deleted
-    critical project's name can only be created again by the people who held it.
+    ``designation`` is the active designation of the project's name (:func:`designation_of`;
+    the gate reads it together with its other facts). Creating a project under a critical name,
+    and accepting a role on a critical project, need 2FA at once: nobody relies on a grace
+    period for a role they do not hold yet. A deleted critical project's name can only be
+    created again by the people who held it.
     """
-    designation = designation_of(project.normalized_name)
     if designation is None:
         return ALLOWED
     stewards = designation.stewards

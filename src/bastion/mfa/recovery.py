@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bastion.accounts import ratelimit
@@ -70,10 +70,10 @@ def queue():
 
 
 def freezes_of(
-    user: User | OuterRef, now: datetime | None = None
+    user: User, now: datetime | None = None
 ) -> QuerySet[RecoveryRequest, datetime | None]:
-    """The ends of the user's cooling-off periods still running, latest first; ``user`` may be
-    an ``OuterRef``, so the gate can read this in the same query as its other facts."""
+    """The ends of the user's cooling-off periods still running, latest first (the gate asks
+    the same in its facts' statement, ``bastion.authz._facts_statement``)."""
     return (
         RecoveryRequest.objects.filter(
             Q(user=user), publishing_frozen_until__gt=now or timezone.now()

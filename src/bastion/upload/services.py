@@ -402,9 +402,10 @@ def accept_upload(
     *, actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
 ) -> UploadResult:
     """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`."""
-    account = str(actor.account.pk)
-    _within(ratelimit.UPLOADS_PER_ACCOUNT, account, TOO_MANY_UPLOADS)
-    ratelimit.UPLOADS_PER_ACCOUNT.hit(account)  # every attempt: refused ones cost work too
+    try:  # every attempt the limit lets through counts: refused ones cost work too
+        ratelimit.UPLOADS_PER_ACCOUNT.attempt(str(actor.account.pk), TOO_MANY_UPLOADS)
+    except ratelimit.RateLimited as limited:
+        raise _too_many(limited) from limited
     _check_form(form)
     form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
     permission = _check_permission(actor, form_meta.name)
