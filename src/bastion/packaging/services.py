@@ -104,7 +104,7 @@ def place_files_for_status(*, normalized_name: str, **_signal_kwargs) -> None:
     files leave the served directory, and they come back when the quarantine ends."""
     try:
         project = Project.objects.filter(normalized_name=normalized_name)
-        status = project.values_list("status", flat=True).first()
+        status = next(iter(project.values_list("status", flat=True).order_by()), None)  # unique
         if status is None:
             return
         if status != ProjectStatus.QUARANTINED:
