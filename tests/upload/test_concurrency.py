@@ -191,3 +191,24 @@ def test_twenty_parallel_uploads_of_one_filename_leave_one_file_and_no_orphan(
         key = storage.key_for(contender.blake2_256, contender.filename)
         expected = 200 if key == winner.path else 404
         assert (served(key), served(key + ".metadata")) == (expected, expected)
+
+
+@pytest.mark.django_db
+def test_a_project_quarantined_before_the_commit_refuses_the_upload(monkeypatch, uploader):
+    """The gate said yes to an active project; it was quarantined while the archive was read,
+    so the upload asks again under the project's lock, is refused, and publishes nothing."""
+    assert uploader.upload(dists.wheel(version="1.0").form()).status_code == 200
+    store = services._stage
+
+    def quarantine_meanwhile(upload, content):
+        Project.objects.filter(normalized_name="holy-grail").update(status="quarantined")
+        return store(upload, content)
+
+    monkeypatch.setattr(services, "_stage", quarantine_meanwhile)
+
+    response = uploader.upload(dists.wheel(version="2.0").form())
+
+    assert response.status_code == 403
+    assert "does not accept uploads" in response.reason_phrase
+    assert Release.objects.count() == File.objects.count() == 1
+    assert_only_committed_files_stored()

@@ -549,13 +549,15 @@ def _project_for(upload: _Upload) -> Project:
     """The project to record into, created (with the uploader as Owner) on its first upload.
 
     The gate's decision from before the archive was read stands, unless the project appeared
-    (a concurrent upload created it) or vanished meanwhile: that is another question, asked now.
+    (a concurrent upload created it), vanished or changed its status (an administrator
+    quarantined it) meanwhile: that is another question, asked now. So the status the project
+    has when the upload commits is one the gate accepted, read under the row's lock.
     """
     name = upload.meta.name
     locked = Project.objects.select_for_update().filter(normalized_name=canonicalize_name(name))
-    found = next(iter(locked.values_list("pk", flat=True).order_by()), None)  # the name is unique
+    found = next(iter(locked.values_list("pk", "status").order_by()), None)  # the name is unique
     decided = upload.permission.project
-    if decided is not None and decided.pk == found:
+    if decided is not None and (decided.pk, decided.status) == found:
         return decided  # locked now, and what the gate decided about
     if found is None:
         checked = upload.permission.decision if decided is None else None
@@ -567,7 +569,7 @@ def _project_for(upload: _Upload) -> Project:
             raise UploadRejected(exc.status, exc.message) from exc
         except ratelimit.RateLimited as limited:  # a concurrent upload created projects meanwhile
             raise _too_many(limited) from limited
-    project = Project.objects.get(pk=found)
+    project = Project.objects.get(pk=found[0])
     authz.require(upload.actor, authz.Action.UPLOAD, project)
     return project
 
@@ -716,7 +718,7 @@ def _record(upload: _Upload) -> None:
     kind = "source" if upload.form.filetype == PackageType.SDIST else upload.form.pyversion
     added = (f"add {kind} file {upload.filename}", release.version)
     changes = [("new release", release.version), added] if release.created else [added]
-    packaging.journal_all(project, changes, user=user)
+    packaging.journal_all(project, changes, user=user, status=project.status)
     events.record(
         "file:upload",
         user=user,
