@@ -116,15 +116,15 @@ def place_files_for_status(*, normalized_name: str, status: str = "", **_signal_
     is the one the change committed with, when it read it under the row's lock (an upload);
     otherwise it is read now (the project may be gone)."""
     try:
-        project = Project.objects.filter(normalized_name=normalized_name)
         if not status:
-            status = next(iter(project.values_list("status", flat=True).order_by()), "")
+            named = Project.objects.filter(normalized_name=normalized_name)
+            status = next(iter(named.values_list("status", flat=True).order_by()), "")
         if not status:
             return
         if status != ProjectStatus.QUARANTINED:
             storage.restore(normalized_name)
             return
-        stored = File.objects.filter(release__project__in=project).values_list(
+        stored = File.objects.filter(release__project__normalized_name=normalized_name).values_list(
             "path", "metadata_path"
         )
         storage.withhold(normalized_name, [key for keys in stored for key in keys if key])
