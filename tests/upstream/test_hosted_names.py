@@ -51,3 +51,17 @@ def test_a_change_after_the_commit_reads_no_hosted_name(django_assert_num_querie
     factory.make_project("holy-grail")
     with django_assert_num_queries(0):
         forget_when_hosted_here(normalized_name="holy-grail")
+
+
+def test_an_upload_s_announcement_asks_only_whether_anything_was_cached(
+    django_assert_num_queries, settings
+):
+    """The status an upload read under the project's lock says the project is there."""
+    from bastion.upstream.services import forget_when_hosted_here
+
+    settings.UPSTREAM_URL = "http://upstream.invalid/"
+    factory.make_project("holy-grail")
+    with django_assert_num_queries(1):  # the upstream cache's row, nothing about the project
+        forget_when_hosted_here(normalized_name="holy-grail", status="active")
+    with django_assert_num_queries(2):  # a change that did not read the status: is it there?
+        forget_when_hosted_here(normalized_name="holy-grail")

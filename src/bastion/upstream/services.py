@@ -531,14 +531,18 @@ def record_hosted_name(*, instance: Project, raw: bool = False, **_signal_kwargs
         )
 
 
-def forget_when_hosted_here(*, normalized_name: str, **_signal_kwargs) -> None:
+def forget_when_hosted_here(*, normalized_name: str, status: str = "", **_signal_kwargs) -> None:
     """``project_changed`` receiver: a name hosted here loses whatever the upstream cache held.
 
     Runs after the commit that created (or changed) the local project, so a page refresh that
     read the database before the commit and wrote after it is undone here (both hold the page's
     lock); any refresh that starts after the commit sees the local project and writes nothing.
+    A ``status`` (read under the project's lock by the change: an upload) says the project
+    was there at the commit, without asking again.
     """
-    if not enabled() or not Project.objects.filter(normalized_name=normalized_name).exists():
+    if not enabled():
+        return
+    if not status and not Project.objects.filter(normalized_name=normalized_name).exists():
         return  # deleted: its name stays a hosted name (record_hosted_name)
     cached = UpstreamProject.objects.filter(normalized_name=normalized_name)
     if os.path.isdir(f"{pages_root()}/{normalized_name}") or cached.exists():
