@@ -548,8 +548,9 @@ def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
     )
 
 
-def _project_for(upload: _Upload) -> Project:
-    """The project to record into, created (with the uploader as Owner) on its first upload.
+def _project_for(upload: _Upload) -> tuple[Project, bool]:
+    """The project to record into, and whether this upload created it (with the uploader as
+    Owner) as its first upload.
 
     The gate's decision from before the archive was read stands, unless the project appeared
     (a concurrent upload created it), vanished or changed its status (an administrator
@@ -561,20 +562,21 @@ def _project_for(upload: _Upload) -> Project:
     found = next(iter(locked.values_list("pk", "status").order_by()), None)  # the name is unique
     decided = upload.permission.project
     if decided is not None and (decided.pk, decided.status) == found:
-        return decided  # locked now, and what the gate decided about
+        return decided, False  # locked now, and what the gate decided about
     if found is None:
         checked = upload.permission.decision if decided is None else None
         try:
-            return creation.create_project(
+            created = creation.create_project(
                 actor=upload.actor, name=name, origin=upload.origin, checked=checked
             )
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
         except ratelimit.RateLimited as limited:  # a concurrent upload created projects meanwhile
             raise _too_many(limited) from limited
+        return created, True
     project = Project.objects.get(pk=found[0])
     authz.require(upload.actor, authz.Action.UPLOAD, project)
-    return project
+    return project, False
 
 
 def _release_fields(meta: Metadata, raw: RawMetadata) -> dict:
@@ -639,14 +641,12 @@ class _ReleaseRow:
     created: bool
 
 
-def _release_for(upload: _Upload, project: Project) -> _ReleaseRow:
-    """The release of this version, created by this upload if it is the first file. The first
-    file's metadata creates it and is never updated; the caller journals the new release.
+def _existing_release(upload: _Upload, project: Project, canonical: str) -> _ReleaseRow | None:
+    """The release of this version, locked, if there is one.
 
     An sdist is refused here, under the release's lock, when the release has one already: the
     one place that checks, so two sdists racing for a release cannot both get in.
     """
-    canonical = canonicalize_version(upload.meta.version)
     locked = Release.objects.select_for_update().filter(
         project=project, canonical_version=canonical
     )
@@ -656,11 +656,21 @@ def _release_for(upload: _Upload, project: Project) -> _ReleaseRow:
     else:
         found = locked.values_list("pk", "version", Value(False))
     row = next(iter(found.order_by()), None)  # (project, canonical version) is unique
-    if row is not None:
-        pk, version, has_sdist = row
-        if has_sdist:
-            raise UploadRejected(400, "Only one sdist may be uploaded per release.")
-        return _ReleaseRow(pk, version, created=False)
+    if row is None:
+        return None
+    pk, version, has_sdist = row
+    if has_sdist:
+        raise UploadRejected(400, "Only one sdist may be uploaded per release.")
+    return _ReleaseRow(pk, version, created=False)
+
+
+def _release_for(upload: _Upload, project: Project, new_project: bool) -> _ReleaseRow:
+    """The release of this version, created by this upload if it is the first file (always, in
+    a project this upload created). The first file's metadata creates it and is never updated;
+    the caller journals the new release."""
+    canonical = canonicalize_version(upload.meta.version)
+    if not new_project and (existing := _existing_release(upload, project, canonical)):
+        return existing
     release = Release.objects.create(
         project=project,
         version=str(upload.meta.version),
@@ -689,8 +699,8 @@ def _attestation_details(upload: _Upload) -> dict:
 
 def _record(upload: _Upload) -> None:
     """The rows of one upload; runs inside a transaction that the caller may retry."""
-    project = _project_for(upload)
-    release = _release_for(upload, project)
+    project, new_project = _project_for(upload)
+    release = _release_for(upload, project, new_project)
     is_wheel = upload.form.filetype == PackageType.BDIST_WHEEL
     key = _storage_key(upload)
     file = File.objects.create(
