@@ -89,6 +89,24 @@ def test_project_created_by_a_rival_is_reused(uploader, rival_commits_first):
     assert (Project.objects.count(), Release.objects.count(), File.objects.count()) == (1, 1, 2)
 
 
+@pytest.mark.django_db
+def test_loser_of_a_second_sdist_race_is_refused_and_publishes_nothing(
+    uploader, rival_commits_first
+):
+    """ "One sdist per release" is checked under the release's lock, as the rows are written, so
+    an sdist committed by a rival after this upload's checks still decides it."""
+    assert uploader.upload(dists.wheel(version="1.0").form()).status_code == 200
+    rival = rival_commits_first(dists.sdist(version="1.0"))
+
+    response = uploader.upload(dists.sdist(version="1.0.0").form())
+
+    assert rival[0].status_code == 200
+    assert response.status_code == 400
+    assert response.reason_phrase == "Only one sdist may be uploaded per release."
+    assert File.objects.filter(packagetype="sdist").count() == 1
+    assert_only_committed_files_stored()
+
+
 def _race(monkeypatch, uploader, *contenders: dists.Dist) -> list:
     """Post every upload from its own thread, each on its own database connection, all held just
     before storing their bytes until the last one arrives."""
@@ -173,3 +191,24 @@ def test_twenty_parallel_uploads_of_one_filename_leave_one_file_and_no_orphan(
         key = storage.key_for(contender.blake2_256, contender.filename)
         expected = 200 if key == winner.path else 404
         assert (served(key), served(key + ".metadata")) == (expected, expected)
+
+
+@pytest.mark.django_db
+def test_a_project_quarantined_before_the_commit_refuses_the_upload(monkeypatch, uploader):
+    """The gate said yes to an active project; it was quarantined while the archive was read,
+    so the upload asks again under the project's lock, is refused, and publishes nothing."""
+    assert uploader.upload(dists.wheel(version="1.0").form()).status_code == 200
+    store = services._stage
+
+    def quarantine_meanwhile(upload, content):
+        Project.objects.filter(normalized_name="holy-grail").update(status="quarantined")
+        return store(upload, content)
+
+    monkeypatch.setattr(services, "_stage", quarantine_meanwhile)
+
+    response = uploader.upload(dists.wheel(version="2.0").form())
+
+    assert response.status_code == 403
+    assert "does not accept uploads" in response.reason_phrase
+    assert Release.objects.count() == File.objects.count() == 1
+    assert_only_committed_files_stored()

@@ -597,6 +597,18 @@ def test_same_bytes_under_another_filename_refused(uploader, refused):
     refused(uploader.upload(renamed.form(pyversion="py2.py3")), 400, "File already exists")
 
 
+def test_a_name_of_one_file_with_the_bytes_of_another_refused(uploader, refused):
+    """The name matches one file and the bytes another: neither is this upload."""
+    original = dists.wheel()
+    assert uploader.upload(original.form()).status_code == 200
+    other = dists.wheel(headers=[("Summary", "other")])
+    other.filename = "holy_grail-1.0-py2.py3-none-any.whl"
+    assert uploader.upload(other.form(pyversion="py2.py3")).status_code == 200
+    original.filename = other.filename
+
+    refused(uploader.upload(original.form(pyversion="py2.py3")), 400, "File already exists")
+
+
 def test_deleted_filename_cannot_be_reused(uploader, refused):
     dist = dists.wheel()
     assert uploader.upload(dist.form()).status_code == 200

@@ -39,7 +39,9 @@ def normalize(name: str) -> str:
 
 
 def get_project(name: str) -> Project | None:
-    return Project.objects.filter(normalized_name=normalize(name)).first()
+    """The project of this name, if any. The name is unique, so no ORDER BY is compiled (the
+    models' default ordering would add one): every upload asks this once."""
+    return next(iter(Project.objects.filter(normalized_name=normalize(name)).order_by()), None)
 
 
 def journal(project: Project, action: str, *, version: str = "", user=None) -> int:
@@ -47,9 +49,17 @@ def journal(project: Project, action: str, *, version: str = "", user=None) -> i
     return journal_all(project, [(action, version)], user=user)
 
 
-def journal_all(project: Project, changes: Sequence[tuple[str, str]], *, user=None) -> int:
+def journal_all(
+    project: Project, changes: Sequence[tuple[str, str]], *, user=None, status: str = ""
+) -> int:
     """Record changes (action, version) of one project in this order, with one insert and one
-    bump of the serial to the last entry's: an upload journals two to four at once."""
+    bump of the serial to the last entry's: an upload journals two to four at once.
+
+    ``status`` is the project's status as this transaction leaves it, given only by a caller
+    that read it under the project row's lock in this transaction (an upload): the files are
+    then placed for it after the commit without reading it again. Without it, the receivers
+    read the status once the change has committed.
+    """
     entries = JournalEntry.objects.bulk_create(
         JournalEntry(
             project_name=project.normalized_name, action=action, version=version, submitted_by=user
@@ -59,7 +69,7 @@ def journal_all(project: Project, changes: Sequence[tuple[str, str]], *, user=No
     serial = max(entry.pk for entry in entries)
     Project.objects.filter(pk=project.pk).update(last_serial=serial)
     project.last_serial = serial
-    _announce_after_commit(project.normalized_name)
+    _announce_after_commit(project.normalized_name, status)
     return serial
 
 
@@ -67,16 +77,19 @@ class _Announcement:
     """Sends ``project_changed`` for one project once the transaction has committed, unless a
     later announcement of the same project in the same transaction superseded it."""
 
-    def __init__(self, normalized_name: str):
+    def __init__(self, normalized_name: str, status: str):
         self.normalized_name = normalized_name
+        self.status = status
         self.superseded = False
 
     def __call__(self) -> None:
         if not self.superseded:
-            project_changed.send(sender=Project, normalized_name=self.normalized_name)
+            project_changed.send(
+                sender=Project, normalized_name=self.normalized_name, status=self.status
+            )
 
 
-def _announce_after_commit(normalized_name: str) -> None:
+def _announce_after_commit(normalized_name: str, status: str = "") -> None:
     """Announce a change once per transaction, however many entries it journals.
 
     An upload journals up to four (the project, its owner, the release, the file), and each
@@ -96,21 +109,24 @@ def _announce_after_commit(normalized_name: str) -> None:
                 and sids >= level
             ):
                 callback.superseded = True
-    transaction.on_commit(_Announcement(normalized_name))
+    transaction.on_commit(_Announcement(normalized_name, status))
 
 
-def place_files_for_status(*, normalized_name: str, **_signal_kwargs) -> None:
+def place_files_for_status(*, normalized_name: str, status: str = "", **_signal_kwargs) -> None:
     """``project_changed`` receiver: a quarantined project offers no files (PEP 792), so its
-    files leave the served directory, and they come back when the quarantine ends."""
+    files leave the served directory, and they come back when the quarantine ends. ``status``
+    is the one the change committed with, when it read it under the row's lock (an upload);
+    otherwise it is read now (the project may be gone)."""
     try:
-        project = Project.objects.filter(normalized_name=normalized_name)
-        status = project.values_list("status", flat=True).first()
-        if status is None:
+        if not status:
+            named = Project.objects.filter(normalized_name=normalized_name)
+            status = next(iter(named.values_list("status", flat=True).order_by()), "")
+        if not status:
             return
         if status != ProjectStatus.QUARANTINED:
             storage.restore(normalized_name)
             return
-        stored = File.objects.filter(release__project__in=project).values_list(
+        stored = File.objects.filter(release__project__normalized_name=normalized_name).values_list(
             "path", "metadata_path"
         )
         storage.withhold(normalized_name, [key for keys in stored for key in keys if key])

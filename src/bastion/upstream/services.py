@@ -18,8 +18,9 @@ least recently fetched go first.
 
 **Dependency confusion.** A name hosted here is never served from the upstream: the read path
 asks the upstream only when no local page exists and the database has no such project; an
-upstream page is written only while (under its lock) no local project has the name; and creating
-a local project deletes whatever was cached for its name (``forget_when_hosted_here``). Names
+upstream page is written only while (under its lock) no local project has the name; creating a
+local project records its name for good in the same transaction (``record_hosted_name``); and
+after that commit whatever was cached for the name is deleted (``forget_when_hosted_here``). Names
 matching ``UPSTREAM_EXCLUDE`` are never asked for upstream at all, which also keeps an
 organisation's private names from leaking to the upstream in requests.
 
@@ -515,18 +516,34 @@ def purge(name: str) -> Purged:
     return Purged(normalized, removed, removed_bytes)
 
 
-def forget_when_hosted_here(*, normalized_name: str, **_signal_kwargs) -> None:
-    """``project_changed`` receiver: a name hosted here is recorded as such for good (so it
-    never comes from the upstream, even after the project is deleted) and loses whatever the
-    upstream cache held.
+def record_hosted_name(*, instance: Project, raw: bool = False, **_signal_kwargs) -> None:
+    """``post_save`` receiver of ``Project``: a name hosted here is recorded as such for good, so
+    it never comes from the upstream, even after the project is deleted.
+
+    It runs in the transaction that creates (or renames) the project, so the name is recorded
+    exactly when the project commits, with no write transaction of its own, and nothing reads it
+    again on later changes. One statement, which does nothing for a name known already. A
+    fixture being loaded (``raw``) brings its own rows.
+    """
+    if not raw:
+        HostedName.objects.bulk_create(
+            [HostedName(normalized_name=instance.normalized_name)], ignore_conflicts=True
+        )
+
+
+def forget_when_hosted_here(*, normalized_name: str, status: str = "", **_signal_kwargs) -> None:
+    """``project_changed`` receiver: a name hosted here loses whatever the upstream cache held.
 
     Runs after the commit that created (or changed) the local project, so a page refresh that
     read the database before the commit and wrote after it is undone here (both hold the page's
     lock); any refresh that starts after the commit sees the local project and writes nothing.
+    A ``status`` (read under the project's lock by the change: an upload) says the project
+    was there at the commit, without asking again.
     """
-    HostedName.objects.get_or_create(normalized_name=normalized_name)  # one query once known
-    if not enabled() or not Project.objects.filter(normalized_name=normalized_name).exists():
-        return  # deleted: its name stays a hosted name, recorded since its first change
+    if not enabled():
+        return
+    if not status and not Project.objects.filter(normalized_name=normalized_name).exists():
+        return  # deleted: its name stays a hosted name (record_hosted_name)
     cached = UpstreamProject.objects.filter(normalized_name=normalized_name)
     if os.path.isdir(f"{pages_root()}/{normalized_name}") or cached.exists():
         purge(normalized_name)
