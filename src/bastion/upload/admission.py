@@ -36,7 +36,7 @@ from bastion.upload.errors import UploadRejected
 _ADDRESS_BUCKETS = 1024
 RETRY_AFTER_SECONDS = 30
 _THREADS_WITHOUT_UWSGI = 8  # the test client and other in-process callers
-_CHECKING = threading.Lock()
+_CHECKING = threading.RLock()  # re-entered only by tests whose rival uploads run inside one
 
 
 @cache
