@@ -7,6 +7,7 @@ import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
 from bastion.accounts.ratelimit import Limit, RateLimited, RateLimiter
+from tests.accounts.parallel import in_parallel
 from tests.tools import missing
 
 T0 = 1_000_000 * 300.0  # the start of a 5-minute window
@@ -156,7 +157,6 @@ def test_parallel_attempts_through_redis_never_pass_the_limit():
     """Eight workers, each with its own Redis connection, racing for the last places."""
     if not _redis_reachable():
         missing("Redis at 127.0.0.1:6379")
-    import threading
 
     from django.core.cache.backends.redis import RedisCache
 
@@ -177,11 +177,7 @@ def test_parallel_attempts_through_redis_never_pass_the_limit():
             except RateLimited:
                 pass
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert not in_parallel(hammer)
     limiter = worker_limiter()
     try:
         assert len(passed) == 50

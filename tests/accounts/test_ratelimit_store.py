@@ -1,6 +1,5 @@
 """The rate limits' shared store without Redis: a database table every worker counts in."""
 
-import threading
 import time
 from datetime import timedelta
 
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from bastion.accounts.cache import RateLimitCache
 from bastion.accounts.ratelimit import LOGIN_PER_IP, Limit, RateLimited, RateLimiter
+from tests.accounts.parallel import in_parallel
 
 
 def test_rate_limits_use_the_database_store_when_there_is_no_redis(settings):
@@ -62,23 +62,12 @@ def test_parallel_hits_are_all_counted(fresh_rate_limits):
     """Eight threads, each with its own database connection as a worker has, lose no hit."""
     limiter = RateLimiter("store-parallel", Limit(1000, 3600))
     now = time.time()
-    errors = []
 
     def hammer():
-        try:
-            for _ in range(25):
-                limiter.hit("198.51.100.8", now=now)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(25):
+            limiter.hit("198.51.100.8", now=now)
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert not in_parallel(hammer)
     assert limiter._estimate(limiter.limits[0], "198.51.100.8", now) == 200
 
 
@@ -144,26 +133,16 @@ def test_parallel_attempts_never_pass_the_limit(fresh_rate_limits):
     """Eight workers racing for the last places: exactly the limit's count passes."""
     limiter = RateLimiter("store-parallel-attempts", Limit(50, 3600))
     now = time.time()
-    passed, errors = [], []
+    passed = []
 
     def hammer():
-        try:
-            for _ in range(25):
-                try:
-                    limiter.attempt("198.51.100.9", "Too many.", now=now)
-                    passed.append(1)
-                except RateLimited:
-                    pass
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(25):
+            try:
+                limiter.attempt("198.51.100.9", "Too many.", now=now)
+                passed.append(1)
+            except RateLimited:
+                pass
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert not in_parallel(hammer)
     assert len(passed) == 50
     assert limiter._estimate(limiter.limits[0], "198.51.100.9", now) == 50
