@@ -8,6 +8,7 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
+from bastion.server import THREADS
 from tests.e2e.conftest import _start_server, _stop
 
 pytestmark = pytest.mark.e2e
@@ -44,18 +45,17 @@ def test_metrics_sum_the_read_path_counts_of_every_worker(tmp_path):
     try:
         port = int(index.url.rpartition(":")[2])
 
-        def fetch(times: int) -> None:  # one keep-alive connection: one worker thread
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            for _ in range(times):
+        # A worker thread keeps its kept-alive connection, so with one more connection open
+        # than a process has threads, at least two processes must serve them.
+        connections = [
+            http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(THREADS + 2)
+        ]
+        for _ in range(800 // len(connections)):
+            for connection in connections:
                 connection.request("GET", MISSING)
                 connection.getresponse().read()
+        for connection in connections:
             connection.close()
-
-        threads = [threading.Thread(target=fetch, args=(100,)) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
         # A scrape syncs only its own process; the others sync within a second.
         seen = 0.0
         for _ in range(50):
