@@ -97,25 +97,36 @@ def test_uploads_beyond_the_server_cap_are_told_to_retry(uploader, settings, bod
     refused_before_the_body(busy, 503, "The server is busy receiving other uploads", body_reads)
 
 
-def test_a_received_upload_is_checked_in_its_process_turn(uploader, monkeypatch, body_reads):
-    """Only once the body has been read, and one upload at a time in the process."""
+def _turn_taken() -> bool:
+    """Whether another thread of this process finds the checking turn taken."""
+    others = []
+    thread = threading.Thread(target=lambda: others.append(admission._CHECKING.acquire(False)))
+    thread.start()
+    thread.join()
+    return others == [False]
+
+
+def test_a_received_upload_is_checked_and_recorded_in_its_process_turn_staged_outside(
+    uploader, monkeypatch, body_reads
+):
+    """Only once the body has been read, one upload at a time in the process; the turn is free
+    while the bytes are written and synced to disk."""
     from bastion.upload import services
 
-    accept = services.accept_upload
     seen = []
 
-    def accept_noting_the_turn(**kwargs):
-        others = []
-        thread = threading.Thread(target=lambda: others.append(admission._CHECKING.acquire(False)))
-        thread.start()
-        thread.join()
-        seen.append((others == [False], len(body_reads)))
-        return accept(**kwargs)
+    def noting_the_turn(step):
+        def noted(*args, **kwargs):
+            seen.append((step.__name__, _turn_taken(), len(body_reads)))
+            return step(*args, **kwargs)
 
-    monkeypatch.setattr(services, "accept_upload", accept_noting_the_turn)
+        return noted
+
+    for step in ("_check_upload", "_stage", "_commit"):
+        monkeypatch.setattr(services, step, noting_the_turn(getattr(services, step)))
 
     assert uploader.upload(dists.wheel().form()).status_code == 200
-    assert seen == [(True, 1)]
+    assert seen == [("_check_upload", True, 1), ("_stage", False, 1), ("_commit", True, 1)]
 
 
 def test_the_default_server_cap_leaves_half_the_threads_to_reads(settings):

@@ -16,6 +16,8 @@ interpreter lock and finish no sooner. Worse, every SQL statement hands that loc
 and waits up to the interpreter's switch interval (5 ms) to get it back: a thread holding the
 database's write lock held it for that much longer per statement, and every other upload of
 the server queued behind it. Eight parallel uploaders loaded an index more slowly than two.
+Storing the bytes between the checks and the commit happens outside the turn: writing and
+``fsync``-ing them waits on the disk, not the interpreter, so a sibling can check meanwhile.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from bastion.packaging.models import (
 from bastion.publishing import attestations
 from bastion.publishing import services as trusted_publishing
 from bastion.tokens import services as tokens
-from bastion.upload import archives, filenames
+from bastion.upload import admission, archives, filenames
 from bastion.upload import metadata as core_metadata
 from bastion.upload.errors import UploadRejected
 from bastion.upload.form import UploadForm
@@ -421,7 +421,29 @@ def _check_description(meta: Metadata) -> None:
 def accept_upload(
     *, actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
 ) -> UploadResult:
-    """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`."""
+    """Validate, store by content hash, then commit the rows; raise :class:`UploadRejected`.
+
+    The checks and the commit run in the process's checking turn, the staging between them
+    outside it: writing and ``fsync``-ing the bytes waits on the disk, and a sibling upload can
+    use the interpreter meanwhile.
+    """
+    with admission.checking_turn():
+        checked = _check_upload(actor, form, content, origin)
+    if isinstance(checked, UploadResult):
+        return checked
+    staged = _stage(checked, content)
+    try:
+        with admission.checking_turn():
+            result = _commit(checked, staged)
+        return replace(result, warning=checked.permission.decision.warning)
+    finally:
+        staged.discard()  # whatever was not published: a refusal, a lost race, a duplicate
+
+
+def _check_upload(
+    actor: authz.Actor, form: UploadForm, content: UploadedFile, origin: Origin
+) -> _Upload | UploadResult:
+    """The upload checked completely and ready to stage, or the answer to an identical re-upload."""
     try:  # every attempt the limit lets through counts: refused ones cost work too
         ratelimit.UPLOADS_PER_ACCOUNT.attempt(str(actor.account.pk), TOO_MANY_UPLOADS)
     except ratelimit.RateLimited as limited:
@@ -429,7 +451,6 @@ def accept_upload(
     _check_form(form)
     form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
     permission = _check_permission(actor, form_meta.name)
-    warning = permission.decision.warning
 
     filename = content.name or ""
     filenames.check_safe(filename, form.filetype)
@@ -442,7 +463,7 @@ def accept_upload(
     _check_digests(form, digests)
     verified = _check_attestations(actor, form.attestations, filename, digests)
     if _existing(filename, digests):
-        return UploadResult(created=False, warning=warning)
+        return UploadResult(created=False, warning=permission.decision.warning)
     if permission.project is None:  # refuse before storing; create_project checks and counts
         _within_project_creation_limits(actor, origin)
 
@@ -452,15 +473,9 @@ def accept_upload(
     _check_filename_form(filename, form.filetype, meta.name, meta.version)
     _check_license_files(meta, archive, filename)
     _check_description(meta)
-
-    upload = _Upload(
+    return _Upload(
         actor, permission, form, filename, size, digests, meta, raw, archive, origin, verified
     )
-    staged = _stage(upload, content)
-    try:
-        return replace(_commit(upload, staged), warning=warning)
-    finally:
-        staged.discard()  # whatever was not published: a refusal, a lost race, a duplicate
 
 
 def _check_attestations(

@@ -84,8 +84,7 @@ def _receive(request: _UploadRequest, actor: Actor, origin: Origin) -> services.
     if cap.exceeded:
         raise services.file_too_large(form.name)
     content = upload_form.content_file(request.FILES)
-    with admission.checking_turn():
-        return services.accept_upload(actor=actor, form=form, content=content, origin=origin)
+    return services.accept_upload(actor=actor, form=form, content=content, origin=origin)
 
 
 def _refuse(request: _UploadRequest, rejection: UploadRejected) -> HttpResponse:
