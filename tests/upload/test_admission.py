@@ -100,7 +100,13 @@ def test_uploads_beyond_the_server_cap_are_told_to_retry(uploader, settings, bod
 def _turn_taken() -> bool:
     """Whether another thread of this process finds the checking turn taken."""
     others = []
-    thread = threading.Thread(target=lambda: others.append(admission._CHECKING.acquire(False)))
+
+    def try_the_turn():
+        others.append(admission._CHECKING.acquire(blocking=False))
+        if others[-1]:
+            admission._CHECKING.release()
+
+    thread = threading.Thread(target=try_the_turn)
     thread.start()
     thread.join()
     return others == [False]
