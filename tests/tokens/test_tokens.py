@@ -63,6 +63,28 @@ def test_token_of_disabled_user_does_not_authenticate(alice):
     assert authenticate(minted.secret) is None
 
 
+def test_a_token_is_found_with_its_account_in_one_query(alice, django_assert_num_queries):
+    minted = create_token(actor=Actor(alice), name="laptop")
+
+    with django_assert_num_queries(1):
+        token = authenticate(minted.secret)
+        assert (token.user, token.user.username, token.user.is_active) == (alice, "alice", True)
+        assert token.project is None and token.publisher is None  # neither: nothing to load
+
+    stored = APIToken.objects.get()
+    assert [getattr(token, f.attname) for f in APIToken._meta.concrete_fields] == [
+        getattr(stored, f.attname) for f in APIToken._meta.concrete_fields
+    ]
+
+
+def test_a_scoped_token_loads_its_project_when_used(alice):
+    project = Project.objects.create(name="Spam", normalized_name="spam")
+    Role.objects.create(user=alice, project=project, role_name=RoleName.OWNER)
+    minted = create_token(actor=Actor(alice), name="ci", project=project)
+
+    assert authenticate(minted.secret).project == project
+
+
 def test_use_is_recorded(alice):
     minted = create_token(actor=Actor(alice), name="laptop")
     mark_used(minted.token, CLI)

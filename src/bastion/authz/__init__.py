@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Model
 from django.utils import timezone
 
+from bastion import statements
 from bastion.accounts.models import Email
 from bastion.accounts.models import User as UserModel
 from bastion.authz.decisions import ALLOW, Code, Decision, Refused, refuse
@@ -199,14 +200,6 @@ class _AccountFacts:
 _NO_FACTS = _AccountFacts(verified_email=False, frozen_until=None, role=None)
 
 
-def _field(model: type[Model], name: str) -> Field:
-    """A model's concrete field, for the statement's names and its values' conversions."""
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field) or field.column is None:
-        raise TypeError(f"{model.__name__}.{name} is not a column")
-    return field
-
-
 def _facts_statement(connection: BaseDatabaseWrapper) -> str:
     """The facts as one parameterised statement, its names taken from the models.
 
@@ -216,13 +209,12 @@ def _facts_statement(connection: BaseDatabaseWrapper) -> str:
     ``Email.verified_primary_of``, ``mfa.recovery.freezes_of`` and ``critical.enforcement.
     designation_of``: a change to one of those is a change here.
     """
-    quote = connection.ops.quote_name
 
     def table(model: type[Model]) -> str:
-        return quote(model._meta.db_table)
+        return statements.table(connection, model)
 
     def column(model: type[Model], name: str) -> str:
-        return quote(_field(model, name).column)
+        return statements.column(connection, model, name)
 
     frozen_until = column(RecoveryRequest, "publishing_frozen_until")
     account, designation = table(UserModel), table(Designation)
@@ -262,26 +254,20 @@ def _read_facts(user: User, project: Project | None) -> _AccountFacts:
     if row is None:  # the account was deleted meanwhile: nothing of it allows anything
         return _NO_FACTS
     verified_email, frozen_until, role_name, designation_pk, enforcement_date = row
-    frozen_until = _converted(connection, RecoveryRequest, "publishing_frozen_until", frozen_until)
+    frozen_until = statements.converted(
+        connection, RecoveryRequest, "publishing_frozen_until", frozen_until
+    )
     designation = None
     if designation_pk is not None:
-        enforcement_date = _converted(connection, Designation, "enforcement_date", enforcement_date)
+        enforcement_date = statements.converted(
+            connection, Designation, "enforcement_date", enforcement_date
+        )
         designation = Designation.from_db(
             connection.alias,
             ["id", "normalized_name", "enforcement_date"],
             [designation_pk, name, enforcement_date],
         )
     return _AccountFacts(bool(verified_email), frozen_until, role_name, designation)
-
-
-def _converted(connection: BaseDatabaseWrapper, model: type[Model], name: str, value: object):
-    """A column's value as the ORM would hand it over (SQLite returns dates as text)."""
-    if value is None:
-        return None
-    expression = _field(model, name).get_col(model._meta.db_table)
-    for convert in connection.ops.get_db_converters(expression):
-        value = convert(value, expression, connection)
-    return value
 
 
 @dataclass
@@ -350,7 +336,7 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
             f"{_label(project)}. Use an upload token, made at {settings.BASE_URL}{TOKENS_PATH}",
             fix_url=TOKENS_PATH,
         )
-    if token.project is None:
+    if token.project_id is None:
         return ALLOW
     if project is None and action == Action.UPLOAD:
         return ALLOW  # an upload whose body, naming the project, is not read yet: asked again then
@@ -360,9 +346,10 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
             "This API token is scoped to one project and cannot create a new project.",
         )
     if token.project_id != project.pk:
+        scope = Project.objects.get(pk=token.project_id)  # loaded only to name it
         return refuse(
             Code.TOKEN_SCOPE,
-            f"This API token is scoped to project '{token.project.name}' "
+            f"This API token is scoped to project '{scope.name}' "
             f"and cannot {action} project '{project.name}'.",
         )
     return ALLOW

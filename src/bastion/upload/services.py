@@ -29,7 +29,7 @@ from packaging.metadata import Metadata, RawMetadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, canonicalize_version
 
-from bastion import authz
+from bastion import authz, statements
 from bastion.accounts import ratelimit
 from bastion.authz import creation
 from bastion.events import services as events
@@ -315,21 +315,16 @@ def _name_or_bytes_sql() -> str:
     a millisecond of CPU here (compiling them, and building a file with its release and
     project), this about 20 µs. It is built from the models' own table and column names, so it
     follows them, and it is standard SQL, so SQLite and PostgreSQL run it alike."""
-    quote = connection.ops.quote_name
-    files, reservations = File._meta, FilenameReservation._meta
-
-    def column(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
-
     name, sha256, blake2 = (
-        column(files, field) for field in ("filename", "sha256_digest", "blake2_256_digest")
+        statements.column(connection, File, field)
+        for field in ("filename", "sha256_digest", "blake2_256_digest")
     )
-    reserved = column(reservations, "filename")
+    reserved = statements.column(connection, FilenameReservation, "filename")
     return (
-        f"SELECT {name}, {sha256}, {blake2} FROM {quote(files.db_table)} "  # noqa: S608 - names from _meta
+        f"SELECT {name}, {sha256}, {blake2} FROM {statements.table(connection, File)} "  # noqa: S608 - names from _meta
         f"WHERE {name} = %s OR {blake2} = %s "
-        f"UNION ALL SELECT {reserved}, NULL, NULL FROM {quote(reservations.db_table)} "
-        f"WHERE {reserved} = %s"
+        f"UNION ALL SELECT {reserved}, NULL, NULL "
+        f"FROM {statements.table(connection, FilenameReservation)} WHERE {reserved} = %s"
     )
 
 
