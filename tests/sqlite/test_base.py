@@ -232,3 +232,19 @@ def test_an_in_memory_database_takes_no_lock(tmp_path, monkeypatch):
     memory.close()
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_connection_renamed_to_another_database_takes_that_databases_lock(database, tmp_path):
+    """The lock is looked up once per name: the test runner renames a connection's database
+    (to its test database) after the connection was made, and the lock must follow."""
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as setup:
+        setup.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, value TEXT)")
+    wrapper = _wrapper(database)
+    first = wrapper._writer_lock()
+
+    wrapper.settings_dict["NAME"] = str(other)
+
+    assert wrapper._writer_lock() is not first
+    assert wrapper._writer_lock() is _wrapper(other)._writer_lock()
+    assert _wrapper(database)._writer_lock() is first
