@@ -5,6 +5,7 @@ must not hold a thread), and must close the connection, since the unread body wo
 taken for the next request.
 """
 
+import os
 import socket
 import threading
 import time
@@ -95,6 +96,55 @@ def test_uploads_beyond_the_server_cap_are_told_to_retry(uploader, settings, bod
         busy = uploader.upload(dists.wheel().form())
 
     refused_before_the_body(busy, 503, "The server is busy receiving other uploads", body_reads)
+
+
+def _slot_in_child(directory, then=lambda: None) -> int | None:
+    """The server slot (of 2) that a process forked now finds free once ``then`` has run here."""
+    go_read, go_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.read(go_read, 1)
+        number = admission._SERVER_SLOTS.take(directory, 2)
+        os.write(answer_write, b"-" if number is None else str(number).encode())
+        os._exit(0)
+    then()
+    os.write(go_write, b"!")
+    answer = os.read(answer_read, 8).decode()
+    os.waitpid(child, 0)
+    for fd in (go_read, go_write, answer_read, answer_write):
+        os.close(fd)
+    return None if answer == "-" else int(answer)
+
+
+def test_server_slots_held_by_this_process_are_not_given_again_even_to_its_children(
+    settings, tmp_path
+):
+    """A process keeps its slot files open; a thread must not get a sibling's slot (a second
+    lock through the same open file would succeed), nor a forked child its parent's through a
+    descriptor it inherited."""
+    directory = tmp_path / "slots"
+    directory.mkdir()
+    admission._SERVER_SLOTS.release(directory, admission._SERVER_SLOTS.take(directory, 2))
+    taken = []
+
+    def take_in_a_thread():
+        thread = threading.Thread(
+            target=lambda: taken.append(admission._SERVER_SLOTS.take(directory, 2))
+        )
+        thread.start()
+        thread.join()
+
+    # Slot 0's file is open here, unlocked, when the child is forked; then a thread takes it.
+    assert _slot_in_child(directory, then=take_in_a_thread) == 1
+    assert taken == [0]
+    assert admission._SERVER_SLOTS.take(directory, 2) == 1
+    assert admission._SERVER_SLOTS.take(directory, 2) is None
+    assert _slot_in_child(directory) is None
+
+    admission._SERVER_SLOTS.release(directory, 0)
+    assert _slot_in_child(directory) == 0
+    admission._SERVER_SLOTS.release(directory, 1)
 
 
 def _turn_taken() -> bool:

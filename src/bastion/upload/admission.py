@@ -9,6 +9,8 @@ it is refused at once with 503 and ``Retry-After``, before its body is read.
 Slots are ``flock`` locks on files in ``UPLOADS_DIR/slots``: shared by every worker process and
 thread of the server, and released by the kernel when a process dies, so a killed worker never
 leaks one. Addresses are hashed into a fixed number of buckets so the directory stays small.
+Each process keeps its server-wide slot files open (:class:`_ServerSlots`); an address's are
+opened per upload, since an address's first slot is nearly always free.
 
 Once its body has arrived, an upload is checked and recorded by one thread of its process at a
 time (:func:`checking_turn`). That work is CPU-bound, so threads doing it side by side share one
@@ -70,6 +72,64 @@ def _take_one(directory: Path, prefix: str, capacity: int) -> int | None:
     return None
 
 
+class _ServerSlots:
+    """This process's descriptors of the server-wide slot files, opened once, and which of them
+    its threads hold.
+
+    Every upload looks for a free server slot, trying the files in turn; opening and closing
+    each file it tried cost a few percent of an upload's CPU under a parallel load. So each file
+    is opened once per process and kept open, at most ``capacity`` of them. A ``flock`` belongs to
+    the open file, not to the thread: a second thread locking a descriptor its process already
+    locked would succeed, so the threads of one process skip the slots their siblings hold.
+    A forked process opens its own descriptors (those inherited share the parent's locks).
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._directory: Path | None = None
+        self._pid = 0
+        self._open: dict[int, int] = {}  # slot number: descriptor
+        self._held: set[int] = set()
+
+    def take(self, directory: Path, capacity: int) -> int | None:
+        """The number of a slot now held, or None when every slot is taken."""
+        with self._guard:
+            self._follow(directory)
+            for number in range(capacity):
+                if number in self._held:
+                    continue
+                fd = self._open.get(number)
+                if fd is None:
+                    path = directory / f"server-{number}"
+                    fd = self._open[number] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # held by another process
+                self._held.add(number)
+                return number
+        return None
+
+    def release(self, directory: Path, number: int) -> None:
+        with self._guard:
+            if directory == self._directory and number in self._held:
+                fcntl.flock(self._open[number], fcntl.LOCK_UN)
+                self._held.discard(number)
+
+    def _follow(self, directory: Path) -> None:
+        """Start afresh in a new process or for another uploads directory (a test's own)."""
+        if self._pid == os.getpid() and self._directory == directory:
+            return
+        if self._pid == os.getpid():
+            for fd in self._open.values():
+                os.close(fd)
+        self._open, self._held = {}, set()
+        self._directory, self._pid = directory, os.getpid()
+
+
+_SERVER_SLOTS = _ServerSlots()
+
+
 def _busy(message: str) -> UploadRejected:
     return UploadRejected(503, message, retry_after=RETRY_AFTER_SECONDS)
 
@@ -89,13 +149,13 @@ def upload_slot(address: str | None) -> Iterator[None]:
                 f"Wait for one to finish and try again in {RETRY_AFTER_SECONDS} seconds."
             )
         held.callback(os.close, fd)
-        fd = _take_one(directory, "server", server_capacity())
-        if fd is None:
+        number = _SERVER_SLOTS.take(directory, server_capacity())
+        if number is None:
             raise _busy(
                 "The server is busy receiving other uploads. "
                 f"Try again in {RETRY_AFTER_SECONDS} seconds."
             )
-        held.callback(os.close, fd)
+        held.callback(_SERVER_SLOTS.release, directory, number)
         yield
 
 
