@@ -47,6 +47,19 @@ def all_columns(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
     return ", ".join(f"{owner}.{quote(each.column)}" for each in model._meta.concrete_fields)
 
 
+def for_update(connection: BaseDatabaseWrapper) -> str:
+    """What locks the rows a SELECT reads until the transaction ends, where the database has
+    row locks (PostgreSQL); SQLite's one writer at a time needs none. Only inside a transaction."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def fetch_one(connection: BaseDatabaseWrapper, sql: str, params: Sequence) -> tuple | None:
+    """The first row ``sql`` answers, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _converted_field(connection: BaseDatabaseWrapper, model: type[Model], each: Field, value):
     """``value`` as the ORM hands over ``each``'s column: the backend's converters, then the
     field's own (``from_db_value``), in the compiler's order."""

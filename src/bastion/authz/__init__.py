@@ -245,12 +245,11 @@ def _read_facts(user: User, project: Project | None) -> _AccountFacts:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     project_pk = project.pk if project is not None else None  # None: no role to read
     name = project.normalized_name if project is not None else None  # None: no designation
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _facts_statement(connection),
-            [user.pk, True, True, user.pk, now, user.pk, project_pk, name, user.pk],
-        )
-        row = cursor.fetchone()
+    row = statements.fetch_one(
+        connection,
+        _facts_statement(connection),
+        [user.pk, True, True, user.pk, now, user.pk, project_pk, name, user.pk],
+    )
     if row is None:  # the account was deleted meanwhile: nothing of it allows anything
         return _NO_FACTS
     verified_email, frozen_until, role_name, designation_pk, enforcement_date = row

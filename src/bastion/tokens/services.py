@@ -127,10 +127,8 @@ def _token_and_account_sql(connection: BaseDatabaseWrapper) -> str:
 
 def _token_with_account(digest: str) -> APIToken | None:
     connection = connections[router.db_for_read(APIToken)]
-    with connection.cursor() as cursor:
-        cursor.execute(_token_and_account_sql(connection), [digest])
-        row = cursor.fetchone()  # the digest is unique
-    if row is None:
+    row = statements.fetch_one(connection, _token_and_account_sql(connection), [digest])
+    if row is None:  # the digest is unique: one row or none
         return None
     split = len(APIToken._meta.concrete_fields)
     token = statements.instance(connection, APIToken, row[:split])

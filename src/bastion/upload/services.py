@@ -22,7 +22,6 @@ from typing import IO
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 from packaging.markers import Marker
 from packaging.metadata import Metadata, RawMetadata
@@ -559,6 +558,18 @@ def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
     )
 
 
+def _locked_project_sql() -> str:
+    """The project's key and status by its (unique) name, its row locked for the transaction.
+    Written out, as the three statements below are (see :mod:`bastion.statements`)."""
+    key, status, names = (
+        statements.column(connection, Project, name) for name in ("id", "status", "normalized_name")
+    )
+    return (
+        f"SELECT {key}, {status} FROM {statements.table(connection, Project)} "  # noqa: S608 - names from _meta
+        f"WHERE {names} = %s{statements.for_update(connection)}"
+    )
+
+
 def _project_for(upload: _Upload) -> tuple[Project, bool]:
     """The project to record into, and whether this upload created it (with the uploader as
     Owner) as its first upload.
@@ -569,8 +580,7 @@ def _project_for(upload: _Upload) -> tuple[Project, bool]:
     has when the upload commits is one the gate accepted, read under the row's lock.
     """
     name = upload.meta.name
-    locked = Project.objects.select_for_update().filter(normalized_name=canonicalize_name(name))
-    found = next(iter(locked.values_list("pk", "status").order_by()), None)  # the name is unique
+    found = statements.fetch_one(connection, _locked_project_sql(), [canonicalize_name(name)])
     decided = upload.permission.project
     if decided is not None and (decided.pk, decided.status) == found:
         return decided, False  # locked now, and what the gate decided about
@@ -652,25 +662,39 @@ class _ReleaseRow:
     created: bool
 
 
+def _locked_release_sql() -> str:
+    """The release's key, its version and whether it has an sdist, its row locked."""
+
+    def column(model: type[Release] | type[File], name: str) -> str:
+        return statements.column(connection, model, name)
+
+    releases, files = statements.table(connection, Release), statements.table(connection, File)
+    key = f"{releases}.{column(Release, 'id')}"
+    sdist = (
+        f"SELECT 1 FROM {files} WHERE {files}.{column(File, 'release')} = {key}"  # noqa: S608 - names from _meta
+        f" AND {files}.{column(File, 'packagetype')} = %s"
+    )
+    return (
+        f"SELECT {key}, {releases}.{column(Release, 'version')}, EXISTS ({sdist}) "  # noqa: S608 - names from _meta
+        f"FROM {releases} WHERE {releases}.{column(Release, 'project')} = %s"
+        f" AND {releases}.{column(Release, 'canonical_version')} = %s"
+        f"{statements.for_update(connection)}"
+    )
+
+
 def _existing_release(upload: _Upload, project: Project, canonical: str) -> _ReleaseRow | None:
     """The release of this version, locked, if there is one.
 
     An sdist is refused here, under the release's lock, when the release has one already: the
     one place that checks, so two sdists racing for a release cannot both get in.
     """
-    locked = Release.objects.select_for_update().filter(
-        project=project, canonical_version=canonical
+    row = statements.fetch_one(
+        connection, _locked_release_sql(), [PackageType.SDIST, project.pk, canonical]
     )
-    if upload.form.filetype == PackageType.SDIST:
-        sdists = File.objects.filter(release=OuterRef("pk"), packagetype=PackageType.SDIST)
-        found = locked.values_list("pk", "version", Exists(sdists))
-    else:
-        found = locked.values_list("pk", "version", Value(False))
-    row = next(iter(found.order_by()), None)  # (project, canonical version) is unique
-    if row is None:
+    if row is None:  # (project, canonical version) is unique: one row or none
         return None
     pk, version, has_sdist = row
-    if has_sdist:
+    if has_sdist and upload.form.filetype == PackageType.SDIST:
         raise UploadRejected(400, "Only one sdist may be uploaded per release.")
     return _ReleaseRow(pk, version, created=False)
 
