@@ -126,6 +126,37 @@ def test_a_second_writer_starts_only_after_the_first_commits(database):
     assert _log(database) == ["first", "second"]
 
 
+def test_a_write_outside_a_transaction_queues_on_the_lock_file_too(database):
+    """An autocommit UPDATE or INSERT (the rate limits' counters) is a transaction of its own:
+    it waits for the lock file, not in SQLite's sleeping busy handler; a read does not wait."""
+    descriptor = os.open(_lock_file(database), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    writer = _wrapper(database, timeout=HOLD)
+    writer.ensure_connection()
+    with writer.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM log")  # SQLite is free: a read goes on
+        with pytest.raises(OperationalError, match="database is locked"):
+            cursor.execute("  insert INTO log (value) VALUES (%s)", ["while the file was held"])
+        with pytest.raises(OperationalError, match="database is locked"):
+            cursor.executemany("INSERT INTO log (value) VALUES (%s)", [["a"], ["b"]])
+
+    os.close(descriptor)
+    with writer.cursor() as cursor:
+        cursor.execute("INSERT INTO log (value) VALUES (%s)", ["once the file was free"])
+
+    assert _log(database) == ["once the file was free"]
+    assert _file_lock_is_free(database)
+    writer.close()
+
+
+def test_a_write_inside_a_transaction_does_not_take_the_lock_again(database):
+    writer = _wrapper(database, timeout=HOLD)
+    _write(writer, "in a transaction")  # the thread lock is not re-entrant: this would time out
+
+    assert _log(database) == ["in a transaction"]
+    writer.close()
+
+
 def test_a_rolled_back_transaction_releases_the_lock(database):
     first, second = _wrapper(database), _wrapper(database, timeout=HOLD)
     _begin(first)
