@@ -254,3 +254,10 @@ def test_keys_import_codes_of_a_missing_file_is_one_line(capsys):
     code, _, err = _run(capsys, ["keys", "import-codes", "/nonexistent/codes.csv"])
     assert code == 2 and "[Errno" not in err
     assert err.startswith("bastion keys import-codes: error: argument FILE: no such file: ")
+
+
+def test_serve_says_how_many_threads_each_process_has():
+    from bastion.server import THREADS
+
+    workers = next(a for a in COMMANDS[("serve",)]._actions if a.dest == "workers")
+    assert f"each with {THREADS} threads" in workers.help

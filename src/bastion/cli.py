@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         metavar="N",
-        help="server processes, each with 4 threads (default: the number of CPUs, at least 2)",
+        help="server processes, each with 8 threads (default: the number of CPUs, at least 2)",
     )
     serve.add_argument(
         "--verbose", action="store_true", help="also show uWSGI's own start-up and shutdown lines"
