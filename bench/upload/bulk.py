@@ -1,6 +1,7 @@
 """The bulk load alone, Bastion against devpi-server, with the server CPU each file cost.
 
     .venv/bin/python bench/upload/bulk.py [--projects 600] [--threads 8] [--servers bastion,devpi]
+                                          [--skip-install]
 
 ``bench/run.py`` times the bulk load once per server inside a seven-minute run; this loads the
 same kind of index (``--projects`` projects, five wheels each, ``--threads`` uploads at a time)
@@ -52,8 +53,10 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=600)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--servers", default="bastion,devpi")
+    parser.add_argument("--skip-install", action="store_true", help="reuse devpi's venv as is")
     args = parser.parse_args()
-    servers.ensure_venvs()
+    if "devpi" in args.servers.split(",") and not args.skip_install:
+        servers.ensure_venvs()
     index = dists.build_index(WORK / "dists", args.projects)
     makers = {
         "bastion": lambda: servers.Bastion(WORK, workers=None),

@@ -121,6 +121,12 @@ def test_upload_through_a_live_server(bench):
     assert len(result["worker_rss_mib"]) >= 2  # every web worker, after the uploads and reads
 
 
+def test_bulk_load_alone(bench):
+    output = run(bench / "upload" / "bulk.py", "--projects", "3", "--servers", "bastion")
+    result = last_json(output)["bastion"]
+    assert result["files"] == 15 and result["server_cpu_ms_per_file"] > 0
+
+
 def test_downloads_import(bench):
     output = run(bench / "downloads" / "run_import.py", "--events", "20000", "--projects", "300")
     results = last_json(output)
