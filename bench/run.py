@@ -125,6 +125,7 @@ def bench_server(server: Server, args: argparse.Namespace, plan: dict, started: 
                     seconds=args.duration,
                     warmup=args.warmup,
                     others=others,
+                    rounds=args.read_rounds,
                 )
         sampler.phase = "pip"
         print(f"  {server.name}: pip download of {len(plan['pip'])} projects", flush=True)
@@ -156,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, in order")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk measurement")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each")
+    parser.add_argument(
+        "--read-rounds", type=int, default=3, help="wrk runs per page; the median one counts"
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections")
     parser.add_argument("--pip-projects", type=int, default=20)
@@ -204,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             "page": normalized(plan["page"]),
             "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s --latency",
             "warmup_s": args.warmup,
+            "read_rounds": args.read_rounds,
             "pip_projects": len(plan["pip"]),
             "upload_files": len(plan["upload"]),
             "bastion_workers": args.bastion_workers or "bastion serve's default",

@@ -176,9 +176,9 @@ def test_storage(bench):
 
 
 SMALL_INDEX = [
-    "--projects", "3", "--duration", "1", "--warmup", "1", "--pip-projects", "2",
-    "--upload-files", "2", "--load-threads", "2", "--quiet-cores", "64", "--quiet-wait", "0",
-    "--skip-install",
+    "--projects", "3", "--duration", "1", "--warmup", "1", "--read-rounds", "2",
+    "--pip-projects", "2", "--upload-files", "2", "--load-threads", "2", "--quiet-cores", "64",
+    "--quiet-wait", "0", "--skip-install",
 ]  # fmt: skip
 
 
@@ -190,6 +190,7 @@ def test_index_bastion_and_nginx(bench, tmp_path):
     (result,) = tmp_path.glob("*.json")
     servers = json.loads(result.read_text())["servers"]
     assert servers["bastion"]["reads"]["project_html"]["requests_per_s"] > 0
+    assert len(servers["bastion"]["reads"]["project_html"]["rounds"]) == 2
     assert servers["nginx"]["reads"]["project_html"]["requests_per_s"] > 0
     assert servers["bastion"]["load"]["foreign_cores"] >= 0  # every figure has its load beside it
 
