@@ -22,7 +22,15 @@ def free_port() -> int:
 
 
 class Process:
-    """A server in its own session, so stopping it stops every worker it forked."""
+    """A server in its own process group, so stopping it stops every worker it forked.
+
+    Its own group, not its own session: with the kernel's scheduler autogroups
+    (``/proc/sys/kernel/sched_autogroup_enabled``), every session is scheduled as one group
+    that gets an equal share of the CPU. A server in a session of its own then had half of the
+    two cores while wrk ran, whatever it needed: Bastion served a project page at about 25,000
+    requests/s started that way and 62,000 to 73,000 started in the benchmark's session, the
+    same data, binary and wrk (bench/README.md, "The scheduler's autogroups").
+    """
 
     def __init__(self, argv: list[str], *, log: Path, env: dict[str, str], cwd: Path | None = None):
         self.argv = argv
@@ -34,7 +42,7 @@ class Process:
             cwd=cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            process_group=0,
         )
 
     @property

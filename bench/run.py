@@ -42,8 +42,17 @@ def machine() -> dict:
         "cpu": models[0] if models else platform.processor(),
         "memory_gib": round(int(meminfo["MemTotal"].split()[0]) / 1024**2, 1),
         "kernel": platform.release(),
+        "sched_autogroup": _autogroup(),
         "python": platform.python_version(),
     }
+
+
+def _autogroup() -> str:
+    """Whether the scheduler groups processes by session (see procs.Process)."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+    except OSError:
+        return "unknown"
 
 
 def tool_versions() -> dict:
