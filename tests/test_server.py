@@ -5,7 +5,14 @@ import re
 import subprocess
 import sys
 
-from bastion.server import Options, banner, uwsgi_arguments, worker_command
+from bastion.server import (
+    Options,
+    banner,
+    cpu_for_worker,
+    pin_worker_threads,
+    uwsgi_arguments,
+    worker_command,
+)
 
 
 def _value(arguments: list[str], option: str) -> str:
@@ -87,3 +94,12 @@ def test_a_server_process_does_not_load_what_only_rare_paths_need(tmp_path):
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == []
+
+
+def test_the_workers_take_the_allowed_cpus_in_turn():
+    """The CPUs the server may use (a container's cpuset), not the machine's numbering."""
+    assert [cpu_for_worker(worker, [3, 2]) for worker in (1, 2, 3, 4)] == [2, 3, 2, 3]
+
+
+def test_a_process_outside_uwsgi_is_not_pinned():
+    assert pin_worker_threads() is None

@@ -427,6 +427,8 @@ DOWNLOADS_FLUSH_SECONDS = float(os.environ.get("BASTION_DOWNLOADS_FLUSH_SECONDS"
 
 # `bastion serve` logs every request on standard output unless this is 0 (or --no-access-log).
 ACCESS_LOG = os.environ.get("BASTION_ACCESS_LOG", "1") != "0"
+# Each web process keeps its threads on one CPU (bastion.server.pin_worker_threads).
+PIN_WORKERS = os.environ.get("BASTION_PIN_WORKERS", "1") != "0"
 
 # Who runs the schedule (download rollups, the daily designation, reminders) and, with the
 # database task backend, the queued tasks: "builtin" starts `bastion worker` beside the web
