@@ -92,22 +92,19 @@ class _Cursor(base.SQLiteCursorWrapper):
     wrapper: "DatabaseWrapper"
 
     def execute(self, query, params=None):
-        lock = self._lock_for(query)
-        if lock is None:
-            return super().execute(query, params)
-        lock.acquire(self.wrapper.lock_timeout)
-        try:
-            return super().execute(query, params)
-        finally:
-            lock.release()
+        return self._queued(query, super().execute, query, params)
 
     def executemany(self, query, param_list):
+        return self._queued(query, super().executemany, query, param_list)
+
+    def _queued(self, query: str, run, *arguments):
+        """``run(*arguments)``, under the writer lock when ``query`` needs it."""
         lock = self._lock_for(query)
         if lock is None:
-            return super().executemany(query, param_list)
+            return run(*arguments)
         lock.acquire(self.wrapper.lock_timeout)
         try:
-            return super().executemany(query, param_list)
+            return run(*arguments)
         finally:
             lock.release()
 
