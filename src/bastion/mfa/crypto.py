@@ -8,15 +8,18 @@ secrets unreadable, exactly as it logs everyone out: the affected users re-enrol
 recovery code).
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import hmac
 from functools import cache
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 TOTP_SECRET = b"bastion.mfa.totp-secret.v1"
 
@@ -27,6 +30,11 @@ class SecretUnreadable(Exception):
 
 @cache
 def _derive(secret_key: str, purpose: bytes) -> bytes:
+    # cryptography is imported where used: about 7 MiB per server process that never needs it
+    # (an installer's reads, an upload), see tests/test_server.py.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
         secret_key.encode()
     )
@@ -34,6 +42,8 @@ def _derive(secret_key: str, purpose: bytes) -> bytes:
 
 @cache
 def _fernet(secret_key: str, purpose: bytes) -> Fernet:
+    from cryptography.fernet import Fernet
+
     return Fernet(base64.urlsafe_b64encode(_derive(secret_key, purpose)))
 
 
@@ -42,6 +52,8 @@ def encrypt(plaintext: str, purpose: bytes = TOTP_SECRET) -> str:
 
 
 def decrypt(ciphertext: str, purpose: bytes = TOTP_SECRET) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(settings.SECRET_KEY, purpose).decrypt(ciphertext.encode()).decode()
     except InvalidToken as error:

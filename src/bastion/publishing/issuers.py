@@ -14,11 +14,14 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import jwt
 from django.conf import settings
 
 from bastion.publishing.kinds import KINDS, ClaimRefused, Kind
+
+if TYPE_CHECKING:
+    import jwt  # imported where used: see exchange() and issuers._fetch_keys()
 
 REFRESH_SECONDS = 60.0
 FETCH_TIMEOUT = 5.0
@@ -83,6 +86,8 @@ def _jwks_url(issuer: Issuer) -> str:
 
 
 def _fetch_keys(issuer: Issuer) -> dict[str, jwt.PyJWK]:
+    import jwt  # with cryptography's key types: only where a key set is fetched
+
     document = fetch_json(_jwks_url(issuer))
     keys = {}
     for entry in document.get("keys", []):

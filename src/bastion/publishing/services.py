@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -37,6 +37,9 @@ from bastion.publishing.kinds import KINDS, ClaimRefused, InvalidPublisher, kind
 from bastion.publishing.models import Exchange, Publisher, SeenToken
 from bastion.tokens import services as tokens
 from bastion.tokens.models import APIToken
+
+if TYPE_CHECKING:
+    import jwt  # imported where used: see exchange() and issuers._fetch_keys()
 
 __all__ = ["ClaimRefused", "InvalidPublisher", "Minted", "exchange"]
 
@@ -255,6 +258,8 @@ class Minted:
 
 def exchange(oidc_token: object, origin: Origin) -> Minted:
     """Trade a CI job's OIDC token for an upload token, or raise :class:`ClaimRefused`."""
+    import jwt  # with cryptography's key types: loaded by the processes that exchange tokens
+
     if not isinstance(oidc_token, str) or not oidc_token:
         raise ClaimRefused("invalid-payload", 'Send a JSON object {"token": "<OIDC token>"}.')
     try:
@@ -303,6 +308,8 @@ def _trade(publisher: Publisher, issuer: issuers.Issuer, claims: dict, origin: O
 
 def _verified_claims(oidc_token: str, key: jwt.PyJWK, issuer: issuers.Issuer) -> dict:
     """The claims, once signature, issuer, audience, expiry and not-before hold."""
+    import jwt
+
     try:
         return jwt.decode(
             oidc_token,
