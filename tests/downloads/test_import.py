@@ -81,6 +81,28 @@ def test_parquet_import_reads_the_nested_records(data_dir, tmp_path):
     assert rollup_counts() == EXPECTED_ROLLUP
 
 
+@pytest.mark.parametrize("write", [write_jsonl, write_parquet], ids=["jsonl", "parquet"])
+def test_each_event_counts_on_its_utc_day_and_an_endless_time_on_none(data_dir, tmp_path, write):
+    """The day is the instant's UTC day, before 1970 too (the counting floors epoch
+    microseconds); an infinite timestamp has no day and is rejected, not dated 9999-12-31."""
+    rows = [
+        export_row(timestamp="2026-03-01 23:30:00-05:00"),  # 04:30 UTC the next day
+        export_row(timestamp="1969-12-31 23:59:59 UTC"),
+        export_row(timestamp="1970-01-01 00:00:00 UTC"),
+        export_row(timestamp="infinity"),
+    ]
+    report = _only(services.import_exports([write(tmp_path / "days.data", rows)], progress=False))
+    assert report.days == ["1969-12-31", "1970-01-01", "2026-03-02"]
+    assert report.skipped == {"missing or invalid timestamp": 1}
+    assert '"infinity"' in report.examples["missing or invalid timestamp"][0]
+    services.rebuild_rollup()
+    assert rollup_counts() == {
+        ("demo", "1969-12-31", "installer"): 1,
+        ("demo", "1970-01-01", "installer"): 1,
+        ("demo", "2026-03-02", "installer"): 1,
+    }
+
+
 def test_the_same_export_twice_renamed_or_gzipped_counts_once(data_dir, tmp_path):
     path = write_jsonl(tmp_path / "export.jsonl", GOOD_ROWS + BAD_ROWS, MALFORMED_LINES)
     _only(services.import_exports([path], progress=False))

@@ -8,6 +8,7 @@ samples and on every import, so the two can never drift apart.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -67,13 +68,21 @@ def _names(names: tuple[str, ...]) -> str:
     return ", ".join(f"'{name}'" for name in names)
 
 
-def installer_class_sql(column: str) -> str:
-    """The installer class of an installer name, as a CASE both dialects understand."""
+def _quoted(name: str) -> str:
+    return f"'{name}'"
+
+
+def installer_class_sql(column: str, value: Callable[[str], str] = _quoted) -> str:
+    """The installer class of an installer name, as a CASE both dialects understand.
+
+    ``value`` renders each class as SQL: its name as a string literal, or (the import's
+    counting) a small number that a group's key holds in fewer bytes than the name.
+    """
     return (
-        f"CASE WHEN {column} IN ({_names(INSTALLER_NAMES)}) THEN '{INSTALLER}'"
-        f" WHEN {column} IN ({_names(MIRROR_NAMES)}) THEN '{MIRROR}'"
-        f" WHEN {column} IN ({_names(BROWSER_NAMES)}) THEN '{BROWSER}'"
-        f" ELSE '{OTHER}' END"
+        f"CASE WHEN {column} IN ({_names(INSTALLER_NAMES)}) THEN {value(INSTALLER)}"
+        f" WHEN {column} IN ({_names(MIRROR_NAMES)}) THEN {value(MIRROR)}"
+        f" WHEN {column} IN ({_names(BROWSER_NAMES)}) THEN {value(BROWSER)}"
+        f" ELSE {value(OTHER)} END"
     )
 
 
