@@ -82,7 +82,9 @@ def test_parquet_import_reads_the_nested_records(data_dir, tmp_path):
 
 
 @pytest.mark.parametrize("write", [write_jsonl, write_parquet], ids=["jsonl", "parquet"])
-def test_each_event_counts_on_its_utc_day_and_an_endless_time_on_none(data_dir, tmp_path, write):
+def test_each_event_counts_on_its_utc_day_and_an_infinite_time_is_rejected(
+    data_dir, tmp_path, write
+):
     """The day is the instant's UTC day, before 1970 too (the counting floors epoch
     microseconds); an infinite timestamp has no day and is rejected, not dated 9999-12-31."""
     rows = [
