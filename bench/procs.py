@@ -178,6 +178,21 @@ def _own_ticks() -> float:
     return (times.user + times.system + times.children_user + times.children_system) * CLOCK_TICKS
 
 
+def cpu_probe_ms(rounds: int = 3) -> float:
+    """The median time of a fixed pure-Python loop, in ms: how fast this machine's CPU runs now.
+
+    A shared virtual machine's CPU can run much slower for a while with no other process here
+    using it (measured: the same loop 0.28 to 0.44 s one second apart on an idle machine), and
+    neither ``foreign_cores`` nor steal time shows that; this figure beside a measurement does.
+    """
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(i * i for i in range(300_000))
+        times.append(time.perf_counter() - started)
+    return round(sorted(times)[len(times) // 2] * 1000, 1)
+
+
 class ForeignCpu:
     """CPU used on this machine by processes that are neither the server under test nor ours.
 
@@ -222,4 +237,5 @@ class ForeignCpu:
                     "waited_s": round(waited, 1),
                     "foreign_cores_before": round(window.cores, 2),
                     "server_cores_before": round(window.server_cores, 2),
+                    "cpu_probe_ms_before": cpu_probe_ms(),
                 }

@@ -216,6 +216,7 @@ def measure(
         for dist in batch[:WARM_UP]:
             post(dist)
         wall, cpu, queries = [], [], []
+        probe = procs.cpu_probe_ms()  # how fast the CPU runs right now, beside the figure
         with procs.ForeignCpu(None) as others:
             for dist in batch[WARM_UP:]:
                 one_wall, one_cpu, one_queries = post(dist, profiled=profiler is not None)
@@ -223,7 +224,11 @@ def measure(
                 cpu.append(one_cpu)
                 queries.append(one_queries)
         row = {"projects": projects, "kind": kind, **_stats(wall, cpu)}
-        row |= {"queries": max(queries), "foreign_cores": round(others.cores, 2)}
+        row |= {
+            "queries": max(queries),
+            "foreign_cores": round(others.cores, 2),
+            "cpu_probe_ms": probe,
+        }
         rows.append(row)
         print(json.dumps(row), flush=True)
     if profiler:

@@ -110,6 +110,7 @@ def test_upload_server_time(bench):
     rows = [json.loads(line) for line in output.splitlines() if '"kind"' in line]
     assert {row["kind"].split(" ")[0] for row in rows} == {"new", "second"}
     assert all(row["uploads"] == 2 and row["queries"] > 0 for row in rows)
+    assert all(row["cpu_probe_ms"] > 0 for row in rows)  # the CPU's speed beside each figure
 
 
 def test_upload_through_a_live_server(bench):
@@ -193,6 +194,7 @@ def test_index_bastion_and_nginx(bench, tmp_path):
     assert len(servers["bastion"]["reads"]["project_html"]["rounds"]) == 2
     assert servers["nginx"]["reads"]["project_html"]["requests_per_s"] > 0
     assert servers["bastion"]["load"]["foreign_cores"] >= 0  # every figure has its load beside it
+    assert servers["bastion"]["reads"]["project_html"]["cpu_probe_ms_before"] > 0
 
 
 @pytest.mark.parametrize("peer", ["devpi", "pypiserver"])
