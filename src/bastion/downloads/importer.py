@@ -345,8 +345,7 @@ def _class_code_sql() -> str:
 
 
 def _class_name_sql(code: str) -> str:
-    names = ", ".join(f"'{name}'" for name in _CLASS_CODES)
-    return f"[{names}][{code} + 1]"
+    return f"[{queries.string_list(_CLASS_CODES)}][{code} + 1]"
 
 
 def _utc_day_number_sql(time: str) -> str:
@@ -422,7 +421,7 @@ GROUP BY ALL"""  # noqa: S608
 def _rollup_rows_sql(relation: str) -> str:
     """Check each row of a BigQuery rollup result; same shape as the events, with a count."""
     name = "trim(project_name)"
-    classes = ", ".join(f"'{name}'" for name in INSTALLER_CLASSES)
+    classes = queries.string_list(INSTALLER_CLASSES)
     return f"""
 WITH typed AS (
   SELECT *, try_cast(trim(day) AS DATE) AS parsed_day, trim(installer_class) AS parsed_class,

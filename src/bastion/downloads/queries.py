@@ -64,12 +64,13 @@ BIGQUERY = Dialect("bigquery", BIGQUERY_TABLE)
 DUCKDB = Dialect("duckdb", "file_downloads")
 
 
-def _names(names: tuple[str, ...]) -> str:
-    return ", ".join(f"'{name}'" for name in names)
-
-
 def _quoted(name: str) -> str:
     return f"'{name}'"
+
+
+def string_list(names: tuple[str, ...]) -> str:
+    """Fixed names (classes, installers: never user input) as a list of SQL string literals."""
+    return ", ".join(_quoted(name) for name in names)
 
 
 def installer_class_sql(column: str, value: Callable[[str], str] = _quoted) -> str:
@@ -79,9 +80,9 @@ def installer_class_sql(column: str, value: Callable[[str], str] = _quoted) -> s
     counting) a small number that a group's key holds in fewer bytes than the name.
     """
     return (
-        f"CASE WHEN {column} IN ({_names(INSTALLER_NAMES)}) THEN {value(INSTALLER)}"
-        f" WHEN {column} IN ({_names(MIRROR_NAMES)}) THEN {value(MIRROR)}"
-        f" WHEN {column} IN ({_names(BROWSER_NAMES)}) THEN {value(BROWSER)}"
+        f"CASE WHEN {column} IN ({string_list(INSTALLER_NAMES)}) THEN {value(INSTALLER)}"
+        f" WHEN {column} IN ({string_list(MIRROR_NAMES)}) THEN {value(MIRROR)}"
+        f" WHEN {column} IN ({string_list(BROWSER_NAMES)}) THEN {value(BROWSER)}"
         f" ELSE {value(OTHER)} END"
     )
 
