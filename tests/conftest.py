@@ -147,6 +147,15 @@ def _no_rate_limit_outlives_a_transactional_test(request, django_db_blocker):
             caches["ratelimit"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _downloads_are_written_where_their_test_counted_them(settings):
+    """The recorder's queue is one per process and its thread flushes every few seconds into
+    whatever data directory the settings name then: without this, a download a test served
+    would land in the next test's directory, and that test's rollup would count it."""
+    yield
+    recorder.flush()
+
+
 @pytest.fixture
 def s3_storage(settings, monkeypatch):
     """Object storage for this test: moto's in-process S3 behind ``BASTION_STORAGE_URL=s3://``."""
