@@ -372,3 +372,50 @@ def test_the_legacy_github_path_old_publish_actions_call_trades_too(exchange, gi
     )
 
     assert response.status_code == 200, response.content
+
+
+def test_another_accounts_pending_publisher_is_not_created_while_a_projects_publisher_accepts(
+    exchange, github_publisher, make_user
+):
+    """Mallory registers a pending publisher for alice's workflow, pinned to the environment the
+    job runs in: the job's token is still widget's, and no project is made for mallory."""
+    mallory = make_user("mallory")
+    services.add_pending_publisher(
+        actor=authz.Actor(mallory),
+        name="squat",
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+        environment="pypi",
+    )
+
+    response = exchange.mint(github_claims(environment="pypi"))
+
+    assert response.status_code == 200, response.content
+    assert APIToken.objects.get(publisher__isnull=False).publisher == github_publisher
+    assert not Project.objects.filter(normalized_name="squat").exists()
+    assert Publisher.objects.get(pending_name="squat").is_pending
+
+
+def test_every_project_publisher_the_claims_fit_is_recorded_with_the_trade(
+    exchange, github_publisher, make_project, make_user
+):
+    mallory = make_user("mallory")
+    squat = make_project("squat", owners=[mallory])
+    pinned = services.add_publisher(
+        actor=authz.Actor(mallory),
+        project=squat,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+        environment="pypi",
+    )
+
+    assert exchange.mint(github_claims(environment="pypi")).status_code == 200
+    assert exchange.mint(github_claims(environment="docs")).status_code == 200
+
+    pypi, docs = Exchange.objects.order_by("pk")
+    assert (pypi.publisher, list(pypi.other_publishers.all())) == (pinned, [github_publisher])
+    assert (docs.publisher, list(docs.other_publishers.all())) == (github_publisher, [])
+    github_publisher.refresh_from_db()
+    assert github_publisher.owner_id == "4242"  # pinned at its first trade, shared or not

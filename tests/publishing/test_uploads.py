@@ -7,7 +7,7 @@ from bastion import authz
 from bastion.events.models import SecurityEvent
 from bastion.packaging.models import File
 from bastion.publishing import services
-from tests.publishing.conftest import gitlab_claims, trade
+from tests.publishing.conftest import github_claims, gitlab_claims, trade
 from tests.upload import dists
 from tests.upload.conftest import Uploader
 
@@ -139,3 +139,68 @@ def test_quarantined_project_refuses_its_publisher(exchange, critical_widget, al
 
     assert response.status_code == 403
     assert "quarantined" in response.reason_phrase
+
+
+# -- another account registering the same CI job --------------------------------------------------
+
+
+def _publish_from_octo_widget(project, environment: str = ""):
+    return services.add_publisher(
+        actor=authz.Actor.operator(),
+        project=project,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+        environment=environment,
+    )
+
+
+def test_another_accounts_publisher_for_the_same_job_does_not_take_the_token_away(
+    exchange, make_project, make_user, alice
+):
+    """Mallory registers alice's workflow for her own project, pinned to the environment
+    alice's job runs in, so her publisher is the one the token is minted for: alice's upload
+    still goes through, as alice's publisher and recorded under alice."""
+    mallory = make_user("mallory")
+    widget = make_project("widget", owners=[alice])
+    squat = make_project("squat", owners=[mallory])
+    own = _publish_from_octo_widget(widget)
+    _publish_from_octo_widget(squat, environment="pypi")
+    minted = exchange.mint(github_claims(environment="pypi"))
+    assert minted.status_code == 200, minted.content
+    uploader = Uploader(Client(), alice, minted.json()["token"])
+
+    response = uploader.upload(dists.wheel("widget", "1.0").form())
+
+    assert response.status_code == 200, response.reason_phrase
+    uploaded = File.objects.get()
+    assert uploaded.release.project == widget
+    assert uploaded.release.uploader == alice
+    event = SecurityEvent.objects.get(tag="file:upload")
+    assert (event.user, event.additional["publisher_id"]) == (alice, own.pk)
+    assert event.additional["claims"]["repository"] == "octo/widget"
+
+
+def test_a_token_shared_by_two_projects_still_uploads_nowhere_else(
+    exchange, make_project, make_user, alice
+):
+    mallory = make_user("mallory")
+    widget = make_project("widget", owners=[alice])
+    squat = make_project("squat", owners=[mallory])
+    make_project("gadget", owners=[alice])
+    own = _publish_from_octo_widget(widget)
+    _publish_from_octo_widget(squat, environment="pypi")
+    uploader = Uploader(
+        Client(), alice, exchange.mint(github_claims(environment="pypi")).json()["token"]
+    )
+
+    services.remove_publisher(actor=authz.Actor.operator(), publisher=own)
+    removed = uploader.upload(dists.wheel("widget", "1.0").form())
+    other = uploader.upload(dists.wheel("gadget", "1.0").form())
+    new = uploader.upload(dists.wheel("brand-new", "1.0").form())
+
+    assert removed.status_code == 403
+    assert "scoped to project 'squat'" in removed.reason_phrase
+    assert other.status_code == 403
+    assert new.status_code == 403
+    assert not File.objects.exists()

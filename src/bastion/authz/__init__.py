@@ -335,7 +335,10 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
             f"{_label(project)}. Use an upload token, made at {settings.BASE_URL}{TOKENS_PATH}",
             fix_url=TOKENS_PATH,
         )
-    if token.project_id is None:
+    # A trusted publisher's token serves the project of the publisher it acts as, which may be
+    # another one that accepted the same CI job (publishing.services.publishing_to).
+    scope_id = actor.publisher.project_id if actor.publisher is not None else token.project_id
+    if scope_id is None:
         return ALLOW
     if project is None and action == Action.UPLOAD:
         return ALLOW  # an upload whose body, naming the project, is not read yet: asked again then
@@ -344,8 +347,8 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
             Code.TOKEN_SCOPE,
             "This API token is scoped to one project and cannot create a new project.",
         )
-    if token.project_id != project.pk:
-        scope = Project.objects.get(pk=token.project_id)  # loaded only to name it
+    if scope_id != project.pk:
+        scope = Project.objects.get(pk=scope_id)  # loaded only to name it
         return refuse(
             Code.TOKEN_SCOPE,
             f"This API token is scoped to project '{scope.name}' "

@@ -132,11 +132,17 @@ class Kind(ABC):
             return configured == claimed
         return configured.lower() == claimed.lower()
 
-    def match(self, publishers: QuerySet[Publisher], claims: dict) -> Publisher:
-        """The publisher these claims fit, narrowing by repository, workflow, environment.
+    def matching(self, publishers: QuerySet[Publisher], claims: dict) -> list[Publisher]:
+        """Every publisher these claims fit, by repository, workflow and environment, the one
+        the token is minted for first.
 
-        A publisher pinned to the token's environment wins over one that accepts any, and a
-        project's publisher wins over a pending one of the same identity.
+        Each publisher that accepts the claims counts: they may belong to projects of other
+        accounts, and the token uploads to all of their projects (as on PyPI, where one
+        publisher serves many projects), so no account can take a CI job's token away from
+        another by registering the same workflow. A project's publisher comes before a pending
+        one, so a pending publisher is never turned into a project while a project's publisher
+        accepts the job; then one pinned to the token's environment before one that accepts
+        any; then the oldest.
         """
         self.check_required(claims)
         token = self.identity(claims)
@@ -156,13 +162,12 @@ class Kind(ABC):
                 f"but its publishers accept only {', '.join(workflows)} "
                 f"(claim {self.workflow_claim}).",
             )
-        pinned = [
+        accepting = [
             p
             for p in candidates
-            if p.environment and self.same_environment(p.environment, token.environment)
+            if not p.environment or self.same_environment(p.environment, token.environment)
         ]
-        chosen = pinned or [p for p in candidates if not p.environment]
-        if not chosen:
+        if not accepting:
             wanted = ", ".join(sorted({p.environment for p in candidates}))
             raise ClaimRefused(
                 "invalid-environment",
@@ -170,10 +175,22 @@ class Kind(ABC):
                 f"the publishers of '{token.repository}' with workflow '{token.workflow}' "
                 f"accept only {wanted} (claim environment).",
             )
-        chosen.sort(key=lambda p: p.is_pending)
-        publisher = chosen[0]
-        self.verify(publisher, claims)
-        return publisher
+        accepting.sort(key=lambda p: (p.is_pending, not p.environment, p.pk))
+        return self._verified(accepting, claims)
+
+    def _verified(self, publishers: list[Publisher], claims: dict) -> list[Publisher]:
+        """Those of ``publishers`` whose own checks pass; the first one's refusal if none do."""
+        verified, refusals = [], []
+        for publisher in publishers:
+            try:
+                self.verify(publisher, claims)
+            except ClaimRefused as refused:
+                refusals.append(refused)
+            else:
+                verified.append(publisher)
+        if not verified:
+            raise refusals[0]
+        return verified
 
     repository_claim: ClassVar[str] = "repository"
     workflow_claim: ClassVar[str] = "workflow"

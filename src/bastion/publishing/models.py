@@ -104,6 +104,13 @@ class Exchange(models.Model):
         "tokens.APIToken", on_delete=models.CASCADE, related_name="exchange"
     )
     publisher = models.ForeignKey(Publisher, on_delete=models.CASCADE, related_name="exchanges")
+    other_publishers = models.ManyToManyField(
+        Publisher,
+        blank=True,
+        related_name="shared_exchanges",
+        help_text="Other projects' publishers that accepted the same claims: the token uploads "
+        "to their projects too, each as its own publisher.",
+    )
     claims = models.JSONField(default=dict, help_text="repository, workflow, ref, sha, …")
     created = models.DateTimeField(auto_now_add=True)
 

@@ -254,6 +254,7 @@ class Minted:
     secret: str
     expires: datetime
     publisher: Publisher
+    exchange: Exchange
 
 
 def exchange(oidc_token: object, origin: Origin) -> Minted:
@@ -271,9 +272,9 @@ def exchange(oidc_token: object, origin: Origin) -> Minted:
     key = issuers.signing_key(issuer, header.get("kid"))
     claims = _verified_claims(oidc_token, key, issuer)
     candidates = Publisher.objects.filter(kind=issuer.kind.name, issuer=issuer.url)
-    publisher = issuer.kind.match(candidates.select_related("project"), claims)
+    publisher, *others = issuer.kind.matching(candidates.select_related("project"), claims)
     try:
-        return _trade(publisher, issuer, claims, origin)
+        return _trade(publisher, [p for p in others if not p.is_pending], issuer, claims, origin)
     except _StalePendingPublisher as stale:
         Publisher.objects.filter(pk=stale.publisher_id, project__isnull=True).delete()
         raise
@@ -292,7 +293,13 @@ class _StalePendingPublisher(ClaimRefused):
         self.publisher_id = publisher.pk
 
 
-def _trade(publisher: Publisher, issuer: issuers.Issuer, claims: dict, origin: Origin) -> Minted:
+def _trade(
+    publisher: Publisher,
+    others: list[Publisher],
+    issuer: issuers.Issuer,
+    claims: dict,
+    origin: Origin,
+) -> Minted:
     with transaction.atomic():
         _claim_once(issuer.url, claims)
         # A concurrent trade may have turned a pending publisher into a project's meanwhile.
@@ -303,7 +310,13 @@ def _trade(publisher: Publisher, issuer: issuers.Issuer, claims: dict, origin: O
         if current.is_pending:
             _create_project_for(current, origin)
         _pin_owner_id(current, claims)
-        return _mint(current, claims, origin)
+        minted = _mint(current, claims, origin)
+        for other in others:
+            _pin_owner_id(other, claims)
+        minted.exchange.other_publishers.set(
+            [other for other in others if other.project_id != current.project_id]
+        )
+        return minted
 
 
 def _verified_claims(oidc_token: str, key: jwt.PyJWK, issuer: issuers.Issuer) -> dict:
@@ -392,16 +405,44 @@ def _pin_owner_id(publisher: Publisher, claims: dict) -> None:
 
 def _account_for(publisher: Publisher) -> User:
     """The account its uploads are recorded under: the owner who added it, or another owner."""
-    owners = Role.objects.filter(
-        project=publisher.project, role_name=RoleName.OWNER, user__is_active=True
-    ).select_related("user")
-    owner = owners.filter(user=publisher.added_by_id).first() or owners.order_by("pk").first()
-    if owner is None:
+    account = _owner_publishing_for(publisher)
+    if account is None:
         raise ClaimRefused(
             "invalid-publisher",
             f"The project '{publisher.project}' has no active owner to publish under.",
         )
-    return owner.user
+    return account
+
+
+def _owner_publishing_for(publisher: Publisher) -> User | None:
+    owners = Role.objects.filter(
+        project=publisher.project, role_name=RoleName.OWNER, user__is_active=True
+    ).select_related("user")
+    owner = owners.filter(user=publisher.added_by_id).first() or owners.order_by("pk").first()
+    return owner.user if owner is not None else None
+
+
+def publishing_to(actor: authz.Actor, project: Project | None) -> authz.Actor:
+    """The actor a trusted publisher's token uploads to ``project`` as.
+
+    A token minted for one project's publisher also serves the other projects whose publishers
+    accepted the same CI job (:meth:`Kind.matching`): for those it acts as their own publisher,
+    recorded under their own owner. Any other actor, or project, is returned unchanged, and the
+    gate answers as before.
+    """
+    if actor.publisher is None or actor.token is None or project is None:
+        return actor
+    if project.pk is None or actor.publisher.project_id == project.pk:
+        return actor
+    other = (
+        Publisher.objects.filter(shared_exchanges__token=actor.token, project=project)
+        .select_related("project")
+        .first()
+    )
+    account = _owner_publishing_for(other) if other is not None else None
+    if account is None:
+        return actor
+    return authz.Actor(user=account, token=actor.token, publisher=other)
 
 
 def _mint(publisher: Publisher, claims: dict, origin: Origin) -> Minted:
@@ -415,7 +456,7 @@ def _mint(publisher: Publisher, claims: dict, origin: Origin) -> Minted:
         publisher=publisher,
     )
     details = kind_of(publisher.kind).event_claims(claims)
-    Exchange.objects.create(token=minted.token, publisher=publisher, claims=details)
+    exchange = Exchange.objects.create(token=minted.token, publisher=publisher, claims=details)
     events.record(
         "publisher:token",
         user=user,
@@ -426,7 +467,7 @@ def _mint(publisher: Publisher, claims: dict, origin: Origin) -> Minted:
         expires=expires.isoformat(),
         claims=details,
     )
-    return Minted(secret=minted.secret, expires=expires, publisher=publisher)
+    return Minted(secret=minted.secret, expires=expires, publisher=publisher, exchange=exchange)
 
 
 def claims_of(token: APIToken) -> dict:
@@ -435,14 +476,15 @@ def claims_of(token: APIToken) -> dict:
     return exchange_row.claims if exchange_row else {}
 
 
-def upload_details(token) -> dict:
-    """What an upload's security event adds when a trusted publisher's token made it."""
-    if token is None or token.publisher_id is None:
+def upload_details(actor: authz.Actor) -> dict:
+    """What an upload's security event adds when a trusted publisher's token made it: the
+    publisher it uploaded as (:func:`publishing_to`) and the run's claims."""
+    if actor.publisher is None or actor.token is None:
         return {}
     return {
-        "publisher": str(token.publisher),
-        "publisher_id": token.publisher_id,
-        "claims": claims_of(token),
+        "publisher": str(actor.publisher),
+        "publisher_id": actor.publisher.pk,
+        "claims": claims_of(actor.token),
     }
 
 

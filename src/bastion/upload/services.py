@@ -255,9 +255,8 @@ def _check_form(form: UploadForm) -> None:
         )
 
 
-def _check_permission(actor: authz.Actor, name: str) -> _Permission:
+def _check_permission(actor: authz.Actor, project: Project | None, name: str) -> _Permission:
     """Ask the gate once: upload to the existing project, or create a new one under ``name``."""
-    project = packaging.get_project(name)
     if project is not None:
         return _Permission(project, authz.require(actor, authz.Action.UPLOAD, project))
     try:
@@ -444,7 +443,9 @@ def _check_upload(
         raise _too_many(limited) from limited
     _check_form(form)
     form_meta, _ = core_metadata.validate(form.metadata, source=_FORM)
-    permission = _check_permission(actor, form_meta.name)
+    project = packaging.get_project(form_meta.name)
+    actor = trusted_publishing.publishing_to(actor, project)
+    permission = _check_permission(actor, project, form_meta.name)
 
     filename = content.name or ""
     filenames.check_safe(filename, form.filetype)
@@ -775,6 +776,6 @@ def _record(upload: _Upload) -> None:
         filename=upload.filename,
         version=release.version,
         token=upload.actor.token.name if upload.actor.token else None,
-        **trusted_publishing.upload_details(upload.actor.token),
+        **trusted_publishing.upload_details(upload.actor),
         **_attestation_details(upload),
     )
