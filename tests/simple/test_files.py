@@ -106,6 +106,17 @@ def test_if_none_match_gives_304(index, url):
     assert answer.body == b""
 
 
+def test_if_modified_since_gives_304_unless_the_file_is_newer_or_an_etag_is_asked(index, url):
+    stored = index.get(url).header("Last-Modified")
+    earlier = "Mon, 01 Jan 2001 00:00:00 GMT"
+
+    assert index.get(url, if_modified_since=stored).status == 304
+    assert index.get(url, if_modified_since="Fri, 01 Jan 2100 00:00:00 GMT").status == 304
+    assert index.get(url, if_modified_since=earlier).status == 200
+    assert index.get(url, if_modified_since="yesterday").status == 200
+    assert index.get(url, if_modified_since=stored, if_none_match='"other"').status == 200
+
+
 def test_range_on_an_empty_file_is_unsatisfiable():
     with pytest.raises(_Unsatisfiable):
         _byte_range("bytes=0-", 0)

@@ -11,7 +11,7 @@ presigned URL) or to its CDN (``BASTION_FILES_URL``), and the store handles rang
 import os
 import re
 import stat
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 
 from bastion.downloads.recorder import record_download
 from bastion.packaging import storage
@@ -63,7 +63,10 @@ def serve_stored(environ: dict, key: str, digest: str, source: str = "") -> Repl
         ("Last-Modified", last_modified),
         ("Cache-Control", _IMMUTABLE),
     ]  # and replies.SECURITY_HEADERS, as on every read-path answer
-    if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if etag_matches(if_none_match, etag) or (
+        if_none_match is None and _unmodified_since(environ.get("HTTP_IF_MODIFIED_SINCE"), info)
+    ):
         handle.close()
         return Reply(304, headers)
     byte_range = None
@@ -85,6 +88,20 @@ def serve_stored(environ: dict, key: str, digest: str, source: str = "") -> Repl
         ("Content-Range", f"bytes {start}-{end}/{size}"),
     ]
     return Reply(206, headers, FileBody(handle, start, end - start + 1, whole=False))
+
+
+def _unmodified_since(header: str | None, info: os.stat_result) -> bool:
+    """RFC 9110 13.1.3: the file has not changed since the client's copy; a date that does not
+    parse is ignored. Only asked when the request has no ``If-None-Match``, which wins."""
+    if not header:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:  # a date without a zone is not HTTP's: never trust it
+        return False
+    return int(info.st_mtime) <= since.timestamp()
 
 
 def _redirect(environ: dict, key: str, location: str, source: str = "") -> Reply:
