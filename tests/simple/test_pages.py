@@ -267,6 +267,21 @@ def test_strong_etag_and_304(holy_grail, index, accept):
     assert index.get("/simple/holy-grail/", accept=accept, if_none_match='"other"').status == 200
 
 
+def test_each_representation_has_its_own_etag(holy_grail, index):
+    """RFC 9110 8.8.3: a strong validator is unique across representations, and the two HTML
+    media types are the same bytes under another Content-Type."""
+    v1_html = "application/vnd.pypi.simple.v1+html"
+    etags = {
+        accept: index.get("/simple/holy-grail/", accept=accept).header("ETag")
+        for accept in (JSON, v1_html, "text/html")
+    }
+    assert len(set(etags.values())) == 3
+    plain_etag = etags["text/html"]
+    assert index.get("/simple/holy-grail/", accept=v1_html, if_none_match=plain_etag).status == 200
+    again = index.get("/simple/holy-grail/", accept=v1_html, if_none_match=etags[v1_html])
+    assert again.status == 304
+
+
 def test_head_sends_headers_without_body(holy_grail, index):
     get = index.get("/simple/holy-grail/", accept=JSON)
     head = index.head("/simple/holy-grail/", accept=JSON)

@@ -204,15 +204,18 @@ class ReadPath:
             if isinstance(found, Reply):
                 return found
             page, extra_headers = found
+        etag = page.etag
+        if media_type == negotiation.V1_HTML:  # the text/html page's bytes, another Content-Type
+            etag = f'{etag[:-1]}-v1"'
         headers = [
-            ("ETag", page.etag),
+            ("ETag", etag),
             ("Vary", "Accept"),
             ("Cache-Control", PAGE_CACHE_CONTROL),
             ("X-PyPI-Last-Serial", page.serial),
             ("Access-Control-Allow-Origin", "*"),
             *extra_headers,
         ]
-        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), page.etag):
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
             return Reply(304, headers)
         headers += [("Content-Type", media_type), ("Content-Length", str(len(page.body)))]
         return Reply(200, headers, page.body)
