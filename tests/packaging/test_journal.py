@@ -83,3 +83,89 @@ def test_files_are_placed_for_a_passed_status_without_reading_it(
         services.place_files_for_status(normalized_name="gone")  # deleted: nothing to place
 
     assert restored == ["holy-grail", "holy-grail"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_serials_follow_commit_order(make_project):
+    """A change that took its serial first commits first: a later writer waits for it. Else a
+    transaction that journals, then commits late (an upload copying a large file into object
+    storage), would be behind the serial that every reader has already passed."""
+    from threading import Event, Thread
+
+    from django.db import connection
+
+    late, early = make_project("late"), make_project("early")
+    journalled, release, early_done = Event(), Event(), Event()
+    serials = {}
+
+    def in_thread(name, project, before_commit=None):
+        try:
+            with transaction.atomic():
+                serials[name] = services.journal(project, "change")
+                if before_commit:
+                    before_commit()
+        finally:
+            connection.close()
+        if name == "early":
+            early_done.set()
+
+    holding = Thread(
+        target=in_thread,
+        args=("late", late, lambda: (journalled.set(), release.wait(10))),
+    )
+    holding.start()
+    assert journalled.wait(10)
+    waiting = Thread(target=in_thread, args=("early", early))
+    waiting.start()
+
+    committed_meanwhile = early_done.wait(0.5)
+    release.set()
+    holding.join(10)
+    waiting.join(10)
+
+    assert not committed_meanwhile, "a later writer committed while an earlier serial was open"
+    assert serials["late"] < serials["early"]
+    assert services.last_serial() == serials["early"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_holding_the_project_row_and_one_journalling_it_do_not_deadlock(make_project):
+    """An upload locks its project's row, records, then journals; a yank journals the same
+    project meanwhile. The yank must wait for the row before it takes the journal's lock."""
+    from threading import Event, Thread
+
+    from django.db import connection
+
+    from bastion.packaging.models import Project
+
+    spam = make_project("spam")
+    row_locked, errors, serials = Event(), [], {}
+
+    def run(name, body):
+        try:
+            with transaction.atomic():
+                serials[name] = body()
+        except Exception as exc:  # a deadlock is raised in one of the two
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def upload():
+        Project.objects.select_for_update().get(pk=spam.pk)
+        row_locked.set()
+        yank_thread.join(0.5)  # the yank is now waiting, holding whatever it took first
+        return services.journal(spam, "add file")
+
+    yank_thread = Thread(
+        target=lambda: (row_locked.wait(10), run("yank", lambda: services.journal(spam, "yank")))
+    )
+    upload_thread = Thread(target=run, args=("upload", upload))
+    yank_thread.start()
+    upload_thread.start()
+    upload_thread.join(20)
+    yank_thread.join(20)
+
+    assert errors == []
+    assert serials["upload"] < serials["yank"]

@@ -72,17 +72,56 @@ def journal_all(
     then placed for it after the commit without reading it again. Without it, the receivers
     read the status once the change has committed.
     """
-    entries = JournalEntry.objects.bulk_create(
-        JournalEntry(
-            project_name=project.normalized_name, action=action, version=version, submitted_by=user
+    with transaction.atomic(savepoint=False):  # the lock lasts to the end of the transaction
+        _take_serials_in_commit_order(project)
+        entries = JournalEntry.objects.bulk_create(
+            JournalEntry(
+                project_name=project.normalized_name,
+                action=action,
+                version=version,
+                submitted_by=user,
+            )
+            for action, version in changes
         )
-        for action, version in changes
-    )
-    serial = max(entry.pk for entry in entries)
-    Project.objects.filter(pk=project.pk).update(last_serial=serial)
+        serial = max(entry.pk for entry in entries)
+        Project.objects.filter(pk=project.pk).update(last_serial=serial)
     project.last_serial = serial
     _announce_after_commit(project.normalized_name, status)
     return serial
+
+
+#: The PostgreSQL advisory lock that orders journal writes ("journal" as a number).
+JOURNAL_LOCK = int.from_bytes(b"journal", "big")
+
+
+def _take_serials_in_commit_order(project: Project) -> None:
+    """Hold the journal's lock until this transaction ends, so serials follow commit order.
+
+    A serial is the journal entry's key, handed out when the row is inserted, while transactions
+    may commit in another order: one that took serial 91 and committed after one that took 95
+    would never be seen by whatever reads "every entry after 95" (the project list's catch-up,
+    every server's serial check). PostgreSQL's advisory lock makes the second writer wait for the
+    first one's commit; SQLite already lets one transaction write at a time. Writers journal as
+    the last thing before they commit, so the lock is held for a few statements.
+
+    The project's row is locked first, in the same statement: an upload holds that row while it
+    records and then journals, so a writer taking the journal's lock before the row (a yank,
+    which updates the row after journalling) would wait for the upload while it waits for the
+    journal: a deadlock.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_row_then_journal_sql(connection), [JOURNAL_LOCK, project.pk])
+
+
+def _lock_row_then_journal_sql(connection: BaseDatabaseWrapper) -> str:
+    """The row lock sits below the aggregate, so it is taken before the advisory lock, which
+    the one row of the aggregate then takes even when the project row is gone."""
+    table, key = statements.table(connection, Project), statements.column(connection, Project, "id")
+    locked_row = f"SELECT {key} FROM {table} WHERE {key} = %s FOR UPDATE"  # noqa: S608 - _meta
+    return f"SELECT pg_advisory_xact_lock(%s) FROM (SELECT count(*) FROM ({locked_row}) r) n"  # noqa: S608
 
 
 class _Announcement:

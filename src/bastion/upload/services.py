@@ -535,28 +535,32 @@ def _stage(upload: _Upload, content: IO[bytes]) -> _Staged:
 
 
 def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
-    """Insert the rows and publish the bytes as the transaction's last step.
+    """Publish the bytes, then insert the rows in one transaction.
 
-    A concurrent upload that won a unique constraint decides the answer. Bytes published by a
-    transaction that then failed are withdrawn, so they never stay public without their row.
+    The bytes go public before the transaction journals: journalling holds a lock until the
+    commit (serials follow commit order, see ``packaging.services``), which must not wait on a
+    copy into object storage. Nothing links to the bytes until the rows commit, and their key is
+    their content hash. A concurrent upload that won a unique constraint decides the answer;
+    bytes whose rows never commit are withdrawn, unless an identical file's rows hold their key.
     """
-    for _ in range(_CONCURRENT_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                _record(upload)
-                staged.publish()
-            return UploadResult(created=True)
-        except IntegrityError:
+    try:
+        staged.publish()
+        for _ in range(_CONCURRENT_ATTEMPTS):
+            try:
+                with transaction.atomic():
+                    _record(upload)
+                return UploadResult(created=True)
+            except IntegrityError:
+                if _existing(upload.filename, upload.digests):
+                    return UploadResult(created=False)  # its key, and so these bytes, are its
+                # Otherwise the project or the release was created meanwhile: record into it.
+        raise UploadRejected(
+            409, "The upload collided with concurrent changes to this project. Try again."
+        )
+    except BaseException:
+        if not File.objects.filter(path=_storage_key(upload)).exists():
             staged.withdraw()
-            if _existing(upload.filename, upload.digests):
-                return UploadResult(created=False)
-            # Otherwise the project or the release was created meanwhile: record into it.
-        except BaseException:
-            staged.withdraw()
-            raise
-    raise UploadRejected(
-        409, "The upload collided with concurrent changes to this project. Try again."
-    )
+        raise
 
 
 def _locked_project_sql() -> str:
