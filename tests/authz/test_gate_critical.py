@@ -100,9 +100,13 @@ def test_an_invitee_without_2fa_cannot_accept_a_role_even_during_grace(
     make_user, requests_project, designate, enrol_totp, actor_for
 ):
     carol = make_user("carol")
-    designate("requests", enforced=False)
+    designation = designate("requests", enforced=False)
     decision = authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project)
     assert decision.code == authz.Code.TWO_FACTOR_REQUIRED
+    # The enforcement date is still ahead: the reason must not say "since" it.
+    when = designation.enforcement_date.isoformat()
+    assert f"since {when}" not in decision.reason
+    assert "joining it needs two-factor authentication now" in decision.reason
     enrol_totp(carol)
     assert authz.may(actor_for(carol), Action.ACCEPT_ROLE, requests_project).allowed
 

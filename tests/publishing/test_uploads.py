@@ -204,3 +204,59 @@ def test_a_token_shared_by_two_projects_still_uploads_nowhere_else(
     assert other.status_code == 403
     assert new.status_code == 403
     assert not File.objects.exists()
+
+
+# -- the mandate and who added the publisher --------------------------------------------------
+
+
+def test_a_publisher_added_without_a_second_factor_is_refused_once_the_mandate_is_enforced(
+    exchange, make_project, designate, alice
+):
+    """Red-team finding: during the grace period an owner without 2FA (or whoever has only
+    their password) adds a publisher; after enforcement it kept publishing, no second factor
+    ever involved. It is warned about until then and refused after."""
+    widget = make_project("widget", owners=[alice])
+    designation = designate("widget", enforced=False)
+    publisher = services.add_publisher(
+        actor=authz.Actor(alice),
+        project=widget,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+    )
+    assert publisher.added_with_second_factor is False
+    uploader = Uploader(Client(), alice, exchange.mint(github_claims()).json()["token"])
+
+    during_grace = uploader.upload(dists.wheel("widget", "1.0").form())
+    designation.enforcement_date = designation.enforcement_date.replace(year=2000)
+    designation.save()
+    enforced = uploader.upload(dists.wheel("widget", "1.1").form())
+
+    assert during_grace.status_code == 200, during_grace.reason_phrase
+    assert "this one was not" in during_grace.content.decode()
+    assert enforced.status_code == 403
+    assert "must have been added by a maintainer using two-factor" in enforced.reason_phrase
+    assert "/manage/project/widget/publishing/" in enforced.content.decode()
+    assert File.objects.count() == 1
+
+
+def test_a_publisher_an_owner_with_a_second_factor_added_publishes_to_an_enforced_project(
+    exchange, make_project, designate, enrol_totp, alice, make_user
+):
+    bob = make_user("bob")
+    enrol_totp(bob)
+    widget = make_project("widget", owners=[alice, bob])
+    designate("widget", enforced=True)
+    publisher = services.add_publisher(
+        actor=authz.Actor(bob),
+        project=widget,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+    )
+    uploader = Uploader(Client(), alice, exchange.mint(github_claims()).json()["token"])
+
+    response = uploader.upload(dists.wheel("widget", "1.0").form())
+
+    assert publisher.added_with_second_factor is True
+    assert response.status_code == 200, response.reason_phrase

@@ -391,12 +391,10 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
     project's history) and the account's own factors are not covered: :func:`last_factor`
     applies the mandate to removing a factor.
     """
-    if (
-        action in READ_ACTIONS
-        or action in ACCOUNT_ACTIONS
-        or _trusted_publisher_upload(actor, action, project)
-    ):
+    if action in READ_ACTIONS or action in ACCOUNT_ACTIONS:
         return ALLOW
+    if _trusted_publisher_upload(actor, action, project):
+        return _publisher_mandate(actor, project)
     verdict = mandate.for_everyone(actor.account, Policy.from_environment())
     if verdict.allowed and action == Action.CREATE_TOKEN:
         verdict = mandate.for_tokens(actor.account)
@@ -411,6 +409,22 @@ def two_factor_mandate(actor: Actor, action: Action, project: Project | None) ->
     if not verdict.allowed:
         code = Code.CRITICAL_NAME_RESERVED if verdict.reserved else Code.TWO_FACTOR_REQUIRED
         return refuse(code, verdict.message, fix_url=mandate.two_factor_url())
+    return Decision(True, warning=verdict.message) if verdict.message else ALLOW
+
+
+def _publisher_mandate(actor: Actor, project: Project | None) -> Decision:
+    """:func:`two_factor_mandate` for a trusted publisher's upload: the person who added the
+    publisher stands in for the CI job (:func:`bastion.critical.enforcement.for_publisher`)."""
+    assert actor.publisher is not None and project is not None  # _trusted_publisher_upload
+    verdict = mandate.for_publisher(
+        actor.publisher.added_with_second_factor, project, _facts(actor, project).designation
+    )
+    if not verdict.allowed:
+        return refuse(
+            Code.TWO_FACTOR_REQUIRED,
+            verdict.message,
+            fix_url=mandate.publishers_url(project),
+        )
     return Decision(True, warning=verdict.message) if verdict.message else ALLOW
 
 

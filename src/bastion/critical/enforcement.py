@@ -67,10 +67,16 @@ def is_enforced(designation: Designation, on: date | None = None) -> bool:
 
 def _critical_message(name: str, designation: Designation, *, enforced: bool) -> str:
     when = designation.enforcement_date.isoformat()
-    if enforced:
+    if enforced and is_enforced(designation):
         return (
             f"Project '{name}' is critical: its maintainers must use two-factor authentication "
             f"since {when}. Enable it at {two_factor_url()}"
+        )
+    if enforced:  # creating the name or joining the project: no grace period for a newcomer
+        return (
+            f"Project '{name}' is critical: creating it or joining it needs two-factor "
+            f"authentication now (its maintainers must use it from {when}). "
+            f"Enable it at {two_factor_url()}"
         )
     return (
         f"Project '{name}' is critical: from {when} its maintainers must use two-factor "
@@ -120,6 +126,34 @@ def for_project(
     enforced = creating or accepting or is_enforced(designation)
     message = _critical_message(project.name, designation, enforced=enforced)
     return Verdict(Outcome.REFUSE if enforced else Outcome.WARN, message)
+
+
+def for_publisher(
+    added_with_second_factor: bool, project: Project, designation: Designation | None
+) -> Verdict:
+    """The mandate on a trusted publisher's upload to one project.
+
+    A CI job has no second factor of its own: its publisher stands in for one only if whoever
+    added it had one (or was the operator), as on PyPI, where adding one needs 2FA. A publisher
+    added without, before the project was critical or during its grace period, is warned about
+    until the mandate is enforced and refused after, until an owner with 2FA adds it again.
+    """
+    if designation is None or added_with_second_factor:
+        return ALLOWED
+    when = designation.enforcement_date.isoformat()
+    enforced = is_enforced(designation)
+    return Verdict(
+        Outcome.REFUSE if enforced else Outcome.WARN,
+        f"Project '{project.name}' is critical: {'since' if enforced else 'from'} {when} its "
+        "trusted publishers must have been added by a maintainer using two-factor "
+        "authentication, and this one was not. An owner with two-factor authentication must "
+        f"remove it and add it again at {publishers_url(project)}",
+    )
+
+
+def publishers_url(project: Project) -> str:
+    """Where a project's owners manage its trusted publishers."""
+    return f"{settings.BASE_URL}/manage/project/{project.normalized_name}/publishing/"
 
 
 @dataclass(frozen=True)

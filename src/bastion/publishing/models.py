@@ -48,6 +48,11 @@ class Publisher(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    added_with_second_factor = models.BooleanField(
+        default=False,
+        help_text="Whoever added it had a second factor, or was the operator: only such a "
+        "publisher uploads to a critical project once its mandate is enforced.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,6 +28,7 @@ from bastion.accounts.models import User
 from bastion.authz import creation
 from bastion.events import services as events
 from bastion.events.services import CLI, Origin
+from bastion.mfa.services import has_two_factor
 from bastion.packaging import notifications
 from bastion.packaging import services as packaging
 from bastion.packaging.models import Project, Role, RoleName
@@ -98,11 +99,17 @@ def add_publisher(
                 workflow=workflow,
                 environment=environment,
                 added_by=user,
+                added_with_second_factor=_with_second_factor(actor),
             )
             _record_added(publisher, project, user, origin)
     except IntegrityError as exc:
         raise PackagingError(f"{project.name} already has this trusted publisher.") from exc
     return publisher
+
+
+def _with_second_factor(actor: authz.Actor) -> bool:
+    """Whether the actor adding a publisher vouches for it under the 2FA mandate."""
+    return actor.user is None or has_two_factor(actor.user)
 
 
 def _record_added(
@@ -166,6 +173,7 @@ def add_pending_publisher(
                 workflow=workflow,
                 environment=environment,
                 added_by=actor.user,
+                added_with_second_factor=_with_second_factor(actor),
             )
             events.record(
                 "publisher:add-pending",
