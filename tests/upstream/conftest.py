@@ -83,6 +83,9 @@ def _handler(fake: FakeUpstream):
 
 @pytest.fixture
 def upstream(settings):
+    from django.core.cache import cache
+
+    cache.clear()  # what an earlier test's upstream answered (absent, unreachable) is not this one's
     fake = FakeUpstream()
     fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{fake.server.server_address[1]}"

@@ -142,6 +142,41 @@ def test_unreachable_upstream_serves_the_cached_page_and_says_so(index, upstream
     assert answer.json()["files"]
 
 
+def test_a_hanging_upstream_does_not_hold_back_the_cached_page(index, upstream, settings):
+    """Red-team finding: an upstream that accepts connections and never answers kept every
+    request for a cached page waiting the whole read timeout (30 s, longer than pip's 15 s), one
+    after the other on the page's lock, so pip failed with every file it needed cached."""
+    from bastion.upstream import services
+
+    upstream.add_page("demo", [wheel_entry(upstream, "demo", "1.0")])
+    index.request("GET", "/simple/demo/")
+    settings.UPSTREAM_PAGE_TTL = 0
+    settings.UPSTREAM_CONNECT_TIMEOUT = 0.5  # with a page to fall back on, the patience
+    upstream.delay = 4  # above the patience, below the fixture's 5 s read timeout
+    asked = upstream.count("/simple/demo/")
+
+    started = time.monotonic()
+    first = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE})
+    waited = time.monotonic() - started
+    again = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE})
+
+    assert first.status == 200 and first.header("X-Bastion-Upstream") == "stale"
+    assert waited < upstream.delay
+    assert again.status == 200 and again.header("X-Bastion-Upstream") == "stale"
+    assert upstream.count("/simple/demo/") == asked + 1  # not asked again right away
+
+    # A refresh under way (the page's lock held elsewhere): the page at once, no queueing.
+    caches_cleared = services.cache.delete("upstream:unreachable:demo")
+    answers = []
+    with services._stripe_lock("page", "demo"):
+        reader = threading.Thread(
+            target=lambda: answers.append(index.request("GET", "/simple/demo/"))
+        )
+        reader.start()
+        reader.join(10)
+    assert caches_cleared and answers and answers[0].header("X-Bastion-Upstream") == "stale"
+
+
 def test_name_never_seen_with_upstream_down_is_a_quick_502(index, upstream):
     upstream.stop()
     started = time.monotonic()

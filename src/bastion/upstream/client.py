@@ -96,14 +96,28 @@ def page_url(normalized_name: str) -> str:
     return f"{settings.UPSTREAM_URL}{normalized_name}/"
 
 
-def fetch_page(normalized_name: str, etag: str = "") -> PageAnswer:
-    """Ask the upstream for one project page, revalidating with ``etag`` when given."""
+def fetch_page(
+    normalized_name: str, etag: str = "", *, patience: float | None = None
+) -> PageAnswer:
+    """Ask the upstream for one project page, revalidating with ``etag`` when given.
+
+    ``patience`` bounds each wait for the upstream (connecting, then between bytes) below the
+    configured timeouts: a caller with a cached page to fall back on waits no longer.
+    """
     url = page_url(normalized_name)
     headers = {"Accept": ACCEPT}
     if etag:
         headers["If-None-Match"] = etag
+    timeout = None
+    if patience is not None:
+        timeout = urllib3.Timeout(
+            connect=min(patience, settings.UPSTREAM_CONNECT_TIMEOUT),
+            read=min(patience, settings.UPSTREAM_READ_TIMEOUT),
+        )
     try:
-        response = pool().request("GET", url, headers=headers, preload_content=False)
+        response = pool().request(
+            "GET", url, headers=headers, preload_content=False, timeout=timeout
+        )
     except urllib3.exceptions.HTTPError as error:
         raise UpstreamUnavailable(f"{url}: {_describe(error)}") from error
     try:

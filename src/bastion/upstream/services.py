@@ -70,6 +70,9 @@ FILES_PREFIX = storage.UPSTREAM_PREFIX
 METADATA_SUFFIX = ".metadata"
 _LOCK_STRIPES = 256
 _ABSENT_SECONDS = 60  # an upstream 404 is remembered this long (and never longer than the TTL)
+#: After the upstream failed to refresh a cached page, it is not asked again about that page for
+#: this long: every request meanwhile gets the cached page at once instead of waiting on it.
+_RETRY_UNREACHABLE_SECONDS = 30
 
 
 class Refused(Exception):
@@ -217,7 +220,14 @@ def refresh_page(normalized_name: str, *, ignore_local: bool = False) -> Outcome
     absent_key = f"upstream:absent:{normalized_name}"
     if cache.get(absent_key):
         return None
-    with _stripe_lock("page", normalized_name):
+    have_page = os.path.exists(page_path(normalized_name, simple_services.JSON_PAGE))
+    unreachable_key = f"upstream:unreachable:{normalized_name}"
+    if have_page and cache.get(unreachable_key):
+        return Outcome.STALE  # the upstream failed moments ago: do not wait on it again
+    # With a page to serve, nobody queues behind a refresh already under way: they get the page.
+    with _stripe_lock("page", normalized_name, wait=not have_page) as locked:
+        if not locked:
+            return Outcome.STALE
         if fresh_page_path(normalized_name, simple_services.JSON_PAGE) is not None:
             return Outcome.CACHED  # another process refreshed it while this one waited
         if not ignore_local and Project.objects.filter(normalized_name=normalized_name).exists():
@@ -227,13 +237,15 @@ def refresh_page(normalized_name: str, *, ignore_local: bool = False) -> Outcome
         have_page = os.path.exists(page_path(normalized_name, simple_services.JSON_PAGE))
         row = UpstreamProject.objects.filter(normalized_name=normalized_name).first()
         etag = row.etag if row is not None and have_page else ""
+        patience = settings.UPSTREAM_CONNECT_TIMEOUT if have_page else None
         try:
-            answer = client.fetch_page(normalized_name, etag)
+            answer = client.fetch_page(normalized_name, etag, patience=patience)
         except client.UpstreamUnavailable as error:
             if have_page:
                 logger.warning(
                     "upstream unavailable, serving cached %s: %s", normalized_name, error
                 )
+                cache.set(unreachable_key, 1, _RETRY_UNREACHABLE_SECONDS)
                 return Outcome.STALE
             raise Refused(
                 502,
@@ -550,14 +562,21 @@ def forget_when_hosted_here(*, normalized_name: str, status: str = "", **_signal
 
 
 @contextmanager
-def _stripe_lock(kind: str, name: str) -> Iterator[None]:
-    """An exclusive ``flock`` shared by every process, on one of a fixed set of lock files."""
+def _stripe_lock(kind: str, name: str, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive ``flock`` shared by every process, on one of a fixed set of lock files.
+
+    Yields whether it is held: always when ``wait``; without, False if another holds it.
+    """
     stripe = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % _LOCK_STRIPES
     directory = Path(settings.DATA_DIR) / "upstream" / "locks"
     directory.mkdir(parents=True, exist_ok=True)
     fd = os.open(directory / f"{kind}-{stripe}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)
