@@ -85,7 +85,7 @@ def _handler(fake: FakeUpstream):
 def upstream(settings):
     from django.core.cache import cache
 
-    cache.clear()  # what an earlier test's upstream answered (absent, unreachable) is not this one's
+    cache.clear()  # an earlier test's upstream (absent, unreachable) is not this one
     fake = FakeUpstream()
     fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{fake.server.server_address[1]}"
