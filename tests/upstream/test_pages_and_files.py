@@ -1,6 +1,7 @@
 """Names not hosted here come from the upstream index, through Bastion's own URLs and cache."""
 
 import hashlib
+import json
 import os
 import threading
 import time
@@ -290,3 +291,63 @@ def test_with_object_storage_a_file_is_fetched_once_into_the_bucket_then_redirec
 
     assert upstream_services.evict_to_cap(1) == len(entry["_body"])
     assert not storage.exists(key)
+
+
+def _file_url(entry: dict) -> str:
+    return f"/files/upstream/{entry['hashes']['sha256']}/{entry['filename']}"
+
+
+def test_files_the_upstream_stops_listing_are_no_longer_served_or_fetched(
+    index, upstream, settings
+):
+    """Review finding: after the upstream quarantined a project (PEP 792: no files listed), its
+    cached files were still served and its uncached ones still fetched, for anyone holding a
+    URL (a lock file)."""
+    cached, never_fetched = (
+        wheel_entry(upstream, "demo", "1.0"),
+        wheel_entry(upstream, "demo", "2.0"),
+    )
+    upstream.add_page("demo", [cached, never_fetched])
+    index.request("GET", "/simple/demo/")
+    assert index.request("GET", _file_url(cached)).status == 200
+    stored = storage.local_path(_file_url(cached).removeprefix("/files/"))
+    assert stored.exists()
+
+    document = {
+        "meta": {"api-version": "1.1"},
+        "name": "demo",
+        "project-status": {"status": "quarantined", "reason": "malware"},
+        "files": [],
+    }
+    upstream.routes["/simple/demo/"] = (200, JSON_TYPE, json.dumps(document).encode())
+    settings.UPSTREAM_PAGE_TTL = 0
+    page = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()
+    fetches = upstream.count(f"/files/{never_fetched['filename']}")
+
+    assert page["files"] == [] and page["project-status"]["status"] == "quarantined"
+    assert index.request("GET", _file_url(cached)).status == 404
+    assert index.request("GET", _file_url(never_fetched)).status == 404
+    assert upstream.count(f"/files/{never_fetched['filename']}") == fetches
+    assert not stored.exists()
+
+
+def test_bytes_a_filename_no_longer_names_upstream_are_dropped(index, upstream, settings):
+    """Review finding: when the upstream republished a filename with other bytes, the old bytes
+    stayed cached and served, uncounted against the cache's cap, and purge missed them."""
+    old = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [old])
+    index.request("GET", "/simple/demo/")
+    assert index.request("GET", _file_url(old)).status == 200
+
+    new_body = b"rebuilt wheel\n" * 40
+    new = {**old, "hashes": {"sha256": upstream.add_file(f"/files/{old['filename']}", new_body)}}
+    new["size"] = len(new_body)
+    upstream.add_page("demo", [new])
+    settings.UPSTREAM_PAGE_TTL = 0
+    index.request("GET", "/simple/demo/")
+
+    assert index.request("GET", _file_url(old)).status == 404
+    assert not storage.local_path(_file_url(old).removeprefix("/files/")).exists()
+    fetched = index.request("GET", _file_url(new))
+    assert fetched.status == 200 and fetched.body == new_body
+    assert UpstreamFile.objects.get().stored_bytes > 0  # the new bytes, counted once

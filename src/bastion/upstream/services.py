@@ -273,11 +273,23 @@ def _save_listing(normalized_name: str, answer: client.PageAnswer) -> None:
     listing = answer.listing
     if listing is None:  # a 200 answer always has one; 304, 404 and 410 are not saved
         raise ValueError(f"The upstream answer for '{normalized_name}' has no listing to save.")
+    listed = {file.filename: file.sha256 for file in listing.files}
     with transaction.atomic():
         project, _ = UpstreamProject.objects.update_or_create(
             normalized_name=normalized_name,
             defaults={"etag": answer.etag, "serial": answer.serial, "refreshed_at": timezone.now()},
         )
+        # Files the upstream no longer lists (removed, or withheld by a quarantine) are no longer
+        # served, and bytes a filename no longer names (replaced upstream) are no longer kept.
+        dropped = [
+            (row.pk, row.sha256, row.filename)
+            for row in project.files.only("pk", "sha256", "filename")
+            if listed.get(row.filename) != row.sha256
+        ]
+        UpstreamFile.objects.filter(pk__in=[pk for pk, _, _ in dropped]).update(
+            stored_bytes=0, stored_at=None
+        )
+        project.files.exclude(filename__in=listed).delete()
         UpstreamFile.objects.bulk_create(
             [
                 UpstreamFile(
@@ -294,6 +306,8 @@ def _save_listing(normalized_name: str, answer: client.PageAnswer) -> None:
             unique_fields=["project", "filename"],
             update_fields=["sha256", "url", "size", "metadata_sha256"],
         )
+    for _, sha256, filename in dropped:
+        _delete_cached(sha256, filename)
     document = page_document(normalized_name, listing, answer.serial)
     directory = Path(pages_root()) / normalized_name
     datadir.make_public_dirs(directory)
@@ -448,11 +462,21 @@ def evict_to_cap(cap: int) -> int:
         for file in sorted(stored, key=_last_use):
             if total - freed <= cap:
                 break
-            for filename in (file.filename, f"{file.filename}{METADATA_SUFFIX}"):
-                storage.delete(file_key(file.sha256, filename))
+            _delete_cached(file.sha256, file.filename)
             UpstreamFile.objects.filter(pk=file.pk).update(stored_bytes=0, stored_at=None)
             freed += file.stored_bytes
     return freed
+
+
+def _delete_cached(sha256: str, filename: str) -> tuple[int, int]:
+    """Delete a file's cached bytes and its ``.metadata``; how many files and bytes went."""
+    removed = removed_bytes = 0
+    for name in (filename, f"{filename}{METADATA_SUFFIX}"):
+        size = storage.delete(file_key(sha256, name))
+        if size is not None:
+            removed += 1
+            removed_bytes += size
+    return removed, removed_bytes
 
 
 def _last_use(file: UpstreamFile) -> float:
@@ -518,11 +542,9 @@ def purge(name: str) -> Purged:
             return Purged(normalized, 0, 0)
         removed = removed_bytes = 0
         for file in project.files.all():
-            for filename in (file.filename, f"{file.filename}{METADATA_SUFFIX}"):
-                size = storage.delete(file_key(file.sha256, filename))
-                if size is not None:
-                    removed += 1
-                    removed_bytes += size
+            count, size = _delete_cached(file.sha256, file.filename)
+            removed += count
+            removed_bytes += size
         project.delete()
     cache.delete(f"upstream:absent:{normalized}")
     return Purged(normalized, removed, removed_bytes)
