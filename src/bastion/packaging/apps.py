@@ -6,6 +6,7 @@ class PackagingConfig(AppConfig):
     label = "packaging"
 
     def ready(self) -> None:
+        from bastion.packaging import checks  # noqa: F401 - registers the object storage check
         from bastion.packaging.services import place_files_for_status
         from bastion.packaging.signals import project_changed
 

@@ -55,6 +55,23 @@ class S3Backend:
         # A session of its own: boto3's default session is not safe to share between threads.
         self.client = boto3.session.Session().client("s3", config=config)
 
+    def round_trip(self, timeout: float) -> str:
+        """Write, read back and delete one small object under the prefix, each step waiting at
+        most ``timeout`` seconds and not retried: what ``bastion check`` reports. Proves the
+        endpoint, the credentials, the bucket and the right to write and delete there."""
+        config = Config(
+            connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1}
+        )
+        client = boto3.session.Session().client("s3", config=config)
+        name = f"{self.prefix}.bastion-check/{secrets.token_hex(8)}"
+        client.put_object(Bucket=self.bucket, Key=name, Body=b"bastion check\n")
+        try:
+            if client.get_object(Bucket=self.bucket, Key=name)["Body"].read() != b"bastion check\n":
+                raise RuntimeError(f"s3://{self.bucket}/{name} read back other bytes")
+        finally:
+            client.delete_object(Bucket=self.bucket, Key=name)
+        return f"s3://{self.bucket}/{self.prefix} at {client.meta.endpoint_url}"
+
     def _public(self, key: str) -> str:
         return f"{self.prefix}files/{key}"
 
