@@ -134,3 +134,22 @@ def test_the_sixth_registration_from_one_address_within_an_hour_is_refused(mailb
     assert "Too many new accounts" in response.content.decode()
     assert int(response["Retry-After"]) > 0
     assert not User.objects.filter(username="user5").exists()
+
+
+def test_a_password_like_the_email_address_is_refused_at_registration_and_later(client):
+    """UI review finding: Django's "too similar to your other personal information" rule reads
+    ``user.email``, which Bastion leaves empty, so a password equal to the address passed."""
+    address = "frank.smith.builder@example.com"
+
+    refused = register(client, username="frankly", email=address, password=address)
+
+    assert refused.status_code == 200 and not User.objects.filter(username="frankly").exists()
+    assert "too similar to the email address" in refused.content.decode()
+    user = services.create_user(username="frankly", email=address, password=PASSWORD)
+    client.force_login(user)
+    change = client.post(
+        "/manage/account/password/",
+        {"old_password": PASSWORD, "new_password1": address, "new_password2": address},
+    )
+    assert change.status_code == 400
+    assert "too similar to the email address" in change.content.decode()

@@ -1,4 +1,9 @@
-"""Refusing passwords that appear in known breaches (Have I Been Pwned's Pwned Passwords).
+"""Password rules of Bastion's own: not like the account's email addresses, and not breached.
+
+Django's similarity rule reads ``user.email``, which Bastion leaves empty (addresses live in
+:class:`~bastion.accounts.models.Email`); :class:`EmailSimilarityValidator` reads those instead.
+
+Refusing passwords that appear in known breaches (Have I Been Pwned's Pwned Passwords):
 
 Two sources, either or both:
 
@@ -26,6 +31,8 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import UserAttributeSimilarityValidator
 from django.core.exceptions import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -34,6 +41,26 @@ BREACHED_MESSAGE = (
     "This password has appeared in a data breach of another service, so attackers try it first. "
     "Choose a different password."
 )
+
+
+class EmailSimilarityValidator:
+    """Refuse a password too similar to any of the account's addresses (Django's rule, per
+    address). An account not saved yet is judged on the ``email`` it is being created with."""
+
+    def __init__(self, max_similarity: float = 0.7):
+        self._similarity = UserAttributeSimilarityValidator(("email",), max_similarity)
+
+    def validate(self, password: str, user=None) -> None:
+        if user is None:
+            return
+        addresses = {user.email} if getattr(user, "email", "") else set()
+        if user.pk is not None:
+            addresses |= set(user.emails.values_list("email", flat=True))
+        for address in sorted(addresses):  # an unsaved user holding one address, to judge it
+            self._similarity.validate(password, get_user_model()(email=address))
+
+    def get_help_text(self) -> str:
+        return "Your password can't be too similar to your email addresses."
 
 
 def sha1_hex(password: str) -> str:

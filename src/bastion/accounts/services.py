@@ -75,7 +75,7 @@ def create_user(
         raise AccountError("That email address is already in use.")
     user = User(username=username, is_staff=admin, is_superuser=admin)
     if password:
-        validate_password(password, user)
+        validate_password(password, User(username=username, email=email))  # addresses too
         user.set_password(password)
     else:
         user.set_unusable_password()
