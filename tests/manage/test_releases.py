@@ -1,5 +1,7 @@
 """Yanking, unyanking and deleting releases and files from the release page."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -68,7 +70,7 @@ def test_delete_release_needs_the_typed_version(world, owner_client):
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert page.index("Type &#x27;1.0&#x27; exactly") > page.index('id="id_confirm"')
+    assert page.index("Type &#x27;1.0&#x27; exactly") > page.index('id="id_delete_confirm"')
     assert Release.objects.filter(version="1.0").exists()
     assert not DeletionRecord.objects.exists()
 
@@ -149,6 +151,22 @@ def test_delete_file_with_wrong_confirmation_shows_error_beside_that_file(world,
     page = response.content.decode()
     assert page.count("Type &#x27;widget-3.0.tar.gz&#x27; exactly") == 1
     assert "<details open>" in page
+    assert_each_label_leads_to_its_own_field(page)
+
+
+def assert_each_label_leads_to_its_own_field(page: str) -> None:
+    """UI review finding: the yank form, the deletion form and (after a failed file deletion)
+    the file forms shared ids, so "Reason for deleting" focused the yank reason."""
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert sorted(ids) == sorted(set(ids)), [i for i in set(ids) if ids.count(i) > 1]
+    for target in re.findall(r'<label for="([^"]+)"', page):
+        assert f'id="{target}"' in page
+
+
+def test_every_field_of_the_release_page_has_an_id_of_its_own(world, owner_client):
+    add_release(world.project, "3.0", "widget-3.0.tar.gz", "widget-3.0-py3-none-any.whl")
+    url = reverse("manage_release", kwargs={"name": "widget", "version": "3.0"})
+    assert_each_label_leads_to_its_own_field(owner_client.get(url).content.decode())
 
 
 def test_file_of_another_project_cannot_be_deleted_through_this_one(

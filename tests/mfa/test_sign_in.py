@@ -165,3 +165,19 @@ def test_a_passkey_answer_cannot_be_replayed(client, carol, enrol_key, authentic
     client.logout()
     again = client.post(reverse("mfa:passkey-verify"), body, content_type="application/json")
     assert again.status_code == 403 and not _logged_in(client)
+
+
+def test_each_remember_box_of_the_second_step_has_its_own_label(client, carol, enrol_totp):
+    """UI review finding: the authenticator and recovery code forms both rendered id_remember,
+    so the recovery panel's label ticked the authenticator panel's box."""
+    import re
+
+    enrol_totp(carol)
+    _password(client)
+    page = client.get(reverse("mfa:two-factor")).content.decode()
+
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert sorted(ids) == sorted(set(ids))
+    boxes = re.findall(r'<input type="checkbox" name="remember"[^>]*id="([^"]+)"', page)
+    assert len(boxes) >= 2
+    assert all(page.count(f'for="{box}"') == 1 for box in boxes)

@@ -109,7 +109,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     origin = Origin.from_request(request)
     methods = services.two_factor_methods(user)
     code_form = SignInCodeForm(request.POST if "code" in request.POST else None)
-    recovery_form = RecoveryCodeForm(request.POST if "recovery_code" in request.POST else None)
+    recovery_form = RecoveryCodeForm(  # ids of its own: the code form has a "remember" too
+        request.POST if "recovery_code" in request.POST else None, auto_id="id_recovery_%s"
+    )
     try:
         if code_form.is_bound and code_form.is_valid():
             services.verify_totp(user, code_form.cleaned_data["code"], origin=origin)

@@ -139,7 +139,7 @@ def _release_page(request, project, release, status=200, **forms) -> HttpRespons
         "release": release,
         "files": release.files.all(),
         "yank_form": forms.get("yank_form") or YankForm(),
-        "delete_form": forms.get("delete_form") or DeleteReleaseForm(),
+        "delete_form": forms.get("delete_form") or DeleteReleaseForm(auto_id=_DELETE_RELEASE_IDS),
         "file_forms": [
             (file, _file_form(forms.get("file_form"), file)) for file in release.files.all()
         ],
@@ -147,10 +147,19 @@ def _release_page(request, project, release, status=200, **forms) -> HttpRespons
     return render(request, "packaging/manage/release.html", context, status=status)
 
 
+#: The release page holds a yank form, a deletion form and one form per file, each with a
+#: reason: ids of their own, so each label leads to its own field.
+_DELETE_RELEASE_IDS = "id_delete_%s"
+
+
+def _file_ids(file) -> str:
+    return f"id_%s_{file.pk}"
+
+
 def _file_form(failed: DeleteFileForm | None, file) -> DeleteFileForm:
     if failed is not None and failed.data.get("filename") == file.filename:
         return failed
-    return DeleteFileForm(initial={"filename": file.filename}, auto_id=f"id_%s_{file.pk}")
+    return DeleteFileForm(initial={"filename": file.filename}, auto_id=_file_ids(file))
 
 
 @project_action(Action.YANK)
@@ -220,7 +229,7 @@ def _done(request, message: str, *redirect_to) -> Callable[[], HttpResponse]:
 @require_recent_auth
 def delete_release(request: SignedInRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
-    form = DeleteReleaseForm(request.POST)
+    form = DeleteReleaseForm(request.POST, auto_id=_DELETE_RELEASE_IDS)
     delete = partial(
         management.delete_release,
         actor=actor(request),
@@ -244,7 +253,8 @@ def delete_release(request: SignedInRequest, project: Project, version: str) -> 
 @require_recent_auth
 def delete_file(request: SignedInRequest, project: Project, version: str) -> HttpResponse:
     release = _release_or_404(project, version)
-    form = DeleteFileForm(request.POST)
+    file = release.files.filter(filename=request.POST.get("filename", "")).first()
+    form = DeleteFileForm(request.POST, auto_id=_file_ids(file) if file else "id_%s")
     delete = partial(
         management.delete_file, actor=actor(request), project=project, origin=origin(request)
     )
