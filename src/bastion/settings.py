@@ -91,10 +91,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bastion.web.middleware.SecurityHeadersMiddleware",
     "bastion.web.middleware.RefuseNulMiddleware",  # inner: its refusals get the headers
+    "bastion.web.middleware.MethodNotAllowedPageMiddleware",
     "bastion.web.gate.RefusalMiddleware",  # the gate's refusals no view caught: the 403 page
 ]
 
 ROOT_URLCONF = "bastion.urls"
+CSRF_FAILURE_VIEW = "bastion.web.gate.csrf_failure"  # the site's 403 page, not Django's bare one
 WSGI_APPLICATION = "bastion.wsgi.application"
 APPEND_SLASH = False  # the index decides its own redirects; uploads must never be redirected
 

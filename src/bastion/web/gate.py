@@ -26,6 +26,18 @@ def refuse(request: HttpRequest, reason: str, fix_url: str | None = None) -> Htt
     return render(request, "web/403.html", context, status=403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a form sent without its matching cookie (cookies cleared, another
+    tab signed out, a page kept open across a sign-in) gets the site's 403 page and a way back."""
+    return refuse(
+        request,
+        "This form could not be checked: it was sent without the cookie this site set with it "
+        "(cookies cleared, or the page was open across a sign-in or sign-out). Open the page "
+        "again and send the form once more.",
+        fix_url=request.path if request.method == "POST" else None,
+    )
+
+
 def refuse_decision(request: HttpRequest, decision: authz.Decision) -> HttpResponse:
     return refuse(request, decision.reason, decision.fix_url)
 

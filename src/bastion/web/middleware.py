@@ -1,7 +1,8 @@
 """Security headers for every response (a strict Content-Security-Policy, no inline scripts),
-and no NUL character past the door."""
+no NUL character past the door, and a page a browser can show for a form's address."""
 
 from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import render
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,3 +45,27 @@ class RefuseNulMiddleware:
         if "\x00" in request.path:
             raise Http404("Not Found")
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A browser opening a form's address (after a failed submission left it in the address bar,
+    or a reload) gets a page saying where the form is, not an empty 405 it shows as broken.
+
+    Only for pages: clients of the upload and JSON APIs keep the bare 405 and its Allow header.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or response.content
+            or request.method != "GET"
+            or "text/html" not in request.headers.get("Accept", "")
+        ):
+            return response
+        page = render(request, "web/405.html", status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page
