@@ -64,6 +64,15 @@ def test_enrol_a_security_key_then_sign_in_with_it(live_index, new_page):
     assert len(key.credentials()) == 1
     assert not key.credentials()[0]["isResidentCredential"]
 
+    # The same key again: the browser refuses it, and the page says why in words (UI review
+    # finding: it said "the security key did not answer" and quoted the specification).
+    page.goto("/manage/account/two-factor/webauthn/")
+    page.get_by_label("Name of this key").fill("YubiKey 5 again")
+    page.get_by_role("button", name="Register security key").click()
+    status = page.locator("[data-webauthn-status]")
+    status.filter(has_text="already registered to your account").wait_for()
+    assert len(key.credentials()) == 1
+
     _log_out(page)
     log_in(page, "keyholder", PASSWORD)
     page.wait_for_url("**/account/two-factor/")

@@ -56,6 +56,31 @@ function serialize(credential) {
   return out;
 }
 
+// What the browser's refusal means to the person at the key, by the error's name (WebAuthn
+// section 5.1.3 and 5.1.4); the browser's own text names the specification, not the fix.
+function explain(error, registering) {
+  switch (error && error.name) {
+    case "InvalidStateError":
+      return registering
+        ? "This security key or passkey is already registered to your account."
+        : "This security key cannot be used here. Try another one, or another method.";
+    case "NotAllowedError":
+      return registering
+        ? "Registration was cancelled or timed out. Try again, and touch or unlock your key when it asks."
+        : "Cancelled or timed out, or no key or passkey here is registered for this account. " +
+          "Try again, or use another method.";
+    case "SecurityError":
+      return "This page's address does not match the site's own, so the browser refused. " +
+        "Open the site at the address it is configured with (a host name, not an IP address).";
+    case "NotSupportedError":
+      return "This security key does not support what this site asks for. Try another one.";
+    case "AbortError":
+      return "The request was cancelled.";
+    default:
+      return `The browser refused the request: ${error && error.message ? error.message : error}`;
+  }
+}
+
 async function ceremony(button) {
   const form = button.closest("form");
   const status = form.querySelector("[data-webauthn-status]");
@@ -84,7 +109,7 @@ async function ceremony(button) {
     if (answer.redirect) { window.location.assign(answer.redirect); return; }
     say(answer.error || "The key's answer was refused.");
   } catch (error) {
-    say(`The security key did not answer: ${error.message}`);
+    say(explain(error, button.dataset.webauthn === "create"));
   } finally {
     button.disabled = false;
   }
