@@ -88,6 +88,8 @@ def test_owner_with_2fa_adds_a_publisher_on_the_page_and_the_owners_hear_of_it(
     assert any("octo/widget" in message.body for message in sent)
     page = client.get("/manage/project/widget/publishing/")
     assert b"octo/widget" in page.content and b"release.yml" in page.content
+    assert b'<td data-label="CI service">GitHub Actions</td>' in page.content
+    assert publisher.added_with_second_factor and b"without two-factor" not in page.content
 
     mail.outbox = []
     with mail_queue.committed():
@@ -254,3 +256,17 @@ def test_cli_add_needs_github_or_gitlab(widget, capsys):
 
     assert exited.value.code == 2
     assert "--github --gitlab" in capsys.readouterr().err
+
+
+def test_the_page_says_which_publishers_were_added_without_a_second_factor(widget, alice):
+    services.add_publisher(
+        actor=authz.Actor(alice),
+        project=widget,
+        kind="github",
+        repository="octo/widget",
+        workflow="release.yml",
+    )
+
+    page = _signed_in(alice).get("/manage/project/widget/publishing/").content.decode()
+
+    assert "without two-factor authentication: a critical project refuses its uploads" in page

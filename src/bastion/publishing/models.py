@@ -81,6 +81,13 @@ class Publisher(models.Model):
         return kind_of(self.kind).describe(self)
 
     @property
+    def kind_label(self) -> str:
+        """The CI service's name, as the add form names it ("GitHub Actions")."""
+        from bastion.publishing.kinds import kind_of
+
+        return kind_of(self.kind).label
+
+    @property
     def is_pending(self) -> bool:
         return self.project_id is None
 
