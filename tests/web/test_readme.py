@@ -36,3 +36,10 @@ def test_plain_text_is_escaped_and_keeps_its_lines():
 
 def test_empty_description_renders_nothing():
     assert render("", "text/markdown") == ""
+
+
+def test_a_fenced_code_blocks_language_is_a_class_not_a_language_tag():
+    """UI review finding: ``<pre lang="python">`` is an invalid language tag (axe valid-lang,
+    serious) on any project page whose README has a fenced code block."""
+    html = render("```python\nprint(1)\n```\n", "text/markdown")
+    assert '<pre class="language-python">' in html and " lang=" not in html
