@@ -187,3 +187,19 @@ def test_the_designation_is_read_with_the_facts_and_only_while_active(
     assert authz._read_facts(alice, None).designation is None
     type(designation).objects.filter(pk=designation.pk).update(removed_at=timezone.now())
     assert authz._read_facts(alice, requests_project).designation is None
+
+
+def test_refusals_a_person_can_act_on_carry_a_fix_link(make_project, make_user, actor_for):
+    from bastion.authz import TOKENS_PATH, keep_an_owner
+    from bastion.packaging.models import Role
+    from bastion.tokens.services import issue
+
+    alice = make_user("alice2")
+    gadget, widget = make_project("gadget", owners=[alice]), make_project("widget2", owners=[alice])
+    token = issue(user=alice, name="ci", project=gadget, expires=None).token
+
+    scope = authz.may(authz.Actor(user=alice, token=token), Action.UPLOAD, widget)
+    last_owner = keep_an_owner(Role.objects.get(project=widget, user=alice), owners=1)
+
+    assert (scope.code, scope.fix_url) == (authz.Code.TOKEN_SCOPE, TOKENS_PATH)
+    assert last_owner.fix_url == "/manage/project/widget2/roles/"

@@ -346,6 +346,7 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
         return refuse(
             Code.TOKEN_SCOPE,
             "This API token is scoped to one project and cannot create a new project.",
+            fix_url=TOKENS_PATH,
         )
     if scope_id != project.pk:
         scope = Project.objects.get(pk=scope_id)  # loaded only to name it
@@ -353,6 +354,7 @@ def token_scope(actor: Actor, action: Action, project: Project | None) -> Decisi
             Code.TOKEN_SCOPE,
             f"This API token is scoped to project '{scope.name}' "
             f"and cannot {action} project '{project.name}'.",
+            fix_url=TOKENS_PATH,
         )
     return ALLOW
 
@@ -368,6 +370,7 @@ def has_role(actor: Actor, action: Action, project: Project | None) -> Decision:
             Code.ROLE_REQUIRED,
             f"The user '{actor.account.username}' isn't allowed to {action} "
             f"project '{project.name}'.",
+            fix_url=f"/project/{project.normalized_name}/",  # its maintainers, to ask for a role
         )
     return ALLOW
 
@@ -509,7 +512,11 @@ def last_factor(actor: Actor, action: Action, project: Project | None) -> Decisi
         )
     else:
         return ALLOW
-    return refuse(Code.LAST_FACTOR, f"You cannot remove your last two-factor method: {why}")
+    return refuse(
+        Code.LAST_FACTOR,
+        f"You cannot remove your last two-factor method: {why}",
+        fix_url=mandate.TWO_FACTOR_PATH,
+    )
 
 
 def critical_deletion_approval(actor: Actor, action: Action, project: Project | None) -> Decision:
@@ -570,6 +577,7 @@ def keep_an_owner(role: Role, *, owners: int) -> Decision:
             Code.LAST_OWNER,
             f"'{role.user.username}' is the last owner of '{role.project.name}'. "
             "Make someone else an owner first.",
+            fix_url=f"/manage/project/{role.project.normalized_name}/roles/",
         )
     return ALLOW
 

@@ -20,9 +20,11 @@ from bastion.events.services import Origin
 from bastion.packaging.services import PackagingError, get_project
 
 
-def refuse(request: HttpRequest, reason: str, fix_url: str | None = None) -> HttpResponse:
-    """The 403 page: what was refused, why, and where to fix it."""
-    context = {"reason": reason, "fix_url": fix_url}
+def refuse(
+    request: HttpRequest, reason: str, fix_url: str | None = None, code: str = ""
+) -> HttpResponse:
+    """The 403 page: what was refused, why, where to fix it, and the gate's code for it."""
+    context = {"reason": reason, "fix_url": fix_url, "code": code}
     return render(request, "web/403.html", context, status=403)
 
 
@@ -39,7 +41,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def refuse_decision(request: HttpRequest, decision: authz.Decision) -> HttpResponse:
-    return refuse(request, decision.reason, decision.fix_url)
+    return refuse(request, decision.reason, decision.fix_url, str(decision.code or ""))
 
 
 class RefusalMiddleware:
