@@ -177,6 +177,20 @@ def test_pending_publisher_page(alice):
     assert b"brand-new" in client.get("/manage/account/publishing/").content
 
 
+def test_a_pending_publisher_the_gate_refuses_is_a_403_beside_the_form(alice, designate):
+    """Gate review finding: the refusal was answered 400, as if the input were malformed."""
+    designate("ghostcrit")  # a critical name not hosted here: creating it needs 2FA
+    client = _signed_in(alice)
+
+    response = client.post(
+        "/manage/account/publishing/", {"project_name": "ghostcrit", **GITHUB, "environment": ""}
+    )
+
+    assert response.status_code == 403
+    assert b"two-factor" in response.content and b'value="ghostcrit"' in response.content
+    assert not Publisher.objects.exists()
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 

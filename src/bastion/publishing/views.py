@@ -150,14 +150,15 @@ def pending_publishers(request: SignedInRequest) -> HttpResponse:
                     origin=origin(request),
                     **data,
                 )
-            except authz.Refused as refused:
+            except authz.Refused as refused:  # shown beside the form, which keeps its input
                 form.add_error(None, refused.reason)
+                status = 403
             except PackagingError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, f"Added the pending publisher {publisher}.")
                 return redirect("pending_publishers")
-        status = 400
+        status = status if status != 200 else 400
     context = {"form": form, "publishers": services.pending_of(request.user)}
     return render(request, "publishing/pending.html", context, status=status)
 
