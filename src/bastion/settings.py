@@ -187,18 +187,26 @@ METRICS = _metrics_access()
 
 
 REDIS_URL = os.environ.get("BASTION_REDIS_URL")
+# Rate limits counted inside a database transaction (a project's creation) count in the database
+# even with Redis, so that a creation rolled back (a lost race) is not counted; `bastion migrate`
+# creates the table (bastion.accounts.cache explains the store).
+_RATELIMIT_TABLE = {
+    "BACKEND": "bastion.accounts.cache.RateLimitCache",
+    "LOCATION": "bastion_ratelimit",
+}
 if REDIS_URL:
     _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    CACHES: dict[str, dict[str, Any]] = {"default": _redis, "ratelimit": _redis}
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": _redis,
+        "ratelimit": _redis,
+        "ratelimit-transactional": _RATELIMIT_TABLE,
+    }
 else:
-    # The general cache stays in-process for speed; rate limits must be shared by every worker
-    # (bastion.accounts.cache explains the choice). `bastion migrate` creates the table.
+    # The general cache stays in-process for speed; rate limits must be shared by every worker.
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "ratelimit": {
-            "BACKEND": "bastion.accounts.cache.RateLimitCache",
-            "LOCATION": "bastion_ratelimit",
-        },
+        "ratelimit": _RATELIMIT_TABLE,
+        "ratelimit-transactional": _RATELIMIT_TABLE,
     }
 
 _LIMIT = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]*)\s*(second|minute|hour|day)s?\s*")

@@ -52,12 +52,19 @@ class RateLimited(Exception):
 class RateLimiter:
     """A named set of limits applied to keys such as an IP address or an account."""
 
-    def __init__(self, name: str, *limits: Limit, cache: BaseCache | None = None):
+    def __init__(
+        self,
+        name: str,
+        *limits: Limit,
+        cache: BaseCache | None = None,
+        cache_alias: str = "ratelimit",
+    ):
         if not limits:
             raise ValueError("a rate limiter needs at least one limit")
         self.name = name
         self._limits = limits
         self._cache = cache
+        self._cache_alias = cache_alias
 
     @property
     def limits(self) -> tuple[Limit, ...]:
@@ -65,7 +72,7 @@ class RateLimiter:
 
     @property
     def cache(self) -> BaseCache:
-        return self._cache if self._cache is not None else caches["ratelimit"]
+        return self._cache if self._cache is not None else caches[self._cache_alias]
 
     def retry_after(self, key: str, now: float | None = None) -> int | None:
         """Seconds until ``key`` may try again, or None when it is within every limit."""
@@ -174,10 +181,17 @@ class ConfiguredRateLimiter(RateLimiter):
     ``BASTION_RATELIMIT_*`` variable such as ``20/minute`` or ``20/hour,100/day``.
     """
 
-    def __init__(self, name: str, setting: str, cache: BaseCache | None = None):
+    def __init__(
+        self,
+        name: str,
+        setting: str,
+        cache: BaseCache | None = None,
+        cache_alias: str = "ratelimit",
+    ):
         self.name = name
         self.setting = setting
         self._cache = cache
+        self._cache_alias = cache_alias
 
     @property
     def limits(self) -> tuple[Limit, ...]:
@@ -214,10 +228,14 @@ VERIFICATION_MAIL_PER_ACCOUNT = RateLimiter("verification-mail.account", Limit(1
 #: Failed API-token authentications (on ``/legacy/``) from one IP address.
 TOKEN_FAILURES_PER_IP = ConfiguredRateLimiter("token-failure.ip", "RATELIMIT_TOKEN_FAILURES_PER_IP")
 #: New projects one account may create (PyPI: 20 per hour).
+#: Both count inside the creating transaction, in the database even with Redis: a creation that
+#: is rolled back (it lost a race for the name) is then not counted.
 PROJECTS_PER_ACCOUNT = ConfiguredRateLimiter(
-    "project-create.account", "RATELIMIT_PROJECTS_PER_USER"
+    "project-create.account", "RATELIMIT_PROJECTS_PER_USER", cache_alias="ratelimit-transactional"
 )
 #: New projects created from one IP address (PyPI: 40 per hour).
-PROJECTS_PER_IP = ConfiguredRateLimiter("project-create.ip", "RATELIMIT_PROJECTS_PER_IP")
+PROJECTS_PER_IP = ConfiguredRateLimiter(
+    "project-create.ip", "RATELIMIT_PROJECTS_PER_IP", cache_alias="ratelimit-transactional"
+)
 #: Upload attempts by one account; enough for twine to send a few hundred files at once.
 UPLOADS_PER_ACCOUNT = ConfiguredRateLimiter("upload.account", "RATELIMIT_UPLOADS_PER_USER")
