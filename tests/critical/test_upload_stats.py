@@ -97,11 +97,18 @@ def test_stats_page_shows_files_by_upload_method(uploads, client):
     assert "How files were uploaded" in page
     assert "Files on all projects (5)" in page and "Files on critical projects (2)" in page
     assert (
-        '<tr><th scope="row">Trusted publisher</th><td>1 (20.0%)</td><td>1 (50.0%)</td></tr>'
-        in page
+        '<tr><th scope="row">Trusted publisher</th>'
+        '<td data-label="Files on all projects">1 (20.0%)</td>'
+        '<td data-label="Files on critical projects">1 (50.0%)</td></tr>' in page
     )
-    assert '<tr><th scope="row">API token</th><td>3 (60.0%)</td><td>1 (50.0%)</td></tr>' in page
-    assert '<tr><th scope="row">Not recorded</th><td>1 (20.0%)</td><td>0 (0.0%)</td></tr>' in page
+    assert (
+        '<tr><th scope="row">API token</th><td data-label="Files on all projects">3 (60.0%)</td>'
+        '<td data-label="Files on critical projects">1 (50.0%)</td></tr>'
+    ) in page
+    assert (
+        '<tr><th scope="row">Not recorded</th><td data-label="Files on all projects">1 (20.0%)</td>'
+        '<td data-label="Files on critical projects">0 (0.0%)</td></tr>'
+    ) in page
 
 
 def test_stats_page_leaves_out_not_recorded_when_every_file_has_its_method(
@@ -112,5 +119,5 @@ def test_stats_page_leaves_out_not_recorded_when_every_file_has_its_method(
 
     page = client.get("/stats/").content.decode()
 
-    assert "<td>1 (100.0%)</td>" in page
+    assert '<td data-label="Files on all projects">1 (100.0%)</td>' in page
     assert "Not recorded" not in page
