@@ -98,3 +98,13 @@ def test_public_pages_have_no_inline_scripts_and_a_strict_csp(client, world):
         response = client.get(url)
         assert "script-src 'self'" in response["Content-Security-Policy"]
         assert "<script>" not in response.content.decode(), url
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_favicon_ico(client, world):
+    """UI review finding: each first visit logged a 404 for /favicon.ico in the console."""
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/").content.decode()
+
+    assert '<link rel="icon" href="/static/web/favicon.svg" type="image/svg+xml">' in page
+    assert finders.find("web/favicon.svg")
