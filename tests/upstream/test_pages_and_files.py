@@ -5,6 +5,7 @@ import json
 import os
 import threading
 import time
+from http.server import ThreadingHTTPServer
 
 import pytest
 
@@ -351,3 +352,45 @@ def test_bytes_a_filename_no_longer_names_upstream_are_dropped(index, upstream, 
     fetched = index.request("GET", _file_url(new))
     assert fetched.status == 200 and fetched.body == new_body
     assert UpstreamFile.objects.get().stored_bytes > 0  # the new bytes, counted once
+
+
+def test_credentials_in_the_upstream_url_reach_that_host_only(index, upstream, settings):
+    """Upstream review finding: a private upstream's user:password@ in BASTION_UPSTREAM_URL was
+    dropped by the HTTP library, so such an upstream could not be used at all."""
+    import base64
+
+    from tests.upstream.conftest import FakeUpstream, _handler
+
+    elsewhere = FakeUpstream()
+    elsewhere.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(elsewhere))
+    elsewhere.url = f"http://127.0.0.1:{elsewhere.server.server_address[1]}"
+    threading.Thread(target=elsewhere.server.serve_forever, daemon=True).start()
+    try:
+        here = wheel_entry(upstream, "demo", "1.0")
+        there = wheel_entry(elsewhere, "demo", "2.0")
+        there["url"] = f"{elsewhere.url}/files/{there['filename']}"  # another host, like PyPI's
+        upstream.add_page("demo", [here, there])
+        settings.UPSTREAM_URL = upstream.url.replace("http://", "http://ci:p%40ss@") + "/simple/"
+
+        assert index.request("GET", "/simple/demo/").status == 200
+        assert index.request("GET", _file_url(here)).status == 200
+        assert index.request("GET", _file_url(there)).status == 200
+    finally:
+        elsewhere.stop()
+
+    def sent(fake, header):
+        return [
+            next((v for k, v in headers.items() if k.lower() == header), None)
+            for _, headers in fake.requests
+        ]
+
+    expected = "Basic " + base64.b64encode(b"ci:p@ss").decode()
+    assert set(sent(upstream, "authorization")) == {expected}
+    assert all(
+        headers.get("User-Agent", "").startswith("Bastion") for _, headers in upstream.requests
+    )
+    assert [headers.get("Authorization") for _, headers in elsewhere.requests] == [None]
+
+    upstream.stop()  # the upstream's address, never its password, in what clients are told
+    answer = index.request("GET", "/simple/never-seen/")
+    assert answer.status == 502 and b"p%40ss" not in answer.body and b"p@ss" not in answer.body

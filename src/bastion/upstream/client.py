@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 
 import urllib3
 from django.conf import settings
@@ -92,8 +92,38 @@ def pool() -> urllib3.PoolManager:
     return _pools[pid]
 
 
+def index_url() -> str:
+    """``BASTION_UPSTREAM_URL`` without any ``user:password@``: what is requested and shown."""
+    parts = urlsplit(settings.UPSTREAM_URL or "")
+    if parts.username is None and parts.password is None:
+        return settings.UPSTREAM_URL or ""
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=f"{netloc}:{parts.port}" if parts.port else netloc))
+
+
 def page_url(normalized_name: str) -> str:
-    return f"{settings.UPSTREAM_URL}{normalized_name}/"
+    return f"{index_url()}{normalized_name}/"
+
+
+def _headers_for(url: str) -> dict[str, str]:
+    """The headers of a request to ``url``: the User-Agent (headers given to a request replace
+    the pool's own), and HTTP Basic credentials from ``BASTION_UPSTREAM_URL``'s
+    ``user:password@`` (a private upstream, such as another organisation's index) for requests
+    to that host only: a file the upstream lists on another host (PyPI's file host) never
+    receives them, and urllib3 drops them on a redirect to another host."""
+    headers = {"User-Agent": USER_AGENT}
+    upstream = urlsplit(settings.UPSTREAM_URL or "")
+    target = urlsplit(url)
+    same_host = (target.scheme, target.hostname, target.port) == (
+        upstream.scheme,
+        upstream.hostname,
+        upstream.port,
+    )
+    if upstream.username is not None and same_host:
+        user, password = unquote(upstream.username), unquote(upstream.password or "")
+        headers |= urllib3.make_headers(basic_auth=f"{user}:{password}")
+    return headers
 
 
 def fetch_page(
@@ -105,7 +135,7 @@ def fetch_page(
     configured timeouts: a caller with a cached page to fall back on waits no longer.
     """
     url = page_url(normalized_name)
-    headers = {"Accept": ACCEPT}
+    headers = {**_headers_for(url), "Accept": ACCEPT}
     if etag:
         headers["If-None-Match"] = etag
     timeout = None
@@ -151,7 +181,7 @@ def fetch_page(
 def stream_file(url: str) -> Iterator[bytes]:
     """The bytes at ``url``, in chunks; raises ``UpstreamUnavailable`` on any failure."""
     try:
-        response = pool().request("GET", url, preload_content=False)
+        response = pool().request("GET", url, headers=_headers_for(url), preload_content=False)
     except urllib3.exceptions.HTTPError as error:
         raise UpstreamUnavailable(f"{url}: {_describe(error)}") from error
     try:

@@ -150,7 +150,7 @@ def upstream_clash(name: str) -> str | None:
     except Refused as refused:
         return (
             f"The name '{name}' cannot be checked against the upstream index "
-            f"({settings.UPSTREAM_URL}) right now: {refused.message}. Try again later."
+            f"({client.index_url()}) right now: {refused.message}. Try again later."
         )
     if not known:
         return None
