@@ -159,16 +159,29 @@ def exchange(ci) -> Exchange:
     return Exchange(ci)
 
 
-def trade(exchange: Exchange, project: Project) -> str:
-    """Let the octo/widget GitHub workflow publish ``project`` and trade a token from its
-    ``pypi`` environment; returns the upload token."""
-    services.add_publisher(
-        actor=authz.Actor.operator(),
+def publish_from_octo_widget(
+    project: Project,
+    *,
+    actor: authz.Actor | None = None,
+    environment: str = "",
+    workflow: str = "release.yml",
+):
+    """Let the octo/widget GitHub workflow publish ``project``: added by ``actor`` (the operator
+    unless given), pinned to ``environment`` if given."""
+    return services.add_publisher(
+        actor=actor or authz.Actor.operator(),
         project=project,
         kind="github",
         repository="octo/widget",
-        workflow="release.yml",
+        workflow=workflow,
+        environment=environment,
     )
+
+
+def trade(exchange: Exchange, project: Project) -> str:
+    """Let the octo/widget GitHub workflow publish ``project`` and trade a token from its
+    ``pypi`` environment; returns the upload token."""
+    publish_from_octo_widget(project)
     response = exchange.mint(github_claims(environment="pypi"))
     assert response.status_code == 200, response.content
     return response.json()["token"]

@@ -13,7 +13,13 @@ from bastion.packaging.models import Project, Role, RoleName
 from bastion.publishing import issuers, services
 from bastion.publishing.models import Exchange, Publisher, SeenToken
 from bastion.tokens.models import APIToken
-from tests.publishing.conftest import GITLAB, SigningKey, github_claims, gitlab_claims
+from tests.publishing.conftest import (
+    GITLAB,
+    SigningKey,
+    github_claims,
+    gitlab_claims,
+    publish_from_octo_widget,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -402,14 +408,7 @@ def test_every_project_publisher_the_claims_fit_is_recorded_with_the_trade(
 ):
     mallory = make_user("mallory")
     squat = make_project("squat", owners=[mallory])
-    pinned = services.add_publisher(
-        actor=authz.Actor(mallory),
-        project=squat,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-        environment="pypi",
-    )
+    pinned = publish_from_octo_widget(squat, actor=authz.Actor(mallory), environment="pypi")
 
     assert exchange.mint(github_claims(environment="pypi")).status_code == 200
     assert exchange.mint(github_claims(environment="docs")).status_code == 200

@@ -7,7 +7,12 @@ from bastion import authz
 from bastion.events.models import SecurityEvent
 from bastion.packaging.models import File
 from bastion.publishing import services
-from tests.publishing.conftest import github_claims, gitlab_claims, trade
+from tests.publishing.conftest import (
+    github_claims,
+    gitlab_claims,
+    publish_from_octo_widget,
+    trade,
+)
 from tests.upload import dists
 from tests.upload.conftest import Uploader
 
@@ -144,17 +149,6 @@ def test_quarantined_project_refuses_its_publisher(exchange, critical_widget, al
 # -- another account registering the same CI job --------------------------------------------------
 
 
-def _publish_from_octo_widget(project, environment: str = ""):
-    return services.add_publisher(
-        actor=authz.Actor.operator(),
-        project=project,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-        environment=environment,
-    )
-
-
 def test_another_accounts_publisher_for_the_same_job_does_not_take_the_token_away(
     exchange, make_project, make_user, alice
 ):
@@ -164,8 +158,8 @@ def test_another_accounts_publisher_for_the_same_job_does_not_take_the_token_awa
     mallory = make_user("mallory")
     widget = make_project("widget", owners=[alice])
     squat = make_project("squat", owners=[mallory])
-    own = _publish_from_octo_widget(widget)
-    _publish_from_octo_widget(squat, environment="pypi")
+    own = publish_from_octo_widget(widget)
+    publish_from_octo_widget(squat, environment="pypi")
     minted = exchange.mint(github_claims(environment="pypi"))
     assert minted.status_code == 200, minted.content
     uploader = Uploader(Client(), alice, minted.json()["token"])
@@ -188,8 +182,8 @@ def test_a_token_shared_by_two_projects_still_uploads_nowhere_else(
     widget = make_project("widget", owners=[alice])
     squat = make_project("squat", owners=[mallory])
     make_project("gadget", owners=[alice])
-    own = _publish_from_octo_widget(widget)
-    _publish_from_octo_widget(squat, environment="pypi")
+    own = publish_from_octo_widget(widget)
+    publish_from_octo_widget(squat, environment="pypi")
     uploader = Uploader(
         Client(), alice, exchange.mint(github_claims(environment="pypi")).json()["token"]
     )
@@ -217,13 +211,7 @@ def test_a_publisher_added_without_a_second_factor_is_refused_once_the_mandate_i
     ever involved. It is warned about until then and refused after."""
     widget = make_project("widget", owners=[alice])
     designation = designate("widget", enforced=False)
-    publisher = services.add_publisher(
-        actor=authz.Actor(alice),
-        project=widget,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-    )
+    publisher = publish_from_octo_widget(widget, actor=authz.Actor(alice))
     assert publisher.added_with_second_factor is False
     uploader = Uploader(Client(), alice, exchange.mint(github_claims()).json()["token"])
 
@@ -247,13 +235,7 @@ def test_a_publisher_an_owner_with_a_second_factor_added_publishes_to_an_enforce
     enrol_totp(bob)
     widget = make_project("widget", owners=[alice, bob])
     designate("widget", enforced=True)
-    publisher = services.add_publisher(
-        actor=authz.Actor(bob),
-        project=widget,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-    )
+    publisher = publish_from_octo_widget(widget, actor=authz.Actor(bob))
     uploader = Uploader(Client(), alice, exchange.mint(github_claims()).json()["token"])
 
     response = uploader.upload(dists.wheel("widget", "1.0").form())
