@@ -232,6 +232,38 @@ def test_unsafe_or_wrong_filenames_refused(filename, message):
     assert message in refusal.value.message
 
 
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        ("../../holy_grail-1.0-py3-none-any.whl", "'/'"),
+        ("..\\holy_grail-1.0-py3-none-any.whl", "'\\'"),
+        ("..&#47;holy_grail-1.0-py3-none-any.whl", "'/'"),
+        ("holy_grail-1.0-py3-none-any\x07.whl", "non-printable"),
+    ],
+)
+def test_a_name_with_a_path_is_refused_as_sent_not_cut_to_its_last_part(uploader, sent, message):
+    """Red-team finding: Django's parser quietly cut ``../../x.whl`` to ``x.whl`` (and dropped
+    control characters) before the upload saw the name, so it was stored; PyPI refuses it."""
+    import urllib3
+
+    dist = dists.wheel()
+    fields = {k: v for k, v in dist.form().items() if k != "content"}
+    body, content_type = urllib3.encode_multipart_formdata(
+        [*fields.items(), ("content", (sent, dist.content, "application/octet-stream"))]
+    )
+    before = index_state()
+
+    response = uploader.client.post(
+        "/legacy/",
+        body,
+        content_type=content_type,
+        HTTP_AUTHORIZATION=basic_auth("__token__", uploader.secret),
+    )
+
+    assert response.status_code == 400 and message in response.reason_phrase
+    assert index_state() == before
+
+
 def test_traversal_filename_refused_by_the_service(uploader):
     """Django already strips directories from part filenames; the service refuses on its own."""
     dist = dists.wheel()

@@ -61,8 +61,9 @@ def is_allowed_platform(tag: str) -> bool:
     return False
 
 
-def check_safe(filename: str, filetype: str) -> None:
-    """A name that is safe to store and serve, with the extension its file type needs."""
+def check_characters(filename: str) -> None:
+    """No control character and no path in a name (also checked on the name as sent, which
+    the multipart parser would otherwise cut and clean quietly)."""
     if any(ord(char) < 32 or ord(char) == 127 for char in filename):
         raise UploadRejected(
             400,
@@ -71,6 +72,11 @@ def check_safe(filename: str, filetype: str) -> None:
         )
     if "/" in filename or "\\" in filename:
         raise UploadRejected(400, "Cannot upload a file with '/' or '\\' in the name.")
+
+
+def check_safe(filename: str, filetype: str) -> None:
+    """A name that is safe to store and serve, with the extension its file type needs."""
+    check_characters(filename)
     if ".." in filename or filename.startswith("."):
         raise UploadRejected(
             400, "Cannot upload a file whose name starts with '.' or contains '..'."

@@ -23,9 +23,9 @@ from django.views.decorators.http import require_POST
 from bastion import authz
 from bastion.authz import Actor
 from bastion.events.services import Origin
-from bastion.upload import admission, services
+from bastion.upload import admission, filenames, services
 from bastion.upload import form as upload_form
-from bastion.upload.handlers import SizeCap
+from bastion.upload.handlers import SizeCap, keep_names_as_sent
 from bastion.upload.services import UploadRejected
 from bastion.web.request_bodies import BodyTooSlow
 
@@ -78,8 +78,11 @@ def _receive(request: _UploadRequest, actor: Actor, origin: Origin) -> services.
     """Read the body (only now), then hand it to the service."""
     cap = SizeCap(request)
     request.upload_handlers = [cap, *request.upload_handlers]
+    names_as_sent = keep_names_as_sent(request)
     form = _parse(request)
     request.body_read = True
+    for name in names_as_sent:
+        filenames.check_characters(name)
     services.check_action(form.action)
     if cap.exceeded:
         raise services.file_too_large(form.name)
