@@ -41,11 +41,14 @@ def test_an_upload_stores_its_file_and_metadata_in_the_bucket(s3_storage, upload
 def test_a_failed_commit_takes_its_object_back(s3_storage, uploader, monkeypatch):
     """The rows' transaction fails after the bytes were published: no object stays public."""
 
-    def record_fails(upload):
-        assert _bucket_keys(s3_storage)  # public for a moment, before the rows
+    publish = services._Staged.publish
+
+    def publish_then_fail(staged):
+        publish(staged)
+        assert _bucket_keys(s3_storage)  # public for a moment, inside the transaction
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "_record", record_fails)
+    monkeypatch.setattr(services._Staged, "publish", publish_then_fail)
     with pytest.raises(RuntimeError):
         uploader.upload(dists.wheel().form())
 

@@ -147,6 +147,7 @@ def create_project(
     origin: Origin = CLI,
     ratelimited: bool = True,
     checked: authz.Decision | None = None,
+    journalled: bool = True,
 ) -> Project:
     """Create a project named ``name`` (its display name) with the actor's user as Owner.
 
@@ -155,7 +156,8 @@ def create_project(
     Raises ``ratelimit.RateLimited`` past the creation limits unless ``ratelimited`` is False.
     ``checked`` is what :func:`check_new_project` answered this caller for this actor and name
     (an upload asks before it reads the archive); without it the name and the gate are checked
-    here.
+    here. A caller that journals as its last step (an upload: journalling holds a lock to the
+    commit) passes ``journalled=False`` and journals :func:`creation_entries` itself.
     """
     if checked is None or not checked.allowed:
         check_new_project(actor, name)
@@ -164,7 +166,12 @@ def create_project(
         _count_project_creation(actor.account, origin)
     project.save()
     Role.objects.create(user=actor.account, project=project, role_name=RoleName.OWNER)
-    owner = f"add {RoleName.OWNER} {actor.account.username}"
-    journal_all(project, [("create", ""), (owner, "")], user=actor.account)
+    if journalled:
+        journal_all(project, creation_entries(actor), user=actor.account)
     events.record("project:create", user=actor.account, project=project, origin=origin)
     return project
+
+
+def creation_entries(actor: authz.Actor) -> list[tuple[str, str]]:
+    """The journal entries (action, version) of a project's creation by ``actor``."""
+    return [("create", ""), (f"add {RoleName.OWNER} {actor.account.username}", "")]

@@ -14,7 +14,9 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import IO
@@ -535,32 +537,31 @@ def _stage(upload: _Upload, content: IO[bytes]) -> _Staged:
 
 
 def _commit(upload: _Upload, staged: _Staged) -> UploadResult:
-    """Publish the bytes, then insert the rows in one transaction.
+    """Insert the rows, publish the bytes, then journal, as the transaction's last steps.
 
-    The bytes go public before the transaction journals: journalling holds a lock until the
-    commit (serials follow commit order, see ``packaging.services``), which must not wait on a
-    copy into object storage. Nothing links to the bytes until the rows commit, and their key is
-    their content hash. A concurrent upload that won a unique constraint decides the answer;
-    bytes whose rows never commit are withdrawn, unless an identical file's rows hold their key.
+    Journalling holds a lock until the commit (serials follow commit order, see
+    ``packaging.services``), so it comes after the copy into storage, never before. A
+    concurrent upload that won a unique constraint decides the answer. Bytes published by a
+    transaction that then failed are withdrawn, so they never stay public without their row.
     """
-    try:
-        staged.publish()
-        for _ in range(_CONCURRENT_ATTEMPTS):
-            try:
-                with transaction.atomic():
-                    _record(upload)
-                return UploadResult(created=True)
-            except IntegrityError:
-                if _existing(upload.filename, upload.digests):
-                    return UploadResult(created=False)  # its key, and so these bytes, are its
-                # Otherwise the project or the release was created meanwhile: record into it.
-        raise UploadRejected(
-            409, "The upload collided with concurrent changes to this project. Try again."
-        )
-    except BaseException:
-        if not File.objects.filter(path=_storage_key(upload)).exists():
+    for _ in range(_CONCURRENT_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                journal = _record(upload)
+                staged.publish()
+                journal()
+            return UploadResult(created=True)
+        except IntegrityError:
             staged.withdraw()
-        raise
+            if _existing(upload.filename, upload.digests):
+                return UploadResult(created=False)
+            # Otherwise the project or the release was created meanwhile: record into it.
+        except BaseException:
+            staged.withdraw()
+            raise
+    raise UploadRejected(
+        409, "The upload collided with concurrent changes to this project. Try again."
+    )
 
 
 def _locked_project_sql() -> str:
@@ -593,7 +594,11 @@ def _project_for(upload: _Upload) -> tuple[Project, bool]:
         checked = upload.permission.decision if decided is None else None
         try:
             created = creation.create_project(
-                actor=upload.actor, name=name, origin=upload.origin, checked=checked
+                actor=upload.actor,
+                name=name,
+                origin=upload.origin,
+                checked=checked,
+                journalled=False,  # with the file's entries, as the upload's last step
             )
         except packaging.PackagingError as exc:
             raise UploadRejected(exc.status, exc.message) from exc
@@ -737,8 +742,9 @@ def _attestation_details(upload: _Upload) -> dict:
     return {"attestations": len(upload.attestations.attestations)}
 
 
-def _record(upload: _Upload) -> None:
-    """The rows of one upload; runs inside a transaction that the caller may retry."""
+def _record(upload: _Upload) -> Callable[[], int]:
+    """The rows of one upload, and what journals them (the caller's last step before its
+    commit); runs inside a transaction that the caller may retry."""
     project, new_project = _project_for(upload)
     release = _release_for(upload, project, new_project)
     is_wheel = upload.form.filetype == PackageType.BDIST_WHEEL
@@ -770,8 +776,8 @@ def _record(upload: _Upload) -> None:
     user = upload.actor.user
     kind = "source" if upload.form.filetype == PackageType.SDIST else upload.form.pyversion
     added = (f"add {kind} file {upload.filename}", release.version)
-    changes = [("new release", release.version), added] if release.created else [added]
-    packaging.journal_all(project, changes, user=user, status=project.status)
+    changes = creation.creation_entries(upload.actor) if new_project else []
+    changes += [("new release", release.version), added] if release.created else [added]
     events.record(
         "file:upload",
         user=user,
@@ -783,3 +789,4 @@ def _record(upload: _Upload) -> None:
         **trusted_publishing.upload_details(upload.actor),
         **_attestation_details(upload),
     )
+    return partial(packaging.journal_all, project, changes, user=user, status=project.status)
