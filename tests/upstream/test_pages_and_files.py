@@ -394,3 +394,36 @@ def test_credentials_in_the_upstream_url_reach_that_host_only(index, upstream, s
     upstream.stop()  # the upstream's address, never its password, in what clients are told
     answer = index.request("GET", "/simple/never-seen/")
     assert answer.status == 502 and b"p%40ss" not in answer.body and b"p@ss" not in answer.body
+
+
+def test_a_fetch_racing_a_refresh_that_drops_its_file_keeps_nothing(
+    index, upstream, settings, monkeypatch
+):
+    """Review finding: a download under way while a refresh dropped its file (a quarantine)
+    stored the bytes afterwards, where they were served for good and no purge could find them."""
+    from bastion.upstream import services as upstream_services
+
+    entry = wheel_entry(upstream, "demo", "1.0")
+    upstream.add_page("demo", [entry])
+    assert index.request("GET", "/simple/demo/").status == 200
+    fetch = upstream_services._fetch_verified
+
+    def fetch_while_the_upstream_quarantines(url, expected, key, limit):
+        document = {
+            "meta": {"api-version": "1.1"},
+            "name": "demo",
+            "project-status": {"status": "quarantined", "reason": "malware"},
+            "files": [],
+        }
+        upstream.routes["/simple/demo/"] = (200, JSON_TYPE, json.dumps(document).encode())
+        settings.UPSTREAM_PAGE_TTL = 0
+        assert upstream_services.refresh_page("demo") == upstream_services.Outcome.FETCHED
+        return fetch(url, expected, key, limit)
+
+    monkeypatch.setattr(upstream_services, "_fetch_verified", fetch_while_the_upstream_quarantines)
+    racing = index.request("GET", _file_url(entry))
+    monkeypatch.setattr(upstream_services, "_fetch_verified", fetch)
+
+    assert racing.status == 404
+    assert index.request("GET", _file_url(entry)).status == 404
+    assert not storage.local_path(_file_url(entry).removeprefix("/files/")).exists()

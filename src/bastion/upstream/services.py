@@ -420,9 +420,12 @@ def ensure_file(sha256: str, filename: str) -> str:
         if storage.exists(key):
             return key  # another process fetched it while this one waited
         size = _fetch_verified(url, expected, key, limit=None if metadata else row.size)
-        UpstreamFile.objects.filter(pk=row.pk).update(
+        still_listed = UpstreamFile.objects.filter(pk=row.pk, sha256=row.sha256).update(
             stored_bytes=F("stored_bytes") + size, stored_at=timezone.now()
         )
+        if not still_listed:  # a refresh dropped or replaced it while this fetched: not kept
+            storage.delete(key)
+            raise Refused(404, "Not Found")
     if settings.UPSTREAM_CACHE_BYTES:
         evict_to_cap(settings.UPSTREAM_CACHE_BYTES)
     return key
