@@ -169,3 +169,52 @@ def test_a_writer_holding_the_project_row_and_one_journalling_it_do_not_deadlock
 
     assert errors == []
     assert serials["upload"] < serials["yank"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_yank_and_an_upload_into_the_same_release_do_not_deadlock(make_project):
+    """Review finding: a yank saved the release's row and then journalled (the project's row),
+    while an upload locks the project's row and then the release's: a deadlock."""
+    from threading import Thread
+
+    from django.db import connection
+
+    from bastion import authz
+    from bastion.authz import management
+    from bastion.packaging.models import Project, Release
+    from tests.simple import factory
+
+    spam = make_project("spam")
+    release = factory.make_release(spam, "1.0")
+    errors = []
+
+    def run(body):
+        try:
+            with transaction.atomic():
+                body()
+        except Exception as exc:  # a deadlock is raised in one of the two
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def yank():
+        management.set_yanked(
+            actor=authz.Actor.operator(), project=spam, version="1.0", yanked=True
+        )
+
+    def upload():  # as upload._record: the project's row, then the release's, then the journal
+        Project.objects.select_for_update().get(pk=spam.pk)
+        yank_thread.start()
+        yank_thread.join(0.5)  # the yank is now waiting, holding whatever it took first
+        list(Release.objects.select_for_update().filter(pk=release.pk))
+        services.journal(spam, "add file", version="1.0")
+
+    yank_thread = Thread(target=run, args=(yank,))
+    upload_thread = Thread(target=run, args=(upload,))
+    upload_thread.start()
+    upload_thread.join(20)
+    yank_thread.join(20)
+
+    assert errors == []
+    assert Release.objects.get(pk=release.pk).yanked

@@ -490,16 +490,18 @@ def set_yanked(
         release = find_release(project, version)
         if release is None:
             raise PackagingError(f"Project '{project.name}' has no release '{version}'.", 404)
-        release.yanked = yanked
-        release.yanked_reason = reason if yanked else ""
-        release.save(update_fields=["yanked", "yanked_reason"])
         user = actor.user
+        # Journalled first: it locks the project's row before this locks the release's, the
+        # order an upload into the release takes (the other order deadlocks on PostgreSQL).
         journal(
             project,
             "yank release" if yanked else "unyank release",
             version=release.version,
             user=user,
         )
+        release.yanked = yanked
+        release.yanked_reason = reason if yanked else ""
+        release.save(update_fields=["yanked", "yanked_reason"])
         events.record(
             "release:yank" if yanked else "release:unyank",
             user=user,

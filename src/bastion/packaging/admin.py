@@ -31,10 +31,14 @@ class JournalledAdmin(admin.ModelAdmin):
     simple pages re-render (a quarantine or a yank takes effect at once), and it is an event."""
 
     def save_model(self, request, obj, form, change) -> None:
+        fields = ", ".join(form.changed_data) or "nothing"
+        entry = f"admin change to {obj}: {fields}"[:255]
+        if change:  # journalled first: the project's row is locked before obj's, as uploads do
+            journal(self.project_of(obj), entry, user=request.user)
         super().save_model(request, obj, form, change)
         project = self.project_of(obj)
-        fields = ", ".join(form.changed_data) or "nothing"
-        journal(project, f"admin change to {obj}: {fields}"[:255], user=request.user)
+        if not change:  # a new row, which nobody else can hold: journalled once it exists
+            journal(project, entry, user=request.user)
         events.record(
             "admin:change",
             user=request.user,
