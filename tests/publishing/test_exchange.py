@@ -418,3 +418,21 @@ def test_every_project_publisher_the_claims_fit_is_recorded_with_the_trade(
     assert (docs.publisher, list(docs.other_publishers.all())) == (github_publisher, [])
     github_publisher.refresh_from_db()
     assert github_publisher.owner_id == "4242"  # pinned at its first trade, shared or not
+
+
+def test_pending_publishers_of_two_accounts_for_one_job_create_nothing(exchange, alice, make_user):
+    """Review finding: mallory's pending publisher pinned to the job's environment outranked
+    alice's, so alice's job created mallory's project, and alice's never."""
+    mallory = make_user("mallory")
+    for actor, name, environment in ((alice, "widget", ""), (mallory, "squat", "pypi")):
+        services.add_pending_publisher(
+            actor=authz.Actor(actor),
+            name=name,
+            kind="github",
+            repository="octo/widget",
+            workflow="release.yml",
+            environment=environment,
+        )
+
+    assert exchange.refused_with(github_claims(environment="pypi")) == "invalid-pending-publisher"
+    assert not Project.objects.filter(normalized_name__in=["widget", "squat"]).exists()

@@ -242,3 +242,27 @@ def test_a_publisher_an_owner_with_a_second_factor_added_publishes_to_an_enforce
 
     assert publisher.added_with_second_factor is True
     assert response.status_code == 200, response.reason_phrase
+
+
+def test_removing_the_publisher_a_shared_token_was_minted_for_hands_it_to_another(
+    exchange, make_project, make_user, alice
+):
+    """Review finding: mallory's pinned publisher was the one alice's job's token was minted
+    for; mallory, seeing the trade in her project's history, removed it, and the token (deleted
+    with it) no longer uploaded to alice's project."""
+    mallory = make_user("mallory")
+    widget = make_project("widget", owners=[alice])
+    squat = make_project("squat", owners=[mallory])
+    own = publish_from_octo_widget(widget)
+    hers = publish_from_octo_widget(squat, environment="pypi")
+    minted = exchange.mint(github_claims(environment="pypi"))
+    uploader = Uploader(Client(), alice, minted.json()["token"])
+
+    services.remove_publisher(actor=authz.Actor(mallory), publisher=hers)
+    response = uploader.upload(dists.wheel("widget", "1.0").form())
+    elsewhere = uploader.upload(dists.wheel("squat", "1.0").form())
+
+    assert response.status_code == 200, response.reason_phrase
+    event = SecurityEvent.objects.get(tag="file:upload")
+    assert (event.user, event.additional["publisher_id"]) == (alice, own.pk)
+    assert elsewhere.status_code == 403  # what it no longer serves

@@ -209,6 +209,7 @@ def remove_publisher(*, actor: authz.Actor, publisher: Publisher, origin: Origin
     authz.require(actor, authz.Action.MANAGE_PUBLISHERS, project)
     with transaction.atomic():
         description = str(publisher)
+        _hand_over_shared_tokens(publisher)
         publisher.delete()
         events.record(
             "publisher:remove",
@@ -218,6 +219,31 @@ def remove_publisher(*, actor: authz.Actor, publisher: Publisher, origin: Origin
             publisher=description,
             notified=notifications.publisher_removed(project, user, description),
         )
+
+
+def _hand_over_shared_tokens(leaving: Publisher) -> None:
+    """A live token minted for ``leaving`` that other projects' publishers also accepted is
+    handed to one of them instead of being deleted with it: whoever removes their own
+    publisher cannot take a CI job's token away from the other projects it serves."""
+    exchanges = Exchange.objects.filter(publisher=leaving, token__expires__gt=timezone.now())
+    for exchange_row in exchanges.select_related("token"):
+        heir = _first_able(exchange_row.other_publishers.exclude(pk=leaving.pk))
+        if heir is None:
+            continue  # deleted with the publisher
+        token = exchange_row.token
+        token.publisher, token.project = heir, heir.project
+        token.user = _owner_publishing_for(heir) or token.user
+        token.save(update_fields=["publisher", "project", "user"])
+        exchange_row.publisher = heir
+        exchange_row.save(update_fields=["publisher"])
+        exchange_row.other_publishers.remove(heir)
+
+
+def _first_able(publishers: QuerySet[Publisher]) -> Publisher | None:
+    """Of the publishers that accepted one job, the one its token acts as: vouched for under
+    the 2FA mandate first, then the oldest, and only one whose project has an active owner."""
+    ordered = publishers.select_related("project").order_by("-added_with_second_factor", "pk")
+    return next((p for p in ordered if _owner_publishing_for(p) is not None), None)
 
 
 def publishers_of(project: Project) -> QuerySet[Publisher]:
@@ -281,6 +307,15 @@ def exchange(oidc_token: object, origin: Origin) -> Minted:
     claims = _verified_claims(oidc_token, key, issuer)
     candidates = Publisher.objects.filter(kind=issuer.kind.name, issuer=issuer.url)
     publisher, *others = issuer.kind.matching(candidates.select_related("project"), claims)
+    if publisher.is_pending and any(
+        other.is_pending and other.added_by_id != publisher.added_by_id for other in others
+    ):
+        raise ClaimRefused(
+            "invalid-pending-publisher",
+            "Pending publishers of more than one account accept this job, so no project is "
+            "created from it: each of them would own it. Remove all but one, or create the "
+            "project by uploading with an API token and add the publisher on its settings page.",
+        )
     try:
         return _trade(publisher, [p for p in others if not p.is_pending], issuer, claims, origin)
     except _StalePendingPublisher as stale:
@@ -442,13 +477,13 @@ def publishing_to(actor: authz.Actor, project: Project | None) -> authz.Actor:
         return actor
     if project.pk is None or actor.publisher.project_id == project.pk:
         return actor
-    other = (
+    other = _first_able(
         Publisher.objects.filter(shared_exchanges__token=actor.token, project=project)
-        .select_related("project")
-        .first()
     )
-    account = _owner_publishing_for(other) if other is not None else None
-    if account is None:
+    if other is None:
+        return actor
+    account = _owner_publishing_for(other)
+    if account is None:  # its last owner left meanwhile: the gate refuses as before
         return actor
     return authz.Actor(user=account, token=actor.token, publisher=other)
 
