@@ -169,3 +169,21 @@ def test_the_resolver_reads_expiry_and_registration_from_one_request(http_fixtur
     assert resolver.expiry("a.example") == datetime(2027, 5, 1, 12, tzinfo=UTC)
     assert resolver.registered("a.example") == datetime(2001, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert http_fixture.seen == ["/domain/a.example"]
+
+
+def test_an_address_on_a_subdomain_of_a_lapsed_domain_is_unverified(rdap, db, mailbox):
+    """Red-team finding (the ctx takeover, again): a registry answers only for registered
+    names, so mail.lapsed.example was "not found", left verified, and a reset mailed to it
+    reached whoever registered lapsed.example again."""
+    create_user(username="hank", email="hank@mail.lapsed.example", verified=True)
+    create_user(username="ivy", email="ivy@deep.mail.lapsed.example", verified=True)
+
+    changed = unverify_emails_on_expired_domains()
+
+    assert {(c.username, c.reason) for c in changed} == {
+        ("hank", "domain-expired"),
+        ("ivy", "domain-expired"),
+    }
+    assert "/domain/lapsed.example" in rdap.seen
+    assert rdap.seen.count("/domain/lapsed.example") == 1  # the parent's answer is kept
+    assert not Email.objects.filter(email__endswith="lapsed.example", verified=True).exists()

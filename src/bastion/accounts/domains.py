@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
@@ -59,11 +60,23 @@ class RdapResolver:
         return self._lookup(domain).get("registration")
 
     def _lookup(self, domain: str) -> dict[str, datetime]:
+        """The events of the registration that holds ``domain``.
+
+        A registry's RDAP service answers only for names registered with it, so an address on a
+        subdomain (``mail.example.com``) is "not found" there: its parent is asked in turn, up
+        to a name of two labels. Otherwise the registration that lapsed (``example.com``) would
+        never be seen for it, and a reset would go to whoever registered the domain again.
+        """
         if domain not in self._events:
-            self._events[domain] = self._fetch(domain)
+            found = self._fetch(domain)
+            if found is None:  # not a registered name: the registration is a parent's
+                parent = domain.partition(".")[2]
+                found = self._lookup(parent) if "." in parent else {}
+            self._events[domain] = found
         return self._events[domain]
 
-    def _fetch(self, domain: str) -> dict[str, datetime]:
+    def _fetch(self, domain: str) -> dict[str, datetime] | None:
+        """The name's dated events; None when the service says no such name is registered."""
         request = urllib.request.Request(  # noqa: S310 - the operator configures an http(s) URL
             f"{self.base_url}/domain/{quote(domain, safe='')}",
             headers={"Accept": "application/rdap+json", "User-Agent": "bastion-index"},
@@ -71,6 +84,13 @@ class RdapResolver:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 document = json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            logger.warning(
+                "RDAP lookup of %s failed (%s); leaving its addresses alone", domain, error
+            )
+            return {}
         except (OSError, ValueError) as error:
             logger.warning(
                 "RDAP lookup of %s failed (%s); leaving its addresses alone", domain, error
