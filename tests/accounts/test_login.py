@@ -178,3 +178,20 @@ def test_a_wrong_password_that_is_breached_changes_nothing(client, member, breac
     assert "not correct" in log_in(client, password="password").content.decode()
     member.refresh_from_db()
     assert member.has_usable_password()
+
+
+def test_guessing_the_current_password_on_the_change_form_is_limited_and_recorded(logged_in):
+    """Red-team finding: a signed-in session (a laptop left open, a remembered device) could
+    guess the password on the change form without limit and without a trace."""
+    from bastion.events.models import SecurityEvent as Event
+
+    answers = [
+        logged_in.post(
+            "/manage/account/password/",
+            {"old_password": f"guess {n}", "new_password1": "x", "new_password2": "x"},
+        ).status_code
+        for n in range(12)
+    ]
+
+    assert answers[:10] == [400] * 10 and answers[10:] == [429, 429]
+    assert Event.objects.filter(tag="account:login:failure").count() == 10

@@ -224,6 +224,14 @@ def account(request: SignedInRequest) -> HttpResponse:
 @login_required
 @require_POST
 def change_password(request: SignedInRequest) -> HttpResponse:
+    try:  # the current password counts as a sign-in's would: limited, and failures recorded
+        services.authenticate_password(
+            request, username=request.user.username, password=request.POST.get("old_password", "")
+        )
+    except RateLimited as limited:
+        return rate_limited_response(request, limited)
+    except services.LoginRefused:
+        pass  # the form says why, beside the field
     form = ChangePasswordForm(request.user, request.POST)
     if not form.is_valid():
         return _account_page(request, password_form=form, status=400)
