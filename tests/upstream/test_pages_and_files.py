@@ -294,6 +294,18 @@ def test_with_object_storage_a_file_is_fetched_once_into_the_bucket_then_redirec
     assert not storage.exists(key)
 
 
+def quarantine_upstream(upstream, settings) -> None:
+    """The upstream quarantines "demo" (PEP 792: no files listed), due for a refresh at once."""
+    document = {
+        "meta": {"api-version": "1.1"},
+        "name": "demo",
+        "project-status": {"status": "quarantined", "reason": "malware"},
+        "files": [],
+    }
+    upstream.routes["/simple/demo/"] = (200, JSON_TYPE, json.dumps(document).encode())
+    settings.UPSTREAM_PAGE_TTL = 0
+
+
 def _file_url(entry: dict) -> str:
     return f"/files/upstream/{entry['hashes']['sha256']}/{entry['filename']}"
 
@@ -314,14 +326,7 @@ def test_files_the_upstream_stops_listing_are_no_longer_served_or_fetched(
     stored = storage.local_path(_file_url(cached).removeprefix("/files/"))
     assert stored.exists()
 
-    document = {
-        "meta": {"api-version": "1.1"},
-        "name": "demo",
-        "project-status": {"status": "quarantined", "reason": "malware"},
-        "files": [],
-    }
-    upstream.routes["/simple/demo/"] = (200, JSON_TYPE, json.dumps(document).encode())
-    settings.UPSTREAM_PAGE_TTL = 0
+    quarantine_upstream(upstream, settings)
     page = index.request("GET", "/simple/demo/", {"Accept": JSON_TYPE}).json()
     fetches = upstream.count(f"/files/{never_fetched['filename']}")
 
@@ -409,14 +414,7 @@ def test_a_fetch_racing_a_refresh_that_drops_its_file_keeps_nothing(
     fetch = upstream_services._fetch_verified
 
     def fetch_while_the_upstream_quarantines(url, expected, key, limit):
-        document = {
-            "meta": {"api-version": "1.1"},
-            "name": "demo",
-            "project-status": {"status": "quarantined", "reason": "malware"},
-            "files": [],
-        }
-        upstream.routes["/simple/demo/"] = (200, JSON_TYPE, json.dumps(document).encode())
-        settings.UPSTREAM_PAGE_TTL = 0
+        quarantine_upstream(upstream, settings)
         assert upstream_services.refresh_page("demo") == upstream_services.Outcome.FETCHED
         return fetch(url, expected, key, limit)
 
