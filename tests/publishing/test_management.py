@@ -12,6 +12,7 @@ from bastion.mfa import reauth
 from bastion.packaging.services import PackagingError
 from bastion.publishing import services
 from bastion.publishing.models import Publisher
+from tests.publishing.conftest import publish_from_octo_widget
 
 pytestmark = pytest.mark.django_db
 
@@ -273,13 +274,7 @@ def test_cli_add_needs_github_or_gitlab(widget, capsys):
 
 
 def test_the_page_says_which_publishers_were_added_without_a_second_factor(widget, alice):
-    services.add_publisher(
-        actor=authz.Actor(alice),
-        project=widget,
-        kind="github",
-        repository="octo/widget",
-        workflow="release.yml",
-    )
+    publish_from_octo_widget(widget, actor=authz.Actor(alice))
 
     page = _signed_in(alice).get("/manage/project/widget/publishing/").content.decode()
 
